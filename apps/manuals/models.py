@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class Manual(models.Model):
+    class Kind(models.TextChoices):
+        PDF = "pdf", "PDF"
+        HTML = "html", "HTML"
+
+    class Status(models.TextChoices):
+        MISSING = "missing", "Missing"
+        QUEUED = "queued", "Queued"
+        FETCHING = "fetching", "Fetching"
+        EXTRACTING = "extracting", "Extracting"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    title = models.CharField(max_length=300, blank=True)
+    source_url = models.URLField(max_length=2000, blank=True)
+    backup_url = models.URLField(max_length=2000, blank=True)
+    uploaded_file = models.FileField(
+        upload_to="manuals/uploads/",
+        blank=True,
+        help_text="A PDF uploaded by staff, used instead of the source URL.",
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PDF)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.MISSING, db_index=True
+    )
+    error = models.TextField(blank=True, help_text="A sentence a customer can read.")
+    progress = models.FloatField(default=0.0)
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    stored_file = models.FileField(upload_to="manuals/stored/", blank=True)
+    version = models.PositiveIntegerField(
+        default=0, help_text="Goes up each time new text is extracted; caches key on it."
+    )
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    extracted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_url"],
+                condition=~models.Q(source_url=""),
+                name="one_manual_per_url",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.source_url or f"manual {self.pk}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY
+
+
+class ManualPage(models.Model):
+    manual = models.ForeignKey(Manual, on_delete=models.CASCADE, related_name="pages")
+    number = models.PositiveIntegerField(help_text="1-based, as a PDF viewer numbers pages.")
+    title = models.CharField(max_length=300, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["manual", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["manual", "number"], name="unique_page_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manual} p. {self.number}"

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class Brand(models.Model):
+    slug = models.SlugField(max_length=120, unique=True, help_text="Catalog brand id.")
+    name = models.CharField(max_length=200)
+    website = models.URLField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    catalog_id = models.SlugField(
+        max_length=200, unique=True, help_text="Stable catalog id, used by clients and imports."
+    )
+    name = models.CharField(max_length=300)
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="products")
+    category = models.CharField(max_length=120, blank=True, db_index=True)
+    sku = models.CharField("SKU", max_length=120, blank=True, db_index=True)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Shown to customers. Empty when unknown or implausible.",
+    )
+    currency = models.CharField(max_length=3, blank=True, default="ILS")
+    raw_price = models.CharField(
+        max_length=64, blank=True, help_text="The price exactly as the catalog file gave it."
+    )
+    product_url = models.URLField(max_length=1000, blank=True)
+    image_url = models.URLField(max_length=1000, blank=True)
+    specs = models.JSONField(default=dict, blank=True)
+    manual = models.ForeignKey(
+        "manuals.Manual",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="products",
+    )
+    is_active = models.BooleanField(default=True, db_index=True)
+    needs_review = models.BooleanField(default=False, db_index=True)
+    review_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["brand__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductAlias(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=200, help_text="Another name customers use.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "product aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "alias"], name="unique_alias_per_product")
+        ]
+
+    def __str__(self) -> str:
+        return self.alias
+
+
+class ProductRelationship(models.Model):
+    class Kind(models.TextChoices):
+        ACCESSORY = "accessory", "Accessory"
+        RELATED = "related", "Related"
+        SPARE_PART = "spare_part", "Spare part"
+
+    source = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="relationships")
+    target = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "kind"], name="unique_relationship"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("target")), name="relationship_not_to_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.target} ({self.get_kind_display()})"
+
+
+class CatalogStamp(models.Model):
+    """One row whose version goes up whenever the catalog changes.
+
+    Every process compares it with the version its prediction index was built from.
+    """
+
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"catalog v{self.version}"

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from apps.sessions.routing import websocket_urlpatterns as chat_patterns
+
+websocket_urlpatterns = [*chat_patterns]

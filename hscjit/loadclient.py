@@ -1,0 +1,162 @@
+"""A chat client for load runs and benchmarks: real HTTP sessions, real WebSockets.
+
+Each client gets its own chat session over HTTP (cookie jar), opens the socket with that
+cookie and an allowed Origin, and matches replies to requests by `ref`, so latencies are
+measured from the moment a message was sent to the reply that names it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import websockets
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Recorder:
+    """Latencies in milliseconds and counts, shared by all clients of one run."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def observe(self, name: str, millis: float) -> None:
+        self.latencies.setdefault(name, []).append(millis)
+
+    def summary(self, name: str) -> dict[str, float]:
+        values = self.latencies.get(name, [])
+        return {
+            "count": len(values),
+            "p50": percentile(values, 50),
+            "p95": percentile(values, 95),
+            "p99": percentile(values, 99),
+            "max": max(values) if values else 0.0,
+        }
+
+
+_refs = itertools.count(1)
+
+
+class ChatClient:
+    """One customer: a chat session and its socket."""
+
+    def __init__(self, base_url: str, recorder: Recorder, *, ws_path: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.recorder = recorder
+        self.ws_path = ws_path
+        self.cookie = ""
+        self.socket: Any = None
+        self._sent: dict[str, tuple[str, float]] = {}
+        self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self.closed_code: int | None = None
+
+    async def open_session(self, http: httpx.AsyncClient) -> None:
+        response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
+        if response.status_code != 302:
+            raise RuntimeError(f"GET /chat/ answered {response.status_code}")
+        session_path = response.headers["location"]
+        self.ws_path = "/ws" + session_path
+        self.cookie = "; ".join(f"{name}={value}" for name, value in response.cookies.items())
+
+    async def connect(self) -> None:
+        ws_url = self.base_url.replace("http", "ws", 1) + (self.ws_path or "")
+        self.socket = await websockets.connect(
+            ws_url,
+            additional_headers={"Cookie": self.cookie, "Origin": self.base_url},
+            max_size=2**22,
+            open_timeout=30,
+            ping_interval=None,
+        )
+        self._reader = asyncio.create_task(self._read())
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+        if self._reader is not None:
+            self._reader.cancel()
+
+    async def _read(self) -> None:
+        try:
+            async for frame in self.socket:
+                self._dispatch(json.loads(frame))
+        except websockets.ConnectionClosed as closed:
+            self.closed_code = closed.rcvd.code if closed.rcvd else None
+        finally:
+            for waiter in self._waiters.values():
+                if not waiter.done():
+                    waiter.set_exception(ConnectionError("socket closed"))
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("type", "")
+        ref = message.get("ref")
+        self.recorder.counts[f"received:{kind}"] += 1
+        if kind == "error":
+            self.recorder.errors[message.get("code", "?")] += 1
+        sent = self._sent.get(ref) if isinstance(ref, str) else None
+        if sent is not None and kind in {"prediction", "error", "pong", "feedback_saved"}:
+            name, started = self._sent.pop(ref)
+            self.recorder.observe(name, (time.perf_counter() - started) * 1000)
+        elif sent is not None and kind == "answer_delta" and f"{ref}:first" not in self._sent:
+            self._sent[f"{ref}:first"] = ("", 0.0)
+            self.recorder.observe("first_delta", (time.perf_counter() - sent[1]) * 1000)
+        elif sent is not None and kind == "answer_end":
+            _name, started = self._sent.pop(ref)
+            self._sent.pop(f"{ref}:first", None)
+            self.recorder.observe("answer_total", (time.perf_counter() - started) * 1000)
+            self.recorder.counts[f"answer:{message.get('state')}"] += 1
+        waiter = self._waiters.pop(ref, None) if isinstance(ref, str) else None
+        if waiter is not None and not waiter.done() and kind in {
+            "prediction", "answer_end", "feedback_saved", "pong", "error", "selected"
+        }:
+            waiter.set_result(message)
+
+    async def send(self, name: str, message: dict[str, Any], *, wait: bool = False) -> dict[str, Any] | None:
+        ref = f"r{next(_refs)}"
+        message = {**message, "ref": ref}
+        self._sent[ref] = (name, time.perf_counter())
+        waiter: asyncio.Future[dict[str, Any]] | None = None
+        if wait:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters[ref] = waiter
+        self.recorder.counts[f"sent:{message['type']}"] += 1
+        await self.socket.send(json.dumps(message))
+        return await waiter if waiter is not None else None
+
+    async def type_text(self, text: str, *, chars_per_second: float, until: float) -> None:
+        """Type `text` one character at a time, sending the whole field after each key."""
+        for end in range(1, len(text) + 1):
+            if time.monotonic() >= until:
+                return
+            await self.send("prediction", {"type": "typing", "text": text[:end]})
+            await asyncio.sleep(1 / chars_per_second)
+
+    async def ask(self, text: str, *, product_id: str | None = None, timeout: float = 60) -> dict[str, Any]:
+        message: dict[str, Any] = {"type": "ask", "text": text}
+        if product_id:
+            message["product_id"] = product_id
+        reply = await asyncio.wait_for(self.send("answer", message, wait=True), timeout)
+        assert reply is not None
+        return reply
+
+
+async def server_health(base_url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=5) as http:
+        response = await http.get(f"{base_url.rstrip('/')}/health")
+        return response.json() if response.status_code == 200 else {}

@@ -92,16 +92,17 @@ def env_list(name: str, default: list[str], *, env: Mapping[str, str] | None = N
 
 
 def database_from_url(url: str, *, base_dir: str) -> dict[str, object]:
-    """Turn `postgres://user:pass@host:port/name` or `sqlite:///path` into Django's DATABASES entry."""
+    """`postgres://user:pass@host:port/name` or `sqlite:///path` as a Django DATABASES entry."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
-        path = unquote(parsed.path)
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-            path = path.lstrip("/")
-            path = path if os.path.isabs(path) else os.path.join(base_dir, path)
-        if not path or path == "/":
+        # sqlite:///relative/to/base_dir, sqlite:////absolute/path
+        path = unquote(parsed.path)[1:]
+        if parsed.netloc or not path or path.endswith("/"):
             raise ConfigError(f"DATABASE_URL {url!r} names no SQLite file")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path if os.path.isabs(path) else os.path.join(base_dir, path),
+        }
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         name = unquote(parsed.path.lstrip("/"))
         if not name:
@@ -117,4 +118,3 @@ def database_from_url(url: str, *, base_dir: str) -> dict[str, object]:
             "OPTIONS": options,
         }
     raise ConfigError(f"DATABASE_URL must start with postgres:// or sqlite:///, got {url!r}")
-

@@ -121,13 +121,15 @@ class ChatClient:
             self._sent.pop(f"{ref}:first", None)
             self.recorder.observe("answer_total", (time.perf_counter() - started) * 1000)
             self.recorder.counts[f"answer:{message.get('state')}"] += 1
-        waiter = self._waiters.pop(ref, None) if isinstance(ref, str) else None
-        if waiter is not None and not waiter.done() and kind in {
-            "prediction", "answer_end", "feedback_saved", "pong", "error", "selected"
-        }:
+        # Only a final reply ends the wait: answer_start, deltas and manual_status come first.
+        final = {"prediction", "answer_end", "feedback_saved", "pong", "error", "selected"}
+        waiter = self._waiters.pop(ref, None) if isinstance(ref, str) and kind in final else None
+        if waiter is not None and not waiter.done():
             waiter.set_result(message)
 
-    async def send(self, name: str, message: dict[str, Any], *, wait: bool = False) -> dict[str, Any] | None:
+    async def send(
+        self, name: str, message: dict[str, Any], *, wait: bool = False
+    ) -> dict[str, Any] | None:
         ref = f"r{next(_refs)}"
         message = {**message, "ref": ref}
         self._sent[ref] = (name, time.perf_counter())
@@ -147,7 +149,9 @@ class ChatClient:
             await self.send("prediction", {"type": "typing", "text": text[:end]})
             await asyncio.sleep(1 / chars_per_second)
 
-    async def ask(self, text: str, *, product_id: str | None = None, timeout: float = 60) -> dict[str, Any]:
+    async def ask(
+        self, text: str, *, product_id: str | None = None, timeout: float = 60
+    ) -> dict[str, Any]:
         message: dict[str, Any] = {"type": "ask", "text": text}
         if product_id:
             message["product_id"] = product_id

@@ -29,11 +29,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+def wait_for_port(
+    port: int, *, timeout: float = 30.0, process: subprocess.Popen | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before port {port} opened")
+            raise RuntimeError(
+                f"process exited with {process.returncode} before port {port} opened"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -102,7 +106,16 @@ def web_server(env: Mapping[str, str], *, workdir: Path, port: int | None = None
     """A daphne process serving the project; yields its port."""
     port = port or free_port()
     proc = OwnedProcess(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "hscjit.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "hscjit.asgi:application",
+        ],
         env,
         workdir / f"daphne-{port}.log",
     )
@@ -118,12 +131,26 @@ def web_server(env: Mapping[str, str], *, workdir: Path, port: int | None = None
 
 
 @contextmanager
-def celery_worker(env: Mapping[str, str], *, workdir: Path, name: str = "worker") -> Iterator[OwnedProcess]:
+def celery_worker(
+    env: Mapping[str, str], *, workdir: Path, name: str = "worker"
+) -> Iterator[OwnedProcess]:
     """A Celery worker (solo pool, so a kill takes the task with it)."""
     proc = OwnedProcess(
         [
-            sys.executable, "-m", "celery", "-A", "hscjit", "worker", "-P", "solo",
-            "-l", "info", "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hscjit",
+            "worker",
+            "-P",
+            "solo",
+            "-l",
+            "info",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
         ],
         env,
         workdir / f"celery-{name}.log",
@@ -152,8 +179,19 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed")
         self.proc = OwnedProcess(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             os.environ,
             self.workdir / f"redis-{self.port}.log",
         )
@@ -197,12 +235,21 @@ class PostgresServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.workdir, "postgres", "postgres")
-        self._run(self.bin / "initdb", "-D", self.datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self._run(
+            self.bin / "initdb", "-D", self.datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8"
+        )
 
     def start(self) -> None:
         self._run(
-            self.bin / "pg_ctl", "-D", self.datadir, "-l", self.workdir / "pg.log", "-w", "start",
-            "-o", f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.bin / "pg_ctl",
+            "-D",
+            self.datadir,
+            "-l",
+            self.workdir / "pg.log",
+            "-w",
+            "start",
+            "-o",
+            f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off",
         )
 
     def stop(self) -> None:

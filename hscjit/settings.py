@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django_prometheus",
     "django_celery_beat",
     "health_check",
+    # For its management commands (cache_stats); it has no models.
+    "hscjit",
     "apps.products",
     "apps.manuals",
     "apps.sessions",
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "hscjit.logging_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -92,20 +95,27 @@ if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True
             "timeout": env_float("DB_POOL_TIMEOUT", 10.0, minimum=0.1),
         },
     }
+# django-prometheus' wrappers of the same backends count queries and errors per database.
+_db["ENGINE"] = str(_db["ENGINE"]).replace("django.db.backends.", "django_prometheus.db.backends.")
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery --------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-    raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {REDIS_URL!r}")
+    raise ConfigError(
+        f"REDIS_URL must start with redis://, rediss:// or unix://, got {REDIS_URL!r}"
+    )
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, which cuts the
+                # layer's blocking receive (BZPOPMIN) and closes every idle socket with 1011
+                # (django/channels_redis#422): the blocking read must wait as long as it asks.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                 "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
                 "expiry": 60,
             },
@@ -113,7 +123,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "hscjit.cache_backends.RedisCache",
             "LOCATION": REDIS_URL,
             "TIMEOUT": 24 * 3600,
             "KEY_PREFIX": "hscjit",
@@ -124,10 +134,19 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "hscjit.cache_backends.LocMemCache",
             "TIMEOUT": 24 * 3600,
         }
     }
+
+# The two-layer cache (hscjit/cache.py): L1 is per process, L2 is the default cache above.
+CACHE_L1_SIZE = env_int("CACHE_L1_SIZE", 2048, minimum=0)
+# An L1 entry lives at most this long, which bounds how stale another process's copy can be.
+CACHE_L1_TTL = env_int("CACHE_L1_TTL", 60, minimum=1)
+CACHE_TTL = env_int("CACHE_TTL", 24 * 3600, minimum=1)
+# How often a process re-reads a prefix's version from L2 (invalidation delay elsewhere).
+CACHE_VERSION_TTL = env_float("CACHE_VERSION_TTL", 2.0, minimum=0.0)
+CACHE_L2_RETRY_SECONDS = env_float("CACHE_L2_RETRY_SECONDS", 5.0, minimum=0.1)
 
 # Celery runs only with Redis; without it background tasks run in this process.
 CELERY_ENABLED = bool(REDIS_URL)
@@ -140,6 +159,38 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Logging belongs to settings.LOGGING (hscjit/logs.py): Celery must not add its own handlers
+# to the root logger nor turn stdout, where the JSON lines go, into a logger.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_REDIRECT_STDOUTS = False
+
+# --- Logging: JSON lines on stdout (hscjit/logs.py) ---------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ConfigError(f"LOG_LEVEL must be a logging level name, got {LOG_LEVEL!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "hscjit.logs.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "hscjit.logs.StdoutHandler", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    # Django's defaults give these loggers handlers of their own; one handler (root) means
+    # each record is written once.
+    "loggers": {
+        name: {"handlers": [], "level": LOG_LEVEL, "propagate": True}
+        for name in ("django", "django.server", "celery", "daphne")
+    },
+}
+
+# --- Operations: health, readiness, schedules -----------------------------------------------------
+# /ready fails when the disk holding MEDIA_ROOT (stored manuals) has less free space than this.
+READY_MIN_FREE_DISK_MB = env_int("READY_MIN_FREE_DISK_MB", 200, minimum=0)
+READY_CHECK_TIMEOUT = env_float("READY_CHECK_TIMEOUT", 2.0, minimum=0.1)
+CHAT_SESSION_RETENTION_DAYS = env_int("CHAT_SESSION_RETENTION_DAYS", 30, minimum=1)
+# How many of the most asked-about products regenerate_product_cache warms.
+CACHE_WARM_PRODUCTS = env_int("CACHE_WARM_PRODUCTS", 200, minimum=0)
+# A periodic task that started less than this long ago is not started again (a second beat).
+SCHEDULE_LOCK_SECONDS = env_int("SCHEDULE_LOCK_SECONDS", 600, minimum=1)
 
 # --- Auth, sessions, security -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -187,5 +238,55 @@ STORAGES = {
 }
 
 # --- Catalog ----------------------------------------------------------------------------------
-# A price above this (in the catalog's currency) is treated as a data error, not shown.
-CATALOG_PRICE_CEILING = env_float("CATALOG_PRICE_CEILING", 500_000.0, minimum=1.0)
+# A price above this (in the catalog's currency) is treated as a data error, not shown. The
+# scraped listing glues gross and net prices together (526445 for 526/445 ILS); the dearest real
+# item in it, a mixing console, is about 115,000 ILS.
+CATALOG_PRICE_CEILING = env_float("CATALOG_PRICE_CEILING", 200_000.0, minimum=1.0)
+
+# --- Manual fetching and extraction ----------------------------------------------------------
+# Hosts fetched even though they resolve to private addresses (a test server, a staff intranet).
+MANUAL_FETCH_ALLOWED_HOSTS = env_list("MANUAL_FETCH_ALLOWED_HOSTS", [])
+MANUAL_MAX_BYTES = env_int("MANUAL_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+MANUAL_FETCH_CONNECT_TIMEOUT = env_float("MANUAL_FETCH_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+MANUAL_FETCH_READ_TIMEOUT = env_float("MANUAL_FETCH_READ_TIMEOUT", 20.0, minimum=0.1)
+MANUAL_FETCH_DEADLINE = env_float("MANUAL_FETCH_DEADLINE", 120.0, minimum=1.0)
+MANUAL_FETCH_RETRIES = env_int("MANUAL_FETCH_RETRIES", 2, minimum=0, maximum=10)
+MANUAL_FETCH_BACKOFF = env_float("MANUAL_FETCH_BACKOFF", 1.0, minimum=0.0)
+MANUAL_EXTRACT_TIMEOUT = env_float("MANUAL_EXTRACT_TIMEOUT", 180.0, minimum=1.0)
+MANUAL_EXTRACT_CPU_SECONDS = env_int("MANUAL_EXTRACT_CPU_SECONDS", 150, minimum=1)
+MANUAL_EXTRACT_MEMORY_MB = env_int("MANUAL_EXTRACT_MEMORY_MB", 1536, minimum=256)
+MANUAL_MAX_PAGES = env_int("MANUAL_MAX_PAGES", 3000, minimum=1)
+MANUAL_MAX_TEXT_CHARS = env_int("MANUAL_MAX_TEXT_CHARS", 20_000_000, minimum=1000)
+# Bigger originals are extracted by their own task (index_large_document), with progress.
+MANUAL_LARGE_DOCUMENT_BYTES = env_int("MANUAL_LARGE_DOCUMENT_BYTES", 8 * 1024 * 1024, minimum=0)
+MANUAL_LEASE_SECONDS = env_int("MANUAL_LEASE_SECONDS", 600, minimum=30)
+
+# --- Chat socket ------------------------------------------------------------------------------
+# A frame bigger than this closes the socket with 1009 (the protocol's largest field is 4,000
+# characters, so an honest client never comes near it).
+CHAT_MAX_FRAME_BYTES = env_int("CHAT_MAX_FRAME_BYTES", 64 * 1024, minimum=8 * 1024)
+# Per connection: a sustained rate and a burst (a fast typist sends ~10 typing messages/s).
+CHAT_RATE_PER_SECOND = env_float("CHAT_RATE_PER_SECOND", 20.0, minimum=1.0)
+CHAT_RATE_BURST = env_int("CHAT_RATE_BURST", 40, minimum=1)
+# Messages refused in a row with `rate_limited` before the socket is closed with 4429.
+CHAT_RATE_STRIKES = env_int("CHAT_RATE_STRIKES", 20, minimum=1)
+# Serve the bare echo consumer at /ws/echo/ (the floor bench_prediction compares against).
+BENCH_ECHO = env_bool("BENCH_ECHO", False)
+# A failed manual is not fetched again on a customer's request for this long (staff can force it).
+MANUAL_FAILED_RETRY_SECONDS = env_int("MANUAL_FAILED_RETRY_SECONDS", 900, minimum=0)
+
+# --- Answers ---------------------------------------------------------------------------------
+# An OpenAI-compatible chat-completions endpoint (Ollama, vLLM, llama.cpp, OpenAI...); empty
+# keeps the extractive engine, which needs nothing outside the process.
+LLM_BASE_URL = env_str("LLM_BASE_URL", "").rstrip("/")
+LLM_MODEL = env_str("LLM_MODEL", "")
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+if LLM_BASE_URL and not LLM_MODEL:
+    raise ConfigError("LLM_MODEL must be set when LLM_BASE_URL is")
+# Seconds to connect, and to wait for each streamed chunk, before falling back to extractive.
+LLM_TIMEOUT = env_float("LLM_TIMEOUT", 20.0, minimum=0.1)
+# Answers streamed from the endpoint at once by one process; more wait, then fall back.
+LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 4, minimum=1)
+# How long `ask` waits for a manual that is still being fetched before answering no_manual.
+ANSWER_MANUAL_WAIT_SECONDS = env_float("ANSWER_MANUAL_WAIT_SECONDS", 20.0, minimum=0.0)
+ANSWER_CACHE_SECONDS = env_int("ANSWER_CACHE_SECONDS", 24 * 3600, minimum=0)

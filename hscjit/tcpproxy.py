@@ -30,9 +30,13 @@ class RoundRobinProxy:
         self._ports = itertools.cycle(backend_ports)
         self._server: asyncio.Server | None = None
 
-    async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+    async def _handle(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         try:
-            backend_reader, backend_writer = await asyncio.open_connection(self.host, next(self._ports))
+            backend_reader, backend_writer = await asyncio.open_connection(
+                self.host, next(self._ports)
+            )
         except OSError:
             client_writer.close()
             return

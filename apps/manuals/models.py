@@ -40,6 +40,10 @@ class Manual(models.Model):
         default=0, help_text="Goes up each time new text is extracted; caches key on it."
     )
     fetched_at = models.DateTimeField(null=True, blank=True)
+    # A fetch claims the row until lease_until; a worker that dies leaves an expired lease
+    # that the next request reclaims, so a manual is never stuck in "fetching".
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
     extracted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

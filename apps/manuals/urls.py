@@ -1,3 +1,11 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.manuals import views
+
+app_name = "manuals"
+
+urlpatterns = [
+    path("manuals/<int:manual_id>/document", views.document, name="document"),
+]

@@ -48,3 +48,13 @@ def product_card(*, product: Product) -> dict[str, Any]:
             else None
         ),
     }
+
+
+def products_with_manuals(*, limit: int = 8) -> list[Product]:
+    """Active products whose manual is known, for the landing page's "try asking about"."""
+    query = (
+        Product.objects.filter(is_active=True, manual__isnull=False)
+        .select_related("brand", "manual")
+        .order_by("brand__name", "name")
+    )
+    return list(query[:limit])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
@@ -10,6 +12,9 @@ from django.utils import timezone
 from apps.products.models import CatalogStamp
 from apps.products.selectors import CATALOG_VERSION_KEY
 from hscjit.background import after_commit
+
+if TYPE_CHECKING:
+    from apps.sessions.services import WarmResult
 
 
 def bump_catalog_version() -> int:
@@ -28,3 +33,18 @@ def bump_catalog_version() -> int:
     cache.delete(CATALOG_VERSION_KEY)
     after_commit(lambda: cache.set(CATALOG_VERSION_KEY, version))
     return version
+
+
+def regenerate_product_cache(*, warm_limit: int) -> WarmResult:
+    """Rebuild the prediction index in every process, then warm the busiest product cards.
+
+    The bump also catches catalog edits that bypassed it (bulk SQL, a restored backup).
+    """
+    # Imported here: the chat app builds on the catalog, so the catalog must not import it
+    # at load time.
+    from apps.products.prediction import refresh_index
+    from apps.sessions.services import warm_product_cards
+
+    bump_catalog_version()
+    refresh_index()
+    return warm_product_cards(limit=warm_limit)

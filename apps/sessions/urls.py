@@ -1,3 +1,15 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.sessions import views
+
+app_name = "chat"
+
+urlpatterns = [
+    path("chat/", views.chat_start, name="start"),
+    path("chat/<uuid:session_id>/", views.chat_page, name="page"),
+    path("chat/<uuid:session_id>/messages", views.chat_messages, name="messages"),
+    path("chat/<uuid:session_id>/ask", views.chat_ask, name="ask"),
+    path("chat/<uuid:session_id>/feedback", views.chat_feedback, name="feedback"),
+]

@@ -1,0 +1,144 @@
+"""Manuals in the admin: why one failed, fetch it again, upload a PDF, read what was extracted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.manuals import services
+from apps.manuals.fetching import sniff_kind
+from apps.manuals.models import Manual, ManualPage
+
+
+class ManualForm(forms.ModelForm):
+    class Meta:
+        model = Manual
+        fields = ["title", "source_url", "backup_url", "uploaded_file", "kind"]
+
+    def clean_uploaded_file(self) -> Any:
+        upload = self.cleaned_data.get("uploaded_file")
+        if upload and "uploaded_file" in self.changed_data:
+            head = upload.read(2048)
+            upload.seek(0)
+            if sniff_kind(head) != "pdf":
+                raise forms.ValidationError("This file is not a PDF.")
+        return upload
+
+
+@admin.register(Manual)
+class ManualAdmin(admin.ModelAdmin):
+    form = ManualForm
+    list_display = [
+        "__str__",
+        "kind",
+        "status",
+        "short_error",
+        "page_count",
+        "size",
+        "fetched_at",
+        "extracted_at",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["title", "source_url"]
+    actions = ["fetch_now", "reextract"]
+    readonly_fields = [
+        "status",
+        "error",
+        "progress",
+        "page_count",
+        "pages_link",
+        "size",
+        "content_hash",
+        "etag",
+        "last_modified",
+        "stored_file",
+        "version",
+        "fetched_at",
+        "extracted_at",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["title", "kind", "source_url", "backup_url", "uploaded_file"]}),
+        ("State", {"fields": ["status", "error", "progress", "page_count", "pages_link"]}),
+        ("Stored original", {"fields": [
+            "stored_file", "size", "content_hash", "etag", "last_modified", "version",
+            "fetched_at", "extracted_at", "created_at", "updated_at",
+        ]}),
+    ]  # fmt: skip
+
+    @admin.display(description="error")
+    def short_error(self, manual: Manual) -> str:
+        return manual.error if len(manual.error) <= 80 else manual.error[:79] + "…"
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, manual: Manual) -> str:
+        return filesizeformat(manual.size_bytes) if manual.size_bytes is not None else "-"
+
+    @admin.display(description="extracted pages")
+    def pages_link(self, manual: Manual) -> str:
+        if not manual.pk or not manual.page_count:
+            return "-"
+        url = reverse("admin:manuals_manualpage_changelist") + f"?manual__id__exact={manual.pk}"
+        return format_html('<a href="{}">Read the {} extracted pages</a>', url, manual.page_count)
+
+    def save_model(self, request: HttpRequest, obj: Manual, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if {"uploaded_file", "source_url"} & set(form.changed_data):
+            services.fetch_now(manual_id=obj.pk)
+            self.message_user(request, "The manual will be fetched and read again.")
+
+    @admin.action(description="Fetch now")
+    def fetch_now(self, request: HttpRequest, queryset: QuerySet[Manual]) -> None:
+        queued = sum(
+            services.fetch_now(manual_id=pk) for pk in queryset.values_list("pk", flat=True)
+        )
+        self._report(request, queued, queryset.count(), "queued for fetching")
+
+    @admin.action(description="Re-extract from the stored original")
+    def reextract(self, request: HttpRequest, queryset: QuerySet[Manual]) -> None:
+        ids = queryset.values_list("pk", flat=True)
+        queued = sum(services.request_reextract(manual_id=pk) for pk in ids)
+        self._report(request, queued, queryset.count(), "queued for re-extraction")
+
+    def _report(self, request: HttpRequest, queued: int, asked: int, what: str) -> None:
+        self.message_user(request, f"{queued} of {asked} manuals {what}.", messages.SUCCESS)
+        if queued < asked:
+            self.message_user(
+                request,
+                "The others are already being processed, have no source or stored original, "
+                "or were just tried.",
+                messages.WARNING,
+            )
+
+
+@admin.register(ManualPage)
+class ManualPageAdmin(admin.ModelAdmin):
+    """Read-only: pages change only by extraction, never by hand."""
+
+    list_display = ["manual", "number", "title", "excerpt"]
+    list_filter = [("manual", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["text", "title"]
+    list_select_related = ["manual"]
+    fields = ["manual", "number", "title", "text"]
+    readonly_fields = fields
+
+    @admin.display(description="text")
+    def excerpt(self, page: ManualPage) -> str:
+        return page.text[:120]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,1 @@
+"""Answer engines: extractive (the default, in-process) and an OpenAI-compatible LLM."""

@@ -1,0 +1,73 @@
+"""What the engines take and give: a manual described without the ORM, and an answer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+ANSWERED = "answered"
+NOT_IN_MANUAL = "not_in_manual"
+SNIPPET_CHARS = 240
+
+_MARKER = re.compile(r"\[pp?\.\s*([0-9][0-9,\s-]*)\]")
+
+
+@dataclass(frozen=True)
+class ManualInfo:
+    """What an answer needs to know about its manual, safe to pass between threads."""
+
+    id: int
+    version: int
+    title: str
+    kind: str
+    source_url: str
+
+    def citation_url(self, page: int) -> str:
+        if self.kind == "html":
+            # An HTML manual has no pages to jump to: the source page, else our stored copy.
+            return self.source_url or f"/manuals/{self.id}/document"
+        return f"/manuals/{self.id}/document#page={page}"
+
+    def citation(self, *, page: int, snippet: str) -> dict[str, Any]:
+        if len(snippet) > SNIPPET_CHARS:
+            snippet = snippet[: SNIPPET_CHARS - 1].rstrip() + "…"
+        return {
+            "manual_id": self.id,
+            "page": page,
+            "snippet": snippet,
+            "url": self.citation_url(page),
+        }
+
+
+@dataclass
+class Answer:
+    state: str
+    pieces: list[str]
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    engine: str = "extractive"
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+def marker(pages: tuple[int, ...]) -> str:
+    if len(pages) == 1:
+        return f"[p. {pages[0]}]"
+    return f"[pp. {pages[0]}-{pages[-1]}]"
+
+
+def marker_pages(text: str) -> list[tuple[re.Match[str], list[int]]]:
+    """The citation markers in a text and the pages each names ("[pp. 4-5]" names 4 and 5)."""
+    found: list[tuple[re.Match[str], list[int]]] = []
+    for match in _MARKER.finditer(text):
+        pages: list[int] = []
+        for part in match.group(1).split(","):
+            bounds = [int(value) for value in part.split("-") if value.strip().isdigit()]
+            if len(bounds) == 2 and 0 <= bounds[1] - bounds[0] <= 20:
+                pages.extend(range(bounds[0], bounds[1] + 1))
+            else:
+                pages.extend(bounds)
+        found.append((match, pages))
+    return found

@@ -1,0 +1,132 @@
+"""Time extractive answers on a ready ~900-page manual over a real WebSocket.
+
+The manual is assembled from the demo manuals' pages (each copy numbered as its own volume)
+and stored as ready pages under a bench product. Each run bumps its version, so neither the
+index nor any answer comes from an earlier run's cache; one warm-up question builds the index
+in the server (reported as the cold figure), then the measured questions follow one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.db.models import F
+
+from apps.manuals.answers.evaluation import QA_SET, demo_pages
+from apps.manuals.models import Manual, ManualPage
+from apps.products.models import Brand, Product
+from hscjit.loadclient import ChatClient, Recorder
+from hscjit.processes import project_env, scratch_dir, web_server
+
+BENCH_PRODUCT = "lumenvale-bench-manual"
+PAUSE_SECONDS = 0.1
+SOURCES = ("lumenvale-lx-88.pdf", "lumenvale-lp-4.pdf", "lumenvale-dr-10.pdf")
+
+
+class Command(BaseCommand):
+    help = "Print first-delta and total answer times (p50/p95) on a ready ~900-page manual."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--pages", type=int, default=900)
+        parser.add_argument("--rounds", type=int, default=2, help="Passes over the questions.")
+        parser.add_argument("--url", default="", help="Use this running server, not a new one.")
+
+    def handle(self, *args: Any, pages: int, rounds: int, url: str, **options: Any) -> None:
+        if settings.LLM_BASE_URL:
+            raise CommandError("unset LLM_BASE_URL: this measures the extractive engine")
+        product = self.prepare_manual(pages=pages)
+        questions = self.questions()
+        self.stdout.write(
+            f"manual {product.manual_id}: {pages} pages; {len(questions)} questions x {rounds}"
+        )
+        if url:
+            recorder, cold = asyncio.run(self.run(url, product.catalog_id, questions, rounds))
+        else:
+            with scratch_dir("bench-answers-") as workdir:
+                env = project_env(SECURE="0", LOG_LEVEL="WARNING")
+                with web_server(env, workdir=workdir) as port:
+                    base = f"http://127.0.0.1:{port}"
+                    recorder, cold = asyncio.run(
+                        self.run(base, product.catalog_id, questions, rounds)
+                    )
+        self.report(recorder, cold)
+
+    def prepare_manual(self, *, pages: int) -> Product:
+        texts = [text for name in SOURCES for _, text in demo_pages(name)]
+        with transaction.atomic():
+            brand, _ = Brand.objects.get_or_create(
+                slug="lumenvale", defaults={"name": "Lumenvale Audio"}
+            )
+            product = Product.objects.filter(catalog_id=BENCH_PRODUCT).first()
+            if product is None or product.manual is None:
+                manual = Manual.objects.create(title=f"Lumenvale bench manual ({pages} pages)")
+                product, _ = Product.objects.update_or_create(
+                    catalog_id=BENCH_PRODUCT,
+                    defaults={"name": "Lumenvale Bench Piano", "brand": brand, "manual": manual},
+                )
+            manual_id = product.manual_id
+            ManualPage.objects.filter(manual_id=manual_id).delete()
+            ManualPage.objects.bulk_create(
+                [
+                    ManualPage(
+                        manual_id=manual_id,
+                        number=number,
+                        text=f"Volume {(number - 1) // len(texts) + 1}\n"
+                        + texts[(number - 1) % len(texts)],
+                    )
+                    for number in range(1, pages + 1)
+                ],
+                batch_size=500,
+            )
+            Manual.objects.filter(pk=manual_id).update(
+                status=Manual.Status.READY, page_count=pages, progress=1.0, version=F("version") + 1
+            )
+        return Product.objects.select_related("manual").get(pk=product.pk)
+
+    def questions(self) -> list[str]:
+        items = json.loads(QA_SET.read_text(encoding="utf-8"))["questions"]
+        return [item["question"] for item in items if item["manual"] == SOURCES[0]]
+
+    async def run(
+        self, base: str, product_id: str, questions: list[str], rounds: int
+    ) -> tuple[Recorder, float]:
+        warmup = Recorder()
+        recorder = Recorder()
+        async with httpx.AsyncClient(timeout=30) as http:
+            client = ChatClient(base, warmup)
+            await client.open_session(http)
+        await client.connect()
+        try:
+            await client.ask("How do I update the firmware?", product_id=product_id, timeout=120)
+            client.recorder = recorder
+            for round_number in range(rounds):
+                for question in questions:
+                    # A different wording each round keeps the answer cache out of the figures.
+                    text = question if round_number == 0 else f"{question} Thanks."
+                    reply = await client.ask(text, product_id=product_id)
+                    if reply.get("type") != "answer_end":
+                        raise CommandError(f"{question!r}: got {reply}")
+                    # Paced below the per-socket rate limit (CHAT_RATE_PER_SECOND).
+                    await asyncio.sleep(PAUSE_SECONDS)
+        finally:
+            await client.close()
+        return recorder, warmup.summary("answer_total")["max"]
+
+    def report(self, recorder: Recorder, cold: float) -> None:
+        first = recorder.summary("first_delta")
+        total = recorder.summary("answer_total")
+        states = {
+            key.removeprefix("answer:"): count
+            for key, count in recorder.counts.items()
+            if key.startswith("answer:")
+        }
+        self.stdout.write(f"answers: {total['count']:.0f} {states}")
+        self.stdout.write(f"cold first answer (builds the index): {cold:.0f} ms")
+        self.stdout.write(f"first delta: p50 {first['p50']:.1f} ms, p95 {first['p95']:.1f} ms")
+        self.stdout.write(f"total:       p50 {total['p50']:.1f} ms, p95 {total['p95']:.1f} ms")

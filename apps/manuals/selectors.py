@@ -1,0 +1,43 @@
+"""Reads of manuals: the status payload clients see, and the manuals a command should fetch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.manuals.models import Manual, ManualPage
+
+
+def manual_status_payload(*, manual: Manual) -> dict[str, Any]:
+    """The protocol's `manual_status` fields, except `product_id` (the consumer knows it)."""
+    ready = manual.status == Manual.Status.READY
+    return {
+        "manual_id": manual.pk,
+        "status": manual.status,
+        "progress": 1.0 if ready else round(max(0.0, min(1.0, manual.progress)), 3),
+        "pages": manual.page_count,
+        # The error is for customers only once the manual has failed; a quiet refresh that
+        # failed keeps the manual ready and its note is for staff.
+        "error": (manual.error or None) if manual.status == Manual.Status.FAILED else None,
+    }
+
+
+def manuals_to_prefetch(
+    *, brand: str | None = None, status: str | None = None, everything: bool = False
+) -> QuerySet[Manual]:
+    """Manuals a bulk prefetch should queue: by default those never fetched or failed."""
+    manuals = Manual.objects.all()
+    if brand:
+        manuals = manuals.filter(products__brand__slug=brand) | manuals.filter(
+            products__brand__name__iexact=brand
+        )
+    if status:
+        manuals = manuals.filter(status=status)
+    elif not everything:
+        manuals = manuals.filter(status__in=[Manual.Status.MISSING, Manual.Status.FAILED])
+    return manuals.distinct().order_by("pk")
+
+
+def manual_pages(*, manual: Manual) -> QuerySet[ManualPage]:
+    return ManualPage.objects.filter(manual=manual).order_by("number")

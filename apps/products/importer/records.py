@@ -1,0 +1,303 @@
+"""One catalog record, checked and normalized into what the database stores.
+
+Nothing here touches the database, so every rule about a single record is testable alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.validators import slug_re
+from django.utils.text import slugify
+
+from apps.manuals.models import Manual
+
+MAX_ID = 200
+MAX_NAME = 300
+MAX_CATEGORY = 120
+MAX_SKU = 120
+MAX_URL = 1000
+MAX_ALIAS = 200
+MAX_RAW_PRICE = 64
+
+DOC_KINDS = {"pdf": Manual.Kind.PDF, "html": Manual.Kind.HTML, "html_scrape": Manual.Kind.HTML}
+RELATIONSHIP_KINDS = {"accessory", "related", "spare_part"}
+
+# Reserved by RFC 2606 / RFC 6761: a manual there can never be fetched, so such a URL is a
+# placeholder, and a product with one has no manual rather than one that always fails.
+_PLACEHOLDER_HOSTS = ("example.com", "example.net", "example.org")
+_PLACEHOLDER_TLDS = (".example", ".invalid", ".test", ".localhost")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+class RecordError(ValueError):
+    """The record cannot be imported; the message is the reason shown to staff."""
+
+
+@dataclass(frozen=True)
+class Documentation:
+    kind: str
+    url: str = ""
+    backup_url: str = ""
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Relationship:
+    kind: str
+    target_id: str
+    label: str
+
+
+@dataclass
+class ProductRecord:
+    """A valid record. `fields` holds only the model fields the record sets."""
+
+    catalog_id: str
+    raw_id: str
+    brand_slug: str
+    file: str
+    position: int
+    fields: dict[str, Any]
+    documentation: Documentation | None = None
+    aliases: list[str] = field(default_factory=list)
+    relationships: list[Relationship] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def normalize_id(raw: str) -> str:
+    """A stable slug for a catalog id.
+
+    Valid slugs are kept as they are (clients already use them). Anything else is slugified
+    and suffixed with a hash of the original, so the result never depends on which other
+    files are imported with it and cannot land on a valid id from elsewhere.
+    """
+    if len(raw) <= MAX_ID and slug_re.match(raw):
+        return raw
+    digest = hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:6]
+    base = slugify(raw)[: MAX_ID - 7].strip("-_")
+    return f"{base}-{digest}" if base else f"id-{digest}"
+
+
+def normalize_brand_slug(raw: str) -> str:
+    # Scraped brand files exist twice ("steinberg-" and "steinberg"): one brand, not two.
+    slug = slugify(raw)
+    if not slug:
+        raise RecordError(f"brand id {raw!r} has no letters or digits")
+    return slug[:120]
+
+
+def clean_brand_name(raw: str, *, slug: str) -> str:
+    name = " ".join(raw.split()).strip("-_ ")
+    # "OSCAR-SCHMIDT-ACOUSTIC-GUITARS-" is an id shouted back as a name, not a name.
+    if not name or (name.isupper() and " " not in name and "-" in name):
+        name = slug.replace("-", " ").replace("_", " ").title()
+    return name[:200]
+
+
+def parse_price(raw: Any, *, ceiling: Decimal) -> tuple[Decimal | None, str | None]:
+    """The price customers may see, and the reason when the raw value is implausible."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, None
+    if isinstance(raw, bool):
+        return None, f"price {raw!r} is not a number"
+    if isinstance(raw, int | float):
+        if isinstance(raw, float) and not math.isfinite(raw):
+            return None, f"price {raw!r} is not a number"
+        value = Decimal(str(raw))
+    elif isinstance(raw, str):
+        text = raw.strip()
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return None, f"price {raw!r} is not a number"
+        if not value.is_finite():
+            return None, f"price {raw!r} is not a number"
+    else:
+        return None, f"price of type {type(raw).__name__} is not a number"
+    if value < 0:
+        return None, f"price {value} is negative"
+    if value == 0:
+        return None, "price is zero"
+    if value > ceiling:
+        return None, f"price {value} is above the plausible ceiling of {ceiling}"
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), None
+
+
+def raw_price_text(raw: Any) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return str(raw)[:MAX_RAW_PRICE]
+
+
+def is_placeholder_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return any(host == h or host.endswith("." + h) for h in _PLACEHOLDER_HOSTS) or any(
+        host.endswith(tld) or host == tld[1:] for tld in _PLACEHOLDER_TLDS
+    )
+
+
+def web_url(value: Any) -> str | None:
+    """An absolute http(s) URL, or None: other schemes must never reach an href."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    url = value.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or len(url) > MAX_URL:
+        return None
+    return url
+
+
+def _text(record: dict[str, Any], key: str, *, limit: int | None = None) -> str:
+    value = record.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise RecordError(f"{key} must be text, got {type(value).__name__}")
+    text = " ".join(str(value).split()) if limit else str(value).strip()
+    if limit is not None and len(text) > limit:
+        raise RecordError(f"{key} is longer than {limit} characters")
+    return text
+
+
+def _documentation(value: Any, warnings: list[str]) -> Documentation | None:
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        warnings.append("documentation is not an object; ignored")
+        return None
+    kind = DOC_KINDS.get(str(value.get("type", "")).lower())
+    if kind is None:
+        warnings.append(f"documentation type {value.get('type')!r} is unknown; ignored")
+        return None
+    file_name = value.get("file")
+    if isinstance(file_name, str) and file_name.strip():
+        return Documentation(kind=kind, file=file_name.strip())
+    url = web_url(value.get("url"))
+    if url is None:
+        warnings.append(f"documentation URL {value.get('url')!r} is not an http(s) URL; ignored")
+        return None
+    if is_placeholder_url(url):
+        warnings.append(f"documentation URL {url} is a placeholder; no manual linked")
+        return None
+    backup = web_url(value.get("backup_url")) or ""
+    return Documentation(kind=kind, url=url, backup_url=backup)
+
+
+def _aliases(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise RecordError("aliases must be a list of strings")
+    seen: dict[str, None] = {}
+    for alias in value:
+        text = " ".join(alias.split())
+        if len(text) > MAX_ALIAS:
+            raise RecordError(f"alias {text[:40]!r}... is longer than {MAX_ALIAS} characters")
+        if text:
+            seen.setdefault(text, None)
+    return list(seen)
+
+
+def _relationships(value: Any, warnings: list[str]) -> list[Relationship]:
+    if not value:
+        return []
+    if not isinstance(value, list):
+        warnings.append("relationships is not a list; ignored")
+        return []
+    out: list[Relationship] = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("target_id"), str):
+            warnings.append("a relationship without target_id was ignored")
+            continue
+        kind = str(item.get("type", "")).lower()
+        if kind not in RELATIONSHIP_KINDS:
+            warnings.append(f"relationship type {item.get('type')!r} is unknown; ignored")
+            continue
+        label = " ".join(str(item.get("label") or "").split())[:200]
+        out.append(Relationship(kind=kind, target_id=normalize_id(item["target_id"]), label=label))
+    return out
+
+
+def parse_record(
+    record: Any, *, file: str, position: int, file_brand: str | None, ceiling: Decimal
+) -> ProductRecord:
+    """Check one record of a catalog file; raises RecordError with the reason to report."""
+    if not isinstance(record, dict):
+        raise RecordError(f"record is a {type(record).__name__}, not an object")
+    raw_id = record.get("id")
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    if not isinstance(raw_id, str) or not raw_id.strip():
+        raise RecordError("record has no id")
+    name = _text(record, "name", limit=MAX_NAME)
+    if not name:
+        raise RecordError("record has no name")
+    brand_raw = record.get("brand") or file_brand
+    if not isinstance(brand_raw, str) or not brand_raw.strip():
+        raise RecordError("record has no brand, and the file names none")
+
+    warnings: list[str] = []
+    fields: dict[str, Any] = {"name": name}
+    for key, limit in (("category", MAX_CATEGORY), ("sku", MAX_SKU)):
+        if key in record:
+            fields[key] = _text(record, key, limit=limit)
+    if "description" in record:
+        fields["description"] = _text(record, "description")
+    if "product_url" in record:
+        url = web_url(record["product_url"])
+        if url is None and record["product_url"]:
+            warnings.append(f"product_url {record['product_url']!r} is not an http(s) URL; dropped")
+        fields["product_url"] = url or ""
+    images = record.get("images")
+    if isinstance(images, dict):
+        image = web_url(images.get("main"))
+        if image is None and images.get("main"):
+            warnings.append(f"image {images['main']!r} is not an http(s) URL; dropped")
+        fields["image_url"] = image or ""
+    specs = record.get("specs", record.get("specifications"))
+    if isinstance(specs, dict):
+        fields["specs"] = specs
+
+    flags: list[str] = []
+    if "price" in record:
+        price, problem = parse_price(record["price"], ceiling=ceiling)
+        fields["price"] = price
+        fields["raw_price"] = raw_price_text(record["price"])
+        if problem:
+            flags.append(problem)
+    currency = record.get("currency")
+    if currency is not None or "price" in record:
+        code = str(currency or "ILS").strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            flags.append(f"currency {currency!r} is not a 3-letter code")
+            fields["price"] = None
+            code = "ILS"
+        fields["currency"] = code
+    fields["needs_review"] = bool(flags)
+    fields["review_reason"] = "; ".join(flags)
+
+    return ProductRecord(
+        catalog_id=normalize_id(raw_id.strip()),
+        raw_id=raw_id,
+        brand_slug=normalize_brand_slug(brand_raw),
+        file=file,
+        position=position,
+        fields=fields,
+        documentation=_documentation(record.get("documentation"), warnings),
+        aliases=_aliases(record.get("aliases")),
+        relationships=_relationships(record.get("relationships"), warnings),
+        flags=flags,
+        warnings=warnings,
+    )

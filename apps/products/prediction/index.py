@@ -1,0 +1,295 @@
+"""The in-memory prediction index: which catalog product does this text name?
+
+Every product contributes one or more *entries* (its name, each alias, its SKU), each a set
+of weighted tokens. A token's weight is its inverse document frequency, so model numbers
+("600", "katana") count for much more than words that many names share ("bag", "cable").
+A text is scored against the entries that share at least one token with it:
+
+- coverage: the share of the entry's weight that the text contains (a product is found
+  inside a whole sentence, because the sentence's other words cost it nothing);
+- reach: the entry's matched weight relative to the best entry's, so when the text says
+  "rc-505 mk2", RC-505MKII (all three tokens) beats RC-505 (two of them);
+- the brand, when the text names one.
+
+Nothing here touches the database: `build` takes plain records, and a prediction is a few
+dictionary look-ups, so it runs on the event loop without blocking it for long.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from apps.products.prediction.normalize import content_coded_tokens, content_tokens
+
+# Below this a candidate is not worth showing ("hello" shows nothing).
+FLOOR = 0.35
+# The top candidate is acted on only when it is this sure and this far ahead of the next.
+CONFIDENT_SCORE = 0.8
+CONFIDENT_MARGIN = 0.12
+EXACT_MARGIN = 0.04
+# ...and when the text matched something distinctive: this share of the weight of a token
+# that only one product has (a lone common word like "drum" or "bag" is not enough).
+CONFIDENT_EVIDENCE = 0.45
+# A typo-corrected token counts for less than one typed right.
+FUZZY_STRENGTH = 0.85
+_FUZZY_CACHE_SIZE = 50_000
+_ANSWER_CACHE_SIZE = 20_000
+_COVERAGE_SHARE = 0.6
+_BRAND_BONUS = 0.12
+# Names sometimes carry Hebrew descriptions ("גיטרה אקוסטית Oscar Schmidt OG2"); the model is
+# in the Latin part, so a text that leaves the description out must still cover the name.
+_OTHER_SCRIPT_FACTOR = 0.25
+# A plain word of a name ("Acoustic", "Koa", "Drum Machine") counts for less than its model
+# code: customers name the code and leave the description out.
+_WORD_FACTOR = 0.5
+# An accessory named after its product ("Case for WAZA-AIR", "ProFX12v3 Rack Ear Kit") yields
+# to the product unless the text asks for the accessory.
+ACCESSORY_WORDS = frozenset(
+    {"case", "bag", "gigbag", "cover", "dust", "backpack", "strap", "rack", "ear", "bracket"}
+    | {"mount", "holder", "trolley", "pouch", "cable", "adapter", "capo", "clamp", "stand"}
+)
+_ACCESSORY_FACTOR = 0.8
+_COMPLETE = 0.999
+_OTHER_BRAND_FACTOR = 0.85
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRecord:
+    """What the index needs to know about one active product."""
+
+    pk: int
+    product_id: str
+    name: str
+    brand: str
+    sku: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    product_id: str
+    pk: int
+    confidence: float
+    confident: bool
+
+
+@dataclass(slots=True)
+class _Entry:
+    product: int
+    weights: dict[str, float]
+    total: float
+    accessory: frozenset[str]
+
+
+class PredictionIndex:
+    """An immutable index over one version of the catalog."""
+
+    def __init__(self, records: Iterable[CatalogRecord], *, version: int = 0) -> None:
+        self.version = version
+        self._records: list[CatalogRecord] = []
+        self._brand_of: list[int] = []
+        brand_ids: dict[str, int] = {}
+        self._brand_tokens: list[frozenset[str]] = []
+        token_sets: list[tuple[int, dict[str, bool]]] = []
+        self._joined: dict[str, tuple[str, str]] = {}
+        for record in records:
+            product = len(self._records)
+            self._records.append(record)
+            brand_key = " ".join(content_tokens(record.brand))
+            if brand_key not in brand_ids:
+                brand_ids[brand_key] = len(self._brand_tokens)
+                self._brand_tokens.append(frozenset(brand_key.split()))
+            brand = brand_ids[brand_key]
+            self._brand_of.append(brand)
+            for text in (record.name, *record.aliases, record.sku):
+                ordered = self._entry_tokens(text, self._brand_tokens[brand])
+                entry_tokens: dict[str, bool] = {}
+                for token, code in ordered:
+                    entry_tokens[token] = entry_tokens.get(token, False) or code
+                if entry_tokens:
+                    token_sets.append((product, entry_tokens))
+                # "M•Caster", "GO:KEYS": customers write the two words as one.
+                for (left, _), (right, _) in itertools.pairwise(ordered):
+                    if left.isalpha() and right.isalpha():
+                        self._joined.setdefault(left + right, (left, right))
+
+        document_frequency: dict[str, int] = defaultdict(int)
+        for _product, entry_tokens in token_sets:
+            for token in entry_tokens:
+                document_frequency[token] += 1
+        count = max(1, len(token_sets))
+        self._weight = {
+            token: math.log(1 + count / frequency)
+            * (1.0 if token.isascii() else _OTHER_SCRIPT_FACTOR)
+            for token, frequency in document_frequency.items()
+        }
+        self._unique_weight = math.log(1 + count)
+        self._entries: list[_Entry] = []
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for product, entry_tokens in token_sets:
+            weights = {
+                token: self._weight[token] * (1.0 if code else _WORD_FACTOR)
+                for token, code in entry_tokens.items()
+            }
+            for token, weight in weights.items():
+                postings[token].append((len(self._entries), weight))
+            accessory = ACCESSORY_WORDS.intersection(weights)
+            self._entries.append(
+                _Entry(product, weights, sum(weights.values()), frozenset(accessory))
+            )
+        self._postings = dict(postings)
+
+        self._brand_by_token: dict[str, set[int]] = defaultdict(set)
+        for brand, brand_tokens in enumerate(self._brand_tokens):
+            for token in brand_tokens:
+                if len(token) > 1:
+                    self._brand_by_token[token].add(brand)
+        self._brand_by_token = dict(self._brand_by_token)
+        # Typo correction looks only at words (digits are model numbers: 505 is not 500).
+        self._words = sorted(
+            token for token in self._postings if token.isalpha() and len(token) > 2
+        )
+        self._fuzzy_cache: dict[str, tuple[tuple[str, float], ...]] = {}
+        self._answers: dict[tuple[str, int], tuple[Candidate, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @staticmethod
+    def _entry_tokens(text: str, brand_tokens: frozenset[str]) -> list[tuple[str, bool]]:
+        """The entry's tokens in order, each flagged as part of a model code or not."""
+        found = content_coded_tokens(text)
+        without_brand = [(token, code) for token, code in found if token not in brand_tokens]
+        # A product named only by its brand keeps the brand words as its name.
+        return without_brand or found
+
+    # --- reading the text ------------------------------------------------------------------
+
+    def _resolve(self, text: str) -> tuple[dict[str, float], set[int]]:
+        """The index tokens the text contains, with how sure each match is, and its brands."""
+        found = content_tokens(text)
+        matched: dict[str, float] = {}
+        brands: set[int] = set()
+
+        def note(token: str, strength: float) -> None:
+            if strength > matched.get(token, 0.0):
+                matched[token] = strength
+
+        for position, token in enumerate(found):
+            brands.update(self._brand_by_token.get(token, ()))
+            if token in self._postings:
+                note(token, 1.0)
+            else:
+                for match, strength in self._near(token):
+                    note(match, strength)
+            # "key board" for "keyboard", "m caster" for "M•Caster".
+            if position + 1 < len(found):
+                joined = token + found[position + 1]
+                if joined in self._postings:
+                    note(joined, 1.0)
+        return matched, brands
+
+    def _near(self, token: str) -> tuple[tuple[str, float], ...]:
+        """Index tokens an unknown token probably means: two words written as one, or a typo."""
+        cached = self._fuzzy_cache.get(token)
+        if cached is not None:
+            return cached
+        found: list[tuple[str, float]] = []
+        joined = self._joined.get(token)
+        if joined is not None:
+            found.extend((part, 1.0) for part in joined if part in self._postings)
+        if not found and token.isalpha() and len(token) >= 5:
+            distance = 1 if len(token) < 8 else 2
+            best = process.extractOne(
+                token, self._words, scorer=Levenshtein.distance, score_cutoff=distance
+            )
+            if best is not None:
+                found.append((best[0], FUZZY_STRENGTH))
+        result = tuple(found)
+        if len(self._fuzzy_cache) >= _FUZZY_CACHE_SIZE:
+            self._fuzzy_cache.clear()
+        self._fuzzy_cache[token] = result
+        return result
+
+    # --- scoring ---------------------------------------------------------------------------
+
+    def predict(self, text: str, *, limit: int = 5) -> list[Candidate]:
+        # Customers type the same prefixes ("r", "rc", "rc 6"...): answer those from memory.
+        key = (text, limit)
+        cached = self._answers.get(key)
+        if cached is None:
+            cached = tuple(self._predict(text, limit))
+            if len(self._answers) >= _ANSWER_CACHE_SIZE:
+                self._answers.clear()
+            self._answers[key] = cached
+        return list(cached)
+
+    def _predict(self, text: str, limit: int) -> list[Candidate]:
+        matched, brands = self._resolve(text)
+        if not matched:
+            return []
+        # Two sums per entry: its own weights (how much of the name the text covers), and
+        # plain token weights (how much of what the text names this entry explains).
+        gained: dict[int, float] = defaultdict(float)
+        explained: dict[int, float] = defaultdict(float)
+        for token, strength in matched.items():
+            plain = self._weight[token] * strength
+            for entry, weight in self._postings[token]:
+                gained[entry] += weight * strength
+                explained[entry] += plain
+        best_explained = max(explained.values())
+
+        scores: dict[int, float] = {}
+        evidence: dict[int, float] = {}
+        complete: dict[int, bool] = {}
+        for entry_id, gain in gained.items():
+            entry = self._entries[entry_id]
+            coverage = gain / entry.total
+            reach = explained[entry_id] / best_explained
+            score = _COVERAGE_SHARE * coverage + (1 - _COVERAGE_SHARE) * reach
+            if entry.accessory and entry.accessory.isdisjoint(matched):
+                score *= _ACCESSORY_FACTOR
+            if brands:
+                if self._brand_of[entry.product] in brands:
+                    score = score * (1 - _BRAND_BONUS) + _BRAND_BONUS
+                else:
+                    score *= _OTHER_BRAND_FACTOR
+            if score > scores.get(entry.product, 0.0):
+                scores[entry.product] = score
+                evidence[entry.product] = gain
+                complete[entry.product] = coverage >= _COMPLETE
+
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], self._records[item[0]].name))
+        ranked = [(product, score) for product, score in ranked if score >= FLOOR][:limit]
+        if not ranked:
+            return []
+        first, top_score = ranked[0]
+        runner_up, second_score = ranked[1] if len(ranked) > 1 else (-1, 0.0)
+        margin = top_score - second_score
+        # Every word of the top name was typed and not every word of the next one: that is
+        # the exact model (Katana-50 Gen 3, not Katana-50 EX Gen 3), even when close.
+        exact = complete[first] and not complete.get(runner_up, False)
+        confident_first = (
+            top_score >= CONFIDENT_SCORE
+            and (margin >= CONFIDENT_MARGIN or (exact and margin >= EXACT_MARGIN))
+            and evidence[first] >= CONFIDENT_EVIDENCE * self._unique_weight
+        )
+        candidates: list[Candidate] = []
+        for rank, (product, score) in enumerate(ranked):
+            record = self._records[product]
+            candidates.append(
+                Candidate(
+                    product_id=record.product_id,
+                    pk=record.pk,
+                    confidence=round(min(1.0, score), 3),
+                    confident=rank == 0 and confident_first,
+                )
+            )
+        return candidates

@@ -1,0 +1,130 @@
+"""The process-wide index, kept in step with the catalog version.
+
+A keystroke must not wait for the database, so `get_index()` returns the index it has and,
+at most every CHECK_INTERVAL seconds, asks a background thread to compare the catalog
+version with the one the index was built from. When it changed, the thread builds a new
+index and swaps it in with one assignment; predictions in flight finish on the old one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections
+
+from apps.products.models import Product, ProductAlias
+from apps.products.prediction.index import CatalogRecord, PredictionIndex
+from apps.products.selectors import current_catalog_version
+
+logger = logging.getLogger(__name__)
+
+CHECK_INTERVAL = 0.5
+
+
+def load_records() -> list[CatalogRecord]:
+    """Every active product, as the index reads it (two queries, no model instances)."""
+    aliases: dict[int, list[str]] = {}
+    for product_pk, alias in ProductAlias.objects.filter(product__is_active=True).values_list(
+        "product_id", "alias"
+    ):
+        aliases.setdefault(product_pk, []).append(alias)
+    rows = (
+        Product.objects.filter(is_active=True)
+        .order_by("pk")
+        .values_list("pk", "catalog_id", "name", "brand__name", "sku")
+    )
+    return [
+        CatalogRecord(
+            pk=pk,
+            product_id=catalog_id,
+            name=name,
+            brand=brand,
+            sku=sku,
+            aliases=tuple(aliases.get(pk, ())),
+        )
+        for pk, catalog_id, name, brand, sku in rows
+    ]
+
+
+def build_index() -> PredictionIndex:
+    # Read the version first: an edit committed during the load bumps it again, so the
+    # next check rebuilds rather than keeping an index that missed the edit.
+    version = current_catalog_version()
+    return PredictionIndex(load_records(), version=version)
+
+
+class IndexHolder:
+    """One index and the bookkeeping that keeps it current."""
+
+    def __init__(
+        self,
+        *,
+        build: Callable[[], PredictionIndex] = build_index,
+        version: Callable[[], int] = current_catalog_version,
+        interval: float = CHECK_INTERVAL,
+    ) -> None:
+        self._build = build
+        self._version = version
+        self._interval = interval
+        self._index: PredictionIndex | None = None
+        self._checked_at = 0.0
+        self._checking = False
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prediction-index")
+
+    def get(self) -> PredictionIndex:
+        index = self._index
+        if index is None:
+            # The first caller builds in its own thread (it must be allowed to query).
+            with self._lock:
+                if self._index is None:
+                    self._index = self._build()
+                    self._checked_at = time.monotonic()
+                return self._index
+        if time.monotonic() - self._checked_at >= self._interval and not self._checking:
+            with self._lock:
+                if not self._checking:
+                    self._checking = True
+                    self._checked_at = time.monotonic()
+                    self._executor.submit(self._check_in_background)
+        return index
+
+    def refresh(self) -> PredictionIndex:
+        """Compare versions now and rebuild if the catalog changed; returns the current index."""
+        current = self._index
+        if current is None or self._version() != current.version:
+            self._index = self._build()
+        self._checked_at = time.monotonic()
+        return self._index
+
+    def _check_in_background(self) -> None:
+        close_old_connections()
+        try:
+            self.refresh()
+        except Exception:
+            # The old index keeps serving; the next check tries again.
+            logger.exception("could not rebuild the prediction index")
+        finally:
+            self._checking = False
+            close_old_connections()
+
+
+_holder = IndexHolder()
+
+
+def get_index() -> PredictionIndex:
+    """This process's index; at most CHECK_INTERVAL seconds behind the catalog version.
+
+    The first call builds the index and queries the database: make it from sync code
+    (a consumer's connect does it through `database_sync_to_async`).
+    """
+    return _holder.get()
+
+
+def refresh_index() -> PredictionIndex:
+    """Bring this process's index up to date now (commands and tests)."""
+    return _holder.refresh()

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import pytest
+
+from apps.products.prediction import CatalogRecord, IndexHolder, PredictionIndex
+from apps.products.prediction.normalize import tokens
+
+CATALOG = [
+    CatalogRecord(1, "boss-rc-600", "Boss RC-600", "Boss"),
+    CatalogRecord(2, "boss-rc-505", "Boss RC-505", "Boss"),
+    CatalogRecord(3, "boss-rc-505mk2", "Boss RC-505MKII", "Boss"),
+    CatalogRecord(4, "boss-rc-5", "Boss RC-5", "Boss"),
+    CatalogRecord(5, "boss-cb-rc505", "Boss CB-RC505 Carrying Bag", "Boss"),
+    CatalogRecord(6, "boss-katana-50-gen3", "Boss Katana-50 Gen 3", "Boss"),
+    CatalogRecord(7, "boss-katana-50-mk2-ex", "Boss Katana-50 MkII EX", "Boss"),
+    CatalogRecord(8, "boss-katana-50-ex-gen3", "Boss Katana-50 EX Gen 3", "Boss"),
+    CatalogRecord(9, "boss-katana-100-gen3", "Boss Katana-100 Gen 3", "Boss"),
+    CatalogRecord(10, "roland-td-07kv", "Roland TD-07KV", "Roland"),
+    CatalogRecord(11, "roland-fp-30x", "Roland FP-30X Digital Piano", "Roland"),
+    CatalogRecord(12, "expressive-touche", "Expressive E Touché", "Expressive E"),
+    CatalogRecord(13, "oscar-og2", "גיטרה אקוסטית Oscar Schmidt OG2 KOA", "Oscar Schmidt"),
+    CatalogRecord(14, "lumenvale-lp-4", "Lumenvale LP-4 Looper", "Lumenvale Audio"),
+    CatalogRecord(15, "lumenvale-dr-10", "Lumenvale DR-10 Drum Machine", "Lumenvale Audio"),
+    CatalogRecord(16, "roland-dr-10", "Roland DR-10 Drum Pad", "Roland"),
+    CatalogRecord(17, "mackie-mcaster", "Mackie M•Caster Studio", "Mackie", sku="MCS-100"),
+    CatalogRecord(18, "nord-stage-4", "Nord Stage 4 88", "Nord", aliases=("NS4",)),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> PredictionIndex:
+    return PredictionIndex(CATALOG, version=1)
+
+
+def top(index: PredictionIndex, text: str) -> str | None:
+    found = index.predict(text)
+    return found[0].product_id if found else None
+
+
+def confident_top(index: PredictionIndex, text: str) -> str | None:
+    found = index.predict(text)
+    return found[0].product_id if found and found[0].confident else None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rc600",
+        "RC-600",
+        "rc 600",
+        "Rc\u2011600",
+        "RC\u2014600",
+        "rc\u2013600",
+        "RC\u2212600",
+        "".join(chr(ord(char) + 0xFEE0) for char in "RC-600"),  # full width
+    ],
+)
+def test_any_spelling_of_a_model_number_finds_it_confidently(index, text):
+    assert confident_top(index, text) == "boss-rc-600"
+
+
+@pytest.mark.parametrize("spelling", ["mk2", "mkii", "mk ii", "MK-II", "Mk.2", "mark ii"])
+def test_mark_numbers_fold_to_one_token(spelling):
+    assert tokens(f"katana {spelling}")[-1] == "mk2"
+
+
+def test_gen_and_mk_name_the_same_generation():
+    assert tokens("Gen 3") == tokens("mkiii") == ["mk3"]
+
+
+def test_accents_and_case_do_not_matter(index):
+    assert confident_top(index, "TOUCHE") == "expressive-touche"
+    assert confident_top(index, "touché") == "expressive-touche"
+
+
+def test_hebrew_words_around_a_name_do_not_hide_it(index):
+    assert confident_top(index, "יש לי בעיה עם ה-rc600 שלי") == "boss-rc-600"
+    assert confident_top(index, "הלופר rc 600 לא עובד") == "boss-rc-600"
+
+
+def test_a_hebrew_product_name_is_found_by_its_latin_model(index):
+    assert confident_top(index, "oscar schmidt og2") == "oscar-og2"
+
+
+def test_it_finds_the_product_inside_a_sentence(index):
+    text = "how do i save a loop on the rc-505 mk2"
+    assert confident_top(index, text) == "boss-rc-505mk2"
+    assert confident_top(index, "my rc 600 won't sync to midi") == "boss-rc-600"
+
+
+def test_the_exact_model_beats_its_neighbours(index):
+    assert confident_top(index, "rc-505mkii") == "boss-rc-505mk2"
+    assert top(index, "rc-505") == "boss-rc-505"
+    assert confident_top(index, "katana 50 gen 3") == "boss-katana-50-gen3"
+    assert confident_top(index, "katana-50 mk2 ex") == "boss-katana-50-mk2-ex"
+
+
+def test_the_brand_decides_between_two_brands_models(index):
+    assert confident_top(index, "lumenvale dr-10") == "lumenvale-dr-10"
+    assert confident_top(index, "roland dr 10") == "roland-dr-10"
+    assert confident_top(index, "dr-10") is None
+
+
+def test_typos_still_find_the_product(index):
+    assert top(index, "katanna 100 gen 3") == "boss-katana-100-gen3"
+    assert top(index, "expresive touche") == "expressive-touche"
+
+
+def test_aliases_skus_and_glued_words_are_indexed(index):
+    assert confident_top(index, "my ns4 has a stuck key") == "nord-stage-4"
+    assert confident_top(index, "MCS100") == "mackie-mcaster"
+    assert top(index, "mackie mcaster studio") == "mackie-mcaster"
+
+
+@pytest.mark.parametrize(
+    "text", ["hello", "what are your opening hours", "hi there, can you help me?", "", "   "]
+)
+def test_text_that_names_no_product_gets_no_confident_candidate(index, text):
+    assert confident_top(index, text) is None
+
+
+def test_hello_gives_no_candidates_at_all(index):
+    assert index.predict("hello") == []
+
+
+def test_candidates_are_sorted_bounded_and_only_the_first_is_confident(index):
+    found = index.predict("boss rc 505 katana 50", limit=3)
+    assert 0 < len(found) <= 3
+    assert [c.confidence for c in found] == sorted((c.confidence for c in found), reverse=True)
+    assert all(0.0 <= c.confidence <= 1.0 for c in found)
+    assert not any(c.confident for c in found[1:])
+
+
+def test_a_holder_rebuilds_when_the_version_moves():
+    versions = {"now": 1}
+    builds: list[int] = []
+
+    def build() -> PredictionIndex:
+        builds.append(versions["now"])
+        extra = (
+            [CatalogRecord(99, "new-thing", "Zephyr ZX-9", "Zephyr")] if versions["now"] > 1 else []
+        )
+        return PredictionIndex([*CATALOG, *extra], version=versions["now"])
+
+    holder = IndexHolder(build=build, version=lambda: versions["now"], interval=0.0)
+    assert top(holder.get(), "zx9") is None
+    versions["now"] = 2
+    assert top(holder.refresh(), "zx9") == "new-thing"
+    holder.refresh()
+    assert builds == [1, 2]

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from apps.products.models import Brand, Product, ProductAlias
+from apps.products.prediction import IndexHolder
+from apps.products.services import bump_catalog_version
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def top(holder: IndexHolder, text: str) -> str | None:
+    found = holder.get().predict(text)
+    return found[0].product_id if found else None
+
+
+def test_an_admin_edit_is_predicted_by_every_process_after_a_version_bump():
+    brand = Brand.objects.create(slug="lumenvale", name="Lumenvale Audio")
+    piano = Product.objects.create(
+        catalog_id="lumenvale-lx-88", name="Lumenvale LX-88", brand=brand
+    )
+    bump_catalog_version()
+    this_process = IndexHolder(interval=0.0)
+    assert top(this_process, "my stagemaster keyboard") is None
+
+    # The edit: a new alias and a deactivated product, then the version bump the admin makes.
+    ProductAlias.objects.create(product=piano, alias="StageMaster")
+    Product.objects.create(
+        catalog_id="lumenvale-lp-4", name="Lumenvale LP-4 Looper", brand=brand, is_active=False
+    )
+    bump_catalog_version()
+
+    other_process = IndexHolder()
+    assert top(other_process, "my stagemaster keyboard") == "lumenvale-lx-88"
+    assert top(other_process, "lp-4 looper") is None
+
+    # This process learns of it in the background, without being told.
+    deadline = time.monotonic() + 5
+    while top(this_process, "my stagemaster keyboard") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert top(this_process, "my stagemaster keyboard") == "lumenvale-lx-88"
+
+
+def test_an_unchanged_version_does_not_rebuild():
+    Brand.objects.create(slug="boss", name="Boss")
+    bump_catalog_version()
+    holder = IndexHolder()
+    first = holder.get()
+    assert holder.refresh() is first

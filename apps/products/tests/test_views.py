@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from apps.manuals.models import Manual
+from apps.products.models import Brand, Product
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_landing_page_links_to_the_chat_and_the_admin_and_escapes_names() -> None:
+    brand = Brand.objects.create(slug="acme", name="Acme")
+    Product.objects.create(
+        catalog_id="acme-x", name="<b>Acme X</b>", brand=brand, manual=Manual.objects.create()
+    )
+    Product.objects.create(catalog_id="acme-y", name="Acme Y without manual", brand=brand)
+
+    response = Client().get("/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'href="/chat/"' in html and 'href="/admin/"' in html
+    assert "&lt;b&gt;Acme X&lt;/b&gt;" in html
+    assert "Acme Y without manual" not in html

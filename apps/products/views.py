@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from apps.products.selectors import products_with_manuals
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html", {"products": products_with_manuals()})

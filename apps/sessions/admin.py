@@ -1,0 +1,187 @@
+"""Staff views of chat sessions: read-only transcripts with their feedback.
+
+Nothing here edits a conversation. The owner's Django session key is never shown: it is a
+credential for that customer's chat.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from apps.products.models import Product
+from apps.sessions.models import ChatSession, Feedback, Message
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AnswerStateFilter(admin.SimpleListFilter):
+    title = "answer state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(Message.State.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() not in Message.State.values:
+            return queryset
+        answers = Message.objects.filter(
+            session=OuterRef("pk"), role=Message.Role.ANSWER, state=self.value()
+        )
+        return queryset.filter(Exists(answers))
+
+
+class RatingFilter(admin.SimpleListFilter):
+    title = "feedback"
+    parameter_name = "rating"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("1", "Thumbs up"), ("-1", "Thumbs down"), ("none", "No feedback")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        rated = Feedback.objects.filter(message__session=OuterRef("pk"))
+        if self.value() in {"1", "-1"}:
+            return queryset.filter(Exists(rated.filter(rating=int(self.value()))))
+        if self.value() == "none":
+            return queryset.filter(~Exists(rated))
+        return queryset
+
+
+class ProductFilter(admin.SimpleListFilter):
+    """The product in focus or any product a question was answered about."""
+
+    title = "product"
+    parameter_name = "product"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        used = Product.objects.filter(
+            Q(pk__in=ChatSession.objects.exclude(product=None).values("product"))
+            | Q(pk__in=Message.objects.exclude(product=None).values("product"))
+        ).order_by("name")
+        return [(str(pk), name) for pk, name in used.values_list("pk", "name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if not (self.value() or "").isdigit():
+            return queryset
+        product = int(self.value())
+        about = Message.objects.filter(session=OuterRef("pk"), product=product)
+        return queryset.filter(Q(product=product) | Exists(about))
+
+
+@admin.register(ChatSession)
+class ChatSessionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "conversation",
+        "created_at",
+        "last_activity_at",
+        "product",
+        "questions",
+        "thumbs_up",
+        "thumbs_down",
+    )
+    list_filter = ("created_at", AnswerStateFilter, RatingFilter, ProductFilter)
+    list_select_related = ("product",)
+    date_hierarchy = "created_at"
+    search_fields = ("=id", "product__name", "product__catalog_id", "messages__text")
+    fields = ("id", "product", "created_at", "last_activity_at", "transcript")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                question_count=Count(
+                    "messages", filter=Q(messages__role=Message.Role.QUESTION), distinct=True
+                ),
+                up_count=Count("messages__feedback", filter=Q(messages__feedback__rating=1)),
+                down_count=Count("messages__feedback", filter=Q(messages__feedback__rating=-1)),
+            )
+        )
+
+    @admin.display(description="Conversation", ordering="created_at")
+    def conversation(self, obj: ChatSession) -> str:
+        return str(obj.pk)[:8]
+
+    @admin.display(description="Questions", ordering="question_count")
+    def questions(self, obj: ChatSession) -> int:
+        return obj.question_count
+
+    @admin.display(description="Thumbs up", ordering="up_count")
+    def thumbs_up(self, obj: ChatSession) -> int:
+        return obj.up_count
+
+    @admin.display(description="Thumbs down", ordering="down_count")
+    def thumbs_down(self, obj: ChatSession) -> int:
+        return obj.down_count
+
+    @admin.display(description="Transcript")
+    def transcript(self, obj: ChatSession) -> SafeString:
+        messages = (
+            obj.messages.select_related("product", "feedback").order_by("created_at", "id").all()
+        )
+        # The template autoescapes every field: questions, answers and snippets are user data.
+        return render_to_string("chat/admin_transcript.html", {"messages": messages})
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "session_link", "role", "excerpt", "state", "engine", "product")
+    list_filter = ("role", "state", "engine", "created_at", "feedback__rating")
+    list_select_related = ("product", "session")
+    date_hierarchy = "created_at"
+    search_fields = ("text", "=session__id")
+    fields = (
+        "session_link",
+        "role",
+        "text",
+        "question",
+        "product",
+        "state",
+        "citations",
+        "engine",
+        "first_delta_ms",
+        "total_ms",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Text")
+    def excerpt(self, obj: Message) -> str:
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+    @admin.display(description="Conversation", ordering="session")
+    def session_link(self, obj: Message) -> str:
+        url = reverse("admin:chat_chatsession_change", args=[obj.session_id])
+        return format_html('<a href="{}">{}</a>', url, str(obj.session_id)[:8])
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "rating", "comment", "answer_link")
+    list_filter = ("rating", "created_at")
+    list_select_related = ("message",)
+    date_hierarchy = "created_at"
+    search_fields = ("comment", "message__text")
+    fields = ("answer_link", "rating", "comment", "created_at", "updated_at")
+    readonly_fields = fields
+
+    @admin.display(description="Conversation")
+    def answer_link(self, obj: Feedback) -> str:
+        url = reverse("admin:chat_chatsession_change", args=[obj.message.session_id])
+        return format_html(
+            '<a href="{}#transcript-message-{}">{}</a>', url, obj.message_id, obj.message
+        )

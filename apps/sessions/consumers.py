@@ -1,0 +1,359 @@
+"""The chat socket (PROTOCOL.md) and the bare echo socket the benchmark compares it with.
+
+The consumer validates, calls the prediction index or a service, and sends. Its own state is
+per connection: the rate-limit bucket, the newest typing still to answer, the product in
+focus and the manual group it listens to, and the manuals it already asked to prefetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from apps.manuals.services import manual_group, request_prefetch
+from apps.products.prediction import Candidate, get_index
+from apps.products.selectors import product_card
+from apps.sessions import protocol, selectors, services
+from apps.sessions.cards import cards
+from apps.sessions.models import ChatSession
+from apps.sessions.protocol import Envelope, ProtocolError
+from apps.sessions.ratelimit import TokenBucket
+from hscjit.logging_context import log_context
+from hscjit.metrics import (
+    PREDICTION_LATENCY,
+    PRODUCTS_PREDICTED,
+    WEBSOCKET_ACTIVE_CONNECTIONS,
+    WEBSOCKET_ERRORS,
+)
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NOT_OWNER = 4403
+CLOSE_NO_SESSION = 4404
+CLOSE_FLOOD = 4429
+CLOSE_TOO_BIG = 1009
+# last_activity_at is for cleanup, which thinks in hours: one write a minute is plenty.
+TOUCH_EVERY = 60.0
+
+# Reads and writes on the typing path run on the shared thread pool rather than the single
+# thread-sensitive one, so one connection's query never queues behind another's.
+_product_cards = database_sync_to_async(selectors.product_cards, thread_sensitive=False)
+_set_focus = database_sync_to_async(services.set_focus, thread_sensitive=False)
+_request_prefetch = database_sync_to_async(
+    lambda manual_id: request_prefetch(manual_id=manual_id), thread_sensitive=False
+)
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    chat: ChatSession | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Every record logged while handling this socket's events (and in the tasks they
+        # start, which copy the context) names the chat session and the product in focus.
+        with log_context(
+            session_id=self.scope["url_route"]["kwargs"].get("session_id"),
+            product_id=getattr(self, "_focus_product_id", None),
+        ):
+            await super().dispatch(message)
+
+    async def connect(self) -> None:
+        # Accept first: a refusal before the handshake reaches a browser as a bare failure,
+        # while a close after it carries the code the protocol promises.
+        await self.accept()
+        session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        chat = await database_sync_to_async(selectors.session_by_id)(session_id=session_id)
+        if chat is None:
+            await self.close(code=CLOSE_NO_SESSION)
+            return
+        session = self.scope.get("session")
+        if session is None or not session.session_key or session.session_key != chat.owner_key:
+            await self.close(code=CLOSE_NOT_OWNER)
+            return
+        # The first connection of a process builds the index, off the event loop.
+        await database_sync_to_async(get_index)()
+        self.chat = chat
+        self._closing = False
+        self._bucket = TokenBucket(
+            rate=settings.CHAT_RATE_PER_SECOND, burst=settings.CHAT_RATE_BURST
+        )
+        self._strikes = 0
+        self._touched = time.monotonic()
+        self._pending: tuple[str, str | None] | None = None
+        self._typing_worker: asyncio.Task[None] | None = None
+        self._ask_task: asyncio.Task[None] | None = None
+        self._focus_pk: int | None = chat.product_id
+        self._focus_product_id: str | None = None
+        self._manual_id: int | None = None
+        self._prefetched: set[int] = set()
+        WEBSOCKET_ACTIVE_CONNECTIONS.inc()
+
+    async def disconnect(self, code: int) -> None:
+        if self.chat is None:
+            return
+        WEBSOCKET_ACTIVE_CONNECTIONS.dec()
+        for task in (self._typing_worker, self._ask_task):
+            if task is not None:
+                task.cancel()
+        if self._manual_id is not None:
+            await self.channel_layer.group_discard(manual_group(self._manual_id), self.channel_name)
+        self.chat = None
+
+    # --- frames ----------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.chat is None or self._closing:
+            return
+        envelope: Envelope | None = None
+        try:
+            if self._oversized(text_data, bytes_data):
+                await self._close(CLOSE_TOO_BIG)
+                return
+            if not self._bucket.take():
+                await self._refuse_flood()
+                return
+            self._strikes = 0
+            if text_data is None:
+                raise ProtocolError("bad_frame", "Binary frames are not part of the protocol.")
+            envelope = protocol.parse_frame(text_data)
+            await self._touch()
+            await getattr(self, f"on_{envelope.type}")(envelope)
+        except ProtocolError as error:
+            ref = envelope.ref if envelope is not None else error.ref
+            await self.send_error(error.code, error.message, ref)
+        except Exception:
+            logger.exception("chat socket failed on a client message")
+            ref = envelope.ref if envelope is not None else None
+            await self.send_error("internal", "Something went wrong on our side.", ref)
+
+    @staticmethod
+    def _oversized(text_data: str | None, bytes_data: bytes | None) -> bool:
+        limit = settings.CHAT_MAX_FRAME_BYTES
+        if bytes_data is not None:
+            return len(bytes_data) > limit
+        # A character is at most four bytes: only long texts need encoding to be measured.
+        return (
+            text_data is not None
+            and len(text_data) * 4 > limit
+            and len(text_data.encode("utf-8", "surrogatepass")) > limit
+        )
+
+    async def _refuse_flood(self) -> None:
+        self._strikes += 1
+        if self._strikes > settings.CHAT_RATE_STRIKES:
+            await self._close(CLOSE_FLOOD)
+        else:
+            await self.send_error("rate_limited", "Too many messages; slow down.", None)
+
+    async def _close(self, code: int) -> None:
+        self._closing = True
+        await self.close(code=code)
+
+    async def _touch(self) -> None:
+        now = time.monotonic()
+        if now - self._touched >= TOUCH_EVERY and self.chat is not None:
+            self._touched = now
+            await database_sync_to_async(services.touch_session)(session_id=self.chat.pk)
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(message, ensure_ascii=False))
+
+    async def send_error(self, code: str, message: str, ref: str | None) -> None:
+        WEBSOCKET_ERRORS.labels(code).inc()
+        await self.send_json(protocol.error_message(code, message, ref))
+
+    # --- typing: latest wins ---------------------------------------------------------------
+
+    async def on_typing(self, envelope: Envelope) -> None:
+        text = protocol.text_field(envelope.body, "text", maximum=protocol.MAX_TYPING)
+        # Only the newest text waits; a burst is answered for its last message.
+        self._pending = (text, envelope.ref)
+        if self._typing_worker is None or self._typing_worker.done():
+            self._typing_worker = asyncio.create_task(self._answer_typing())
+
+    async def _answer_typing(self) -> None:
+        while self._pending is not None:
+            text, ref = self._pending
+            self._pending = None
+            try:
+                await self._predict(text, ref)
+            except Exception:
+                logger.exception("prediction failed")
+                await self.send_error("internal", "Could not predict the product.", ref)
+
+    async def _predict(self, text: str, ref: str | None) -> None:
+        started = time.perf_counter()
+        index = get_index()
+        candidates = index.predict(text)
+        found = await self._cards(index.version, candidates)
+        elapsed = time.perf_counter() - started
+        PREDICTION_LATENCY.observe(elapsed)
+        await self.send_json(
+            {
+                "type": "prediction",
+                "ref": ref,
+                "text": text,
+                "candidates": [
+                    {
+                        "product": found[candidate.pk],
+                        "confidence": candidate.confidence,
+                        "confident": candidate.confident,
+                    }
+                    for candidate in candidates
+                    if candidate.pk in found
+                ],
+                "took_ms": round(elapsed * 1000, 2),
+            }
+        )
+        top = candidates[0] if candidates else None
+        if top is not None and top.confident and top.pk in found:
+            PRODUCTS_PREDICTED.inc()
+            await self._take_focus(top.pk, found[top.pk])
+            await self._prefetch(found[top.pk])
+
+    async def _cards(self, version: int, candidates: list[Candidate]) -> dict[int, dict[str, Any]]:
+        found, missing = cards.get_many(version=version, pks=[c.pk for c in candidates])
+        if missing:
+            loaded = await _product_cards(pks=missing)
+            cards.put_many(version=version, cards=loaded)
+            found.update(loaded)
+        return found
+
+    # --- focus and the manual it follows ---------------------------------------------------
+
+    async def _take_focus(self, pk: int, card: dict[str, Any]) -> None:
+        """Make the product the session's focus and listen to its manual's status."""
+        self._focus_product_id = card["id"]
+        if pk != self._focus_pk and self.chat is not None:
+            self._focus_pk = pk
+            self.chat.product_id = pk
+            await _set_focus(session_id=self.chat.pk, product_pk=pk)
+        manual = card.get("manual")
+        await self._follow_manual(manual["id"] if manual else None)
+
+    async def _prefetch(self, card: dict[str, Any]) -> None:
+        """Ask for the manual once per connection; the manuals service dedupes across them."""
+        manual = card.get("manual")
+        if not manual or manual["status"] == "ready" or manual["id"] in self._prefetched:
+            return
+        self._prefetched.add(manual["id"])
+        try:
+            await _request_prefetch(manual["id"])
+        except Exception:
+            # Answering waits for the manual anyway; a lost prefetch only costs time.
+            logger.exception("could not request a prefetch of manual %s", manual["id"])
+
+    async def _follow_manual(self, manual_id: int | None) -> None:
+        if manual_id == self._manual_id:
+            return
+        if self._manual_id is not None:
+            await self.channel_layer.group_discard(manual_group(self._manual_id), self.channel_name)
+        self._manual_id = manual_id
+        if manual_id is not None:
+            await self.channel_layer.group_add(manual_group(manual_id), self.channel_name)
+
+    async def manual_status(self, event: dict[str, Any]) -> None:
+        """A `manual.status` group message: the manual in focus moved on."""
+        if event.get("manual_id") != self._manual_id or self.chat is None:
+            return
+        await self.send_json(
+            {
+                "type": "manual_status",
+                "manual_id": event.get("manual_id"),
+                "product_id": self._focus_product_id,
+                "status": event.get("status"),
+                "progress": event.get("progress"),
+                "pages": event.get("pages"),
+                "error": event.get("error"),
+            }
+        )
+
+    # --- the other messages ----------------------------------------------------------------
+
+    async def on_select(self, envelope: Envelope) -> None:
+        catalog_id = protocol.text_field(
+            envelope.body, "product_id", maximum=protocol.MAX_PRODUCT_ID, minimum=1
+        )
+        product = await database_sync_to_async(selectors.active_product)(catalog_id=catalog_id)
+        if product is None:
+            raise ProtocolError("not_found", "There is no such product in the catalog.")
+        card = product_card(product=product)
+        # Focus and subscription first: `selected` promises both, and status pushes follow it.
+        await self._take_focus(product.pk, card)
+        await self.send_json({"type": "selected", "ref": envelope.ref, "product": card})
+        await self._prefetch(card)
+
+    async def on_ping(self, envelope: Envelope) -> None:
+        await self.send_json({"type": "pong", "ref": envelope.ref})
+
+    async def on_ask(self, envelope: Envelope) -> None:
+        text = protocol.text_field(envelope.body, "text", maximum=protocol.MAX_QUESTION, minimum=1)
+        product_id = protocol.optional_text_field(
+            envelope.body, "product_id", maximum=protocol.MAX_PRODUCT_ID
+        )
+        if self._ask_task is not None and not self._ask_task.done():
+            raise ProtocolError(
+                "rate_limited", "One question at a time: wait for the answer to finish."
+            )
+        # A task, so this socket keeps reading (pings, typing) while the answer streams.
+        self._ask_task = asyncio.create_task(self._ask(text, product_id, envelope.ref))
+
+    async def _ask(self, text: str, product_id: str | None, ref: str | None) -> None:
+        # Imported on first use: answering brings in the retrieval stack.
+        from apps.sessions import answering
+
+        assert self.chat is not None
+        try:
+            await answering.run_ask(
+                session=self.chat, text=text, product_id=product_id, ref=ref, send=self.send_json
+            )
+        except asyncio.CancelledError:
+            raise
+        except (ConnectionError, TimeoutError) as error:
+            logger.warning("answer unavailable: %s", error)
+            await self.send_error("unavailable", "The answer service is busy; try again.", ref)
+        except Exception:
+            logger.exception("answer failed")
+            await self.send_error("internal", "Could not answer that; try again.", ref)
+
+    async def on_feedback(self, envelope: Envelope) -> None:
+        from apps.sessions import answering
+
+        message_id = protocol.message_id_field(envelope.body)
+        rating = protocol.rating_field(envelope.body)
+        comment = protocol.optional_text_field(
+            envelope.body, "comment", maximum=protocol.MAX_COMMENT
+        )
+        assert self.chat is not None
+        try:
+            await answering.save_feedback(
+                session=self.chat, message_id=message_id, rating=rating, comment=comment or ""
+            )
+        except LookupError:
+            raise ProtocolError("not_found", "There is no such answer in this chat.") from None
+        await self.send_json(
+            {"type": "feedback_saved", "ref": envelope.ref, "message_id": message_id}
+        )
+
+
+class EchoConsumer(AsyncWebsocketConsumer):
+    """Answers each message at once with an empty prediction: the floor of the stack."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            body = json.loads(text_data or "")
+        except ValueError:
+            body = {}
+        ref = body.get("ref") if isinstance(body, dict) else None
+        text = body.get("text") if isinstance(body, dict) else None
+        await self.send(
+            text_data=json.dumps(
+                {"type": "prediction", "ref": ref, "text": text, "candidates": [], "took_ms": 0.0}
+            )
+        )

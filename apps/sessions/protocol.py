@@ -1,0 +1,107 @@
+"""Reading client messages of the chat protocol (PROTOCOL.md) and shaping error replies.
+
+Each reader returns the message's fields, typed, or raises `ProtocolError` with the code
+and a sentence the client can show; the consumer turns that into an `error` message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+MAX_REF = 64
+MAX_TYPING = 1000
+MAX_QUESTION = 4000
+MAX_COMMENT = 2000
+MAX_PRODUCT_ID = 200
+
+ERROR_CODES = frozenset(
+    {
+        "bad_json",
+        "bad_frame",
+        "unknown_type",
+        "invalid",
+        "too_large",
+        "rate_limited",
+        "not_found",
+        "unavailable",
+        "internal",
+    }
+)
+CLIENT_TYPES = frozenset({"typing", "select", "ask", "feedback", "ping"})
+
+
+class ProtocolError(Exception):
+    """A message the server cannot act on; `ref` is set once the message's ref was read."""
+
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+        assert code in ERROR_CODES, code
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    type: str
+    ref: str | None
+    body: dict[str, Any]
+
+
+def error_message(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
+    return {"type": "error", "ref": ref, "code": code, "message": message}
+
+
+def parse_frame(text: str | None) -> Envelope:
+    """The message in one text frame; its `ref` is checked before anything else can fail."""
+    if not text:
+        raise ProtocolError("bad_frame", "Send one JSON object per text frame.")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise ProtocolError("bad_json", "That frame is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ProtocolError("bad_json", "A message must be a JSON object.")
+    ref = body.get("ref")
+    if ref is not None and (not isinstance(ref, str) or len(ref) > MAX_REF):
+        raise ProtocolError("invalid", f"`ref` must be a string of at most {MAX_REF} characters.")
+    kind = body.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("invalid", "Every message needs a string `type`.", ref)
+    if kind not in CLIENT_TYPES:
+        raise ProtocolError("unknown_type", f"Unknown message type {kind[:40]!r}.", ref)
+    return Envelope(type=kind, ref=ref, body=body)
+
+
+def text_field(body: dict[str, Any], name: str, *, maximum: int, minimum: int = 0) -> str:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise ProtocolError("invalid", f"`{name}` must be a string.")
+    if len(value) > maximum:
+        raise ProtocolError("too_large", f"`{name}` may be at most {maximum} characters long.")
+    if len(value.strip()) < minimum:
+        raise ProtocolError("invalid", f"`{name}` must not be empty.")
+    return value
+
+
+def optional_text_field(body: dict[str, Any], name: str, *, maximum: int) -> str | None:
+    if body.get(name) is None:
+        return None
+    return text_field(body, name, maximum=maximum)
+
+
+def message_id_field(body: dict[str, Any]) -> int:
+    value = body.get("message_id")
+    # bool is an int in Python; `true` is not a message id.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ProtocolError("invalid", "`message_id` must be a positive integer.")
+    return value
+
+
+def rating_field(body: dict[str, Any]) -> int:
+    value = body.get("rating")
+    if isinstance(value, bool) or value not in (1, -1):
+        raise ProtocolError("invalid", "`rating` must be 1 or -1.")
+    return int(value)

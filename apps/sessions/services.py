@@ -1,0 +1,86 @@
+"""Writes to chat sessions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.manuals import retrieval
+from apps.manuals.models import Manual
+from apps.products.selectors import current_catalog_version
+from apps.sessions import selectors
+from apps.sessions.cards import cards
+from apps.sessions.models import ChatSession, Message
+
+
+def create_session(*, owner_key: str) -> ChatSession:
+    return ChatSession.objects.create(owner_key=owner_key)
+
+
+def set_focus(*, session_id: uuid.UUID, product_pk: int | None) -> None:
+    """Make the product the one the session's questions are about by default."""
+    ChatSession.objects.filter(pk=session_id).update(
+        product_id=product_pk, last_activity_at=timezone.now()
+    )
+
+
+def touch_session(*, session_id: uuid.UUID) -> None:
+    """Record that the customer is still there (session cleanup spares active chats)."""
+    ChatSession.objects.filter(pk=session_id).update(last_activity_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class CleanupResult:
+    sessions: int
+    messages: int
+
+
+def delete_idle_sessions(
+    *, idle_for: timedelta, dry_run: bool = False, batch_size: int = 500
+) -> CleanupResult:
+    """Remove chat sessions idle for longer than `idle_for`, with their messages and feedback.
+
+    Batches keep each transaction (and its row locks) short on a large backlog. Running it
+    twice removes nothing more the second time, so a duplicate scheduled run is harmless.
+    """
+    cutoff = timezone.now() - idle_for
+    idle = ChatSession.objects.filter(last_activity_at__lt=cutoff)
+    if dry_run:
+        return CleanupResult(
+            sessions=idle.count(), messages=Message.objects.filter(session__in=idle).count()
+        )
+    sessions = messages = 0
+    while True:
+        batch = list(idle.order_by("last_activity_at").values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return CleanupResult(sessions=sessions, messages=messages)
+        with transaction.atomic():
+            _total, per_model = ChatSession.objects.filter(pk__in=batch).delete()
+        sessions += per_model.get(ChatSession._meta.label, 0)
+        messages += per_model.get(Message._meta.label, 0)
+
+
+@dataclass(frozen=True)
+class WarmResult:
+    cards: int
+    passage_indexes: int
+
+
+def warm_product_cards(*, limit: int) -> WarmResult:
+    """Put the cards of the most asked-about products, and their manuals' passage indexes,
+    into the shared cache, so the first keystroke and question about them after a deploy or
+    a catalog change find them ready in any process."""
+    pks = selectors.most_asked_about_product_pks(limit=limit)
+    loaded = selectors.product_cards(pks=pks)
+    cards.put_many(version=current_catalog_version(), cards=loaded)
+    manual_ids = {card["manual"]["id"] for card in loaded.values() if card["manual"]}
+    ready = Manual.objects.filter(pk__in=manual_ids, status=Manual.Status.READY)
+    indexes = 0
+    for manual_id, version in ready.values_list("pk", "version"):
+        retrieval.get_index(manual_id=manual_id, version=version)
+        indexes += 1
+    return WarmResult(cards=len(loaded), passage_indexes=indexes)

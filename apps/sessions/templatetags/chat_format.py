@@ -1,0 +1,132 @@
+"""Filters for the chat page: everything here escapes what it is given.
+
+Answer text, product names and manual snippets come from customers, the catalog and manuals,
+so the only markup these filters produce is their own, built with `format_html`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+# `[p. 12]`, and `[pp. 12-13]` for a passage that runs over a page boundary.
+CITATION_MARKER = re.compile(r"\[pp?\.\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]")
+
+STATE_LABELS = {
+    "answered": "From the manual",
+    "not_in_manual": "Not covered in the manual",
+    "no_manual": "No manual available",
+    "no_product": "Which product do you mean?",
+}
+
+MANUAL_BUSY = {"queued", "fetching", "extracting"}
+
+
+def safe_url(value: object) -> str:
+    """The URL if a browser may follow it from our page (same-site path or http/https)."""
+    url = str(value or "").strip()
+    if url.startswith("/") and not url.startswith("//"):
+        return url
+    if url.lower().startswith(("https://", "http://")):
+        return url
+    return ""
+
+
+@register.filter
+def is_safe_url(value: object) -> bool:
+    return bool(safe_url(value))
+
+
+@register.filter
+def safe_url_or_empty(value: object) -> str:
+    return safe_url(value)
+
+
+@register.filter
+def card_price(card: object) -> str:
+    """A product card's price with its currency, or nothing when the price is unknown."""
+    if not isinstance(card, Mapping) or card.get("price") in (None, ""):
+        return ""
+    try:
+        amount = Decimal(str(card["price"]))
+    except (InvalidOperation, ValueError):
+        return ""
+    return f"{amount:,.2f} {card.get('currency') or ''}".strip()
+
+
+@register.filter
+def state_label(state: object) -> str:
+    return STATE_LABELS.get(str(state or ""), "")
+
+
+@register.filter
+def manual_busy(manual: object) -> bool:
+    return isinstance(manual, Mapping) and manual.get("status") in MANUAL_BUSY
+
+
+@register.filter
+def manual_label(manual: object) -> str:
+    """The manual's status as the card states it; chat.js words it the same way."""
+    if not isinstance(manual, Mapping):
+        return "No manual on file for this product"
+    status = manual.get("status")
+    pages = manual.get("pages")
+    percent = round(float(manual.get("progress") or 0) * 100)
+    if status == "ready":
+        return f"Manual ready · {pages} pages" if pages else "Manual ready"
+    if status == "queued":
+        return "Manual queued for download…"
+    if status == "fetching":
+        return f"Downloading the manual… {percent}%"
+    if status == "extracting":
+        return f"Reading the manual… {percent}%"
+    if status == "failed":
+        return str(manual.get("error") or "The manual could not be loaded.")
+    return "Manual not downloaded yet"
+
+
+def _page_urls(citations: Iterable[Any]) -> dict[int, str]:
+    urls: dict[int, str] = {}
+    for citation in citations or ():
+        if not isinstance(citation, Mapping):
+            continue
+        url = safe_url(citation.get("url"))
+        try:
+            page = int(citation.get("page"))
+        except (TypeError, ValueError):
+            continue
+        if url:
+            urls.setdefault(page, url)
+    return urls
+
+
+@register.filter
+def citation_links(text: object, citations: Iterable[Any] | None = None) -> SafeString:
+    """Escape the answer and turn each `[p. N]` it cites into a link to that page."""
+    text = str(text or "")
+    urls = _page_urls(citations or ())
+    parts: list[tuple[str]] = []
+    last = 0
+    for marker in CITATION_MARKER.finditer(text):
+        parts.append((text[last : marker.start()],))
+        url = urls.get(int(marker.group(1)))
+        if url:
+            link = format_html(
+                '<a class="cite" href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+                url,
+                marker.group(0),
+            )
+            parts.append((link,))
+        else:
+            parts.append((marker.group(0),))
+        last = marker.end()
+    parts.append((text[last:],))
+    return format_html_join("", "{}", parts)

@@ -1,0 +1,196 @@
+"""The `ask` flow and feedback, through run_ask/save_feedback as the consumer calls them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+
+from apps.manuals.models import Manual
+from apps.manuals.tests.demo_data import product_with, ready_manual
+from apps.sessions import answering
+from apps.sessions.models import ChatSession, Feedback, Message
+from hscjit import cache
+
+pytestmark = pytest.mark.django_db(transaction=True)
+QUESTION = "How do I do a factory reset?"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    from django.core.cache import caches
+
+    cache.reset_local_state()
+    caches["default"].clear()
+
+
+@pytest.fixture
+def prefetches(monkeypatch) -> list[int]:
+    queued: list[int] = []
+    monkeypatch.setattr(
+        answering, "request_prefetch", lambda *, manual_id: queued.append(manual_id)
+    )
+    return queued
+
+
+async def _ask(session: ChatSession, text: str = QUESTION, **options: Any) -> list[dict]:
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await answering.run_ask(
+        session=session, text=text, product_id=options.get("product_id"), ref="q1", send=send
+    )
+    return sent
+
+
+def _setup(manual_name: str | None = "lumenvale-lx-88.pdf") -> tuple[ChatSession, Any]:
+    manual = ready_manual(manual_name) if manual_name else None
+    product = product_with(manual)
+    return ChatSession.objects.create(owner_key="owner"), product
+
+
+async def test_ask_streams_deltas_that_add_up_to_the_answer_and_saves_both_messages() -> None:
+    session, product = await database_sync_to_async(_setup)()
+    sent = await _ask(session, product_id=product.catalog_id)
+    kinds = [message["type"] for message in sent]
+    assert kinds[0] == "answer_start" and kinds[-1] == "answer_end"
+    assert set(kinds[1:-1]) == {"answer_delta"}
+    assert all(message["ref"] == "q1" for message in sent)
+    start, end = sent[0], sent[-1]
+    assert start["product"]["id"] == product.catalog_id
+    assert "".join(m["text"] for m in sent[1:-1]) == end["text"]
+    assert end["state"] == "answered" and end["engine"] == "extractive"
+    assert {c["page"] for c in end["citations"]} == {22}
+    assert set(end["took_ms"]) == {"first_delta", "total"}
+    answer = await database_sync_to_async(Message.objects.get)(pk=end["message_id"])
+    assert answer.role == "answer" and answer.question_id == start["question_id"]
+    assert answer.text == end["text"] and answer.citations == end["citations"]
+    assert answer.product_id == product.pk and answer.total_ms is not None
+
+
+async def test_an_unknown_product_is_answered_not_found() -> None:
+    session, _ = await database_sync_to_async(_setup)()
+    sent = await _ask(session, product_id="no-such-product")
+    assert [(m["type"], m["code"]) for m in sent] == [("error", "not_found")]
+
+
+async def test_without_a_confident_prediction_it_answers_no_product_then_candidates() -> None:
+    session, _ = await database_sync_to_async(_setup)()
+    sent = await _ask(session, text="hello there")
+    assert sent[-2]["type"] == "answer_end" and sent[-2]["state"] == "no_product"
+    assert sent[-1]["type"] == "prediction" and sent[-1]["ref"] == "q1"
+
+
+async def test_it_waits_for_a_manual_being_fetched_and_then_answers(settings, prefetches) -> None:
+    settings.ANSWER_MANUAL_WAIT_SECONDS = 10
+    session, product = await database_sync_to_async(_setup)()
+
+    def start_fetching() -> Manual:
+        manual = product.manual
+        manual.status, manual.progress = Manual.Status.FETCHING, 0.3
+        manual.save()
+        return manual
+
+    manual = await database_sync_to_async(start_fetching)()
+
+    def finish() -> None:
+        Manual.objects.filter(pk=manual.pk).update(status=Manual.Status.READY, version=2)
+
+    async def later() -> None:
+        await asyncio.sleep(0.6)
+        await database_sync_to_async(finish)()
+
+    finisher = asyncio.create_task(later())
+    sent = await _ask(session, product_id=product.catalog_id)
+    await finisher
+    statuses = [m["status"] for m in sent if m["type"] == "manual_status"]
+    assert statuses == ["fetching", "ready"]
+    assert all(m["product_id"] == product.catalog_id for m in sent if m["type"] == "manual_status")
+    assert prefetches == [manual.pk]
+    assert sent[-1]["state"] == "answered"
+
+
+async def test_a_manual_still_not_ready_after_the_wait_answers_no_manual(
+    settings, prefetches
+) -> None:
+    settings.ANSWER_MANUAL_WAIT_SECONDS = 0.3
+    session, product = await database_sync_to_async(_setup)()
+    await database_sync_to_async(Manual.objects.filter(pk=product.manual_id).update)(
+        status=Manual.Status.QUEUED
+    )
+    sent = await _ask(session, product_id=product.catalog_id)
+    end = sent[-1]
+    assert end["state"] == "no_manual" and end["citations"] == []
+    assert "still being fetched" in end["text"] and "Lumenvale Audio" in end["text"]
+
+
+async def test_a_failed_manual_answers_no_manual_with_the_reason(prefetches) -> None:
+    session, product = await database_sync_to_async(_setup)()
+    await database_sync_to_async(Manual.objects.filter(pk=product.manual_id).update)(
+        status=Manual.Status.FAILED, error="The vendor's site refused the download."
+    )
+    sent = await _ask(session, product_id=product.catalog_id)
+    assert sent[-1]["state"] == "no_manual"
+    assert "refused the download" in sent[-1]["text"]
+    assert "https://lumenvale.example/lx-88" in sent[-1]["text"]
+
+
+async def test_the_answer_is_saved_even_when_the_client_is_gone() -> None:
+    session, product = await database_sync_to_async(_setup)()
+
+    async def closed(message: dict) -> None:
+        raise ConnectionError("socket closed")
+
+    await answering.run_ask(
+        session=session, text=QUESTION, product_id=product.catalog_id, ref=None, send=closed
+    )
+    answers = await database_sync_to_async(
+        lambda: list(Message.objects.filter(session=session, role="answer"))
+    )()
+    assert len(answers) == 1 and answers[0].state == "answered"
+
+
+async def test_a_repeated_question_on_the_same_manual_version_comes_from_the_cache(
+    monkeypatch,
+) -> None:
+    session, product = await database_sync_to_async(_setup)()
+    first = await _ask(session, product_id=product.catalog_id)
+
+    def no_retrieval(*args: Any) -> None:
+        raise AssertionError("retrieval ran for a cached answer")
+
+    monkeypatch.setattr(answering, "_retrieve", no_retrieval)
+    second = await _ask(
+        session, text="  how do I do a FACTORY reset ", product_id=product.catalog_id
+    )
+    assert second[-1]["text"] == first[-1]["text"]
+    assert second[-1]["message_id"] != first[-1]["message_id"]
+
+
+async def test_feedback_is_stored_only_on_answers_of_the_same_session() -> None:
+    session, product = await database_sync_to_async(_setup)()
+    end = (await _ask(session, product_id=product.catalog_id))[-1]
+    stranger = await database_sync_to_async(ChatSession.objects.create)(owner_key="other")
+    with pytest.raises(LookupError):
+        await answering.save_feedback(
+            session=stranger, message_id=end["message_id"], rating=1, comment=""
+        )
+    question_id = end["message_id"] - 1
+    with pytest.raises(LookupError):
+        await answering.save_feedback(session=session, message_id=question_id, rating=1, comment="")
+    await answering.save_feedback(
+        session=session, message_id=end["message_id"], rating=1, comment=""
+    )
+    saved = await answering.save_feedback(
+        session=session, message_id=end["message_id"], rating=-1, comment="Too short"
+    )
+    feedback = await database_sync_to_async(Feedback.objects.get)(message_id=saved)
+    assert (feedback.rating, feedback.comment) == (-1, "Too short")
+    with pytest.raises(ValueError):
+        await answering.save_feedback(
+            session=session, message_id=end["message_id"], rating=1, comment="x" * 2001
+        )

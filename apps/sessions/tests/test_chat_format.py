@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from apps.sessions.templatetags.chat_format import card_price, citation_links, manual_label
+
+
+def test_it_links_each_cited_page_to_the_manual_document():
+    html = citation_links(
+        "Press SPLIT. [p. 12] Then save. [p. 14]",
+        [
+            {"page": 12, "url": "/manuals/3/document#page=12"},
+            {"page": 14, "url": "/manuals/3/document#page=14"},
+        ],
+    )
+    assert '<a class="cite" href="/manuals/3/document#page=12"' in html
+    assert '<a class="cite" href="/manuals/3/document#page=14"' in html
+    assert 'target="_blank" rel="noopener noreferrer">[p. 14]</a>' in html
+
+
+def test_it_escapes_the_answer_text_around_the_links():
+    html = citation_links("<b>Hold</b> & release [p. 2]", [{"page": 2, "url": "/m/2"}])
+    assert html.startswith("&lt;b&gt;Hold&lt;/b&gt; &amp; release <a ")
+
+
+def test_it_leaves_a_marker_without_a_citation_as_text():
+    assert citation_links("See [p. 9].", []) == "See [p. 9]."
+
+
+def test_it_refuses_to_link_a_script_url_from_a_citation():
+    html = citation_links("x [p. 1]", [{"page": 1, "url": "javascript:alert(1)"}])
+    assert "<a" not in html
+    assert "javascript" not in html
+
+
+def test_the_manual_label_reads_progress_and_failure_as_sentences():
+    assert manual_label({"status": "fetching", "progress": 0.4}) == "Downloading the manual… 40%"
+    assert manual_label({"status": "ready", "pages": 48}) == "Manual ready · 48 pages"
+    assert manual_label({"status": "failed", "error": "The site is down."}) == "The site is down."
+    assert manual_label(None) == "No manual on file for this product"
+
+
+def test_the_price_is_grouped_with_its_currency():
+    assert card_price({"price": "2990.00", "currency": "ILS"}) == "2,990.00 ILS"
+    assert card_price({"price": None, "currency": "ILS"}) == ""

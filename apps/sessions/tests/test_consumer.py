@@ -1,0 +1,353 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.routing import URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.backends.db import SessionStore
+
+from apps.manuals.models import Manual
+from apps.manuals.services import manual_group
+from apps.products.models import Brand, Product
+from apps.products.prediction import PredictionIndex
+from apps.products.prediction.registry import load_records
+from apps.sessions import consumers
+from apps.sessions.cards import CardCache
+from apps.sessions.models import ChatSession
+from apps.sessions.routing import websocket_urlpatterns
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+def application() -> Any:
+    # As hscjit/asgi.py builds it.
+    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+
+
+@database_sync_to_async
+def make_catalog() -> dict[str, Any]:
+    boss = Brand.objects.create(slug="boss", name="Boss")
+    manual = Manual.objects.create(title="RC-600", source_url="https://example.test/rc600.pdf")
+    rc600 = Product.objects.create(
+        catalog_id="boss-rc-600", name="Boss RC-600", brand=boss, manual=manual
+    )
+    Product.objects.create(catalog_id="boss-rc-505mk2", name="Boss RC-505MKII", brand=boss)
+    Product.objects.create(catalog_id="boss-katana-50", name="Boss Katana-50 Gen 3", brand=boss)
+    # A version of its own: cached cards are keyed by version and pk, and pks repeat across
+    # tests on SQLite.
+    version = uuid.uuid4().int % 10**12
+    return {
+        "rc600": rc600,
+        "manual": manual,
+        "index": PredictionIndex(load_records(), version=version),
+    }
+
+
+@database_sync_to_async
+def make_chat(owner_key: str | None = None) -> tuple[ChatSession, str]:
+    store = SessionStore()
+    store.create()
+    chat = ChatSession.objects.create(owner_key=owner_key or store.session_key)
+    return chat, store.session_key
+
+
+@pytest.fixture
+async def catalog(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    made = await make_catalog()
+    monkeypatch.setattr(consumers, "get_index", lambda: made["index"])
+    monkeypatch.setattr(consumers, "cards", CardCache())
+    prefetches: list[int] = []
+
+    def request_prefetch(*, manual_id: int) -> bool:
+        prefetches.append(manual_id)
+        return True
+
+    monkeypatch.setattr(consumers, "request_prefetch", request_prefetch)
+    made["prefetches"] = prefetches
+    return made
+
+
+def communicator(chat_id: Any, cookie: str | None, origin: tuple[bytes, bytes] = ORIGIN):
+    headers = [origin]
+    if cookie is not None:
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    return WebsocketCommunicator(application(), f"/ws/chat/{chat_id}/", headers=headers)
+
+
+@pytest.fixture
+async def socket(catalog) -> AsyncIterator[WebsocketCommunicator]:
+    chat, key = await make_chat()
+    comm = communicator(chat.pk, key)
+    connected, _ = await comm.connect()
+    assert connected
+    comm.chat = chat
+    yield comm
+    await comm.disconnect()
+
+
+async def ask(comm: WebsocketCommunicator, message: Any) -> dict[str, Any]:
+    await comm.send_to(text_data=message if isinstance(message, str) else json.dumps(message))
+    return await comm.receive_json_from(timeout=5)
+
+
+async def expect_close(comm: WebsocketCommunicator) -> int:
+    output = await comm.receive_output(timeout=5)
+    assert output["type"] == "websocket.close", output
+    return output.get("code")
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+async def test_an_unknown_session_is_refused_with_4404(catalog):
+    _chat, key = await make_chat()
+    for chat_id in ("00000000-0000-4000-8000-000000000000", "not-a-uuid"):
+        comm = communicator(chat_id, key)
+        await comm.connect()
+        assert await expect_close(comm) == 4404
+
+
+async def test_another_browser_is_refused_with_4403(catalog):
+    chat, _key = await make_chat()
+    _other, other_key = await make_chat()
+    comm = communicator(chat.pk, other_key)
+    await comm.connect()
+    assert await expect_close(comm) == 4403
+    comm = communicator(chat.pk, None)
+    await comm.connect()
+    assert await expect_close(comm) == 4403
+
+
+async def test_a_wrong_origin_is_refused(catalog):
+    chat, key = await make_chat()
+    comm = communicator(chat.pk, key, origin=(b"origin", b"https://evil.example"))
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+# --- message types ----------------------------------------------------------------------------
+
+
+async def test_ping_gets_pong_with_the_ref(socket):
+    assert await ask(socket, {"type": "ping", "ref": "p1"}) == {"type": "pong", "ref": "p1"}
+
+
+async def test_typing_gets_one_prediction_with_product_cards(socket, catalog):
+    reply = await ask(socket, {"type": "typing", "text": "my rc 600 won't sync", "ref": "t1"})
+    assert reply["type"] == "prediction" and reply["ref"] == "t1"
+    assert reply["text"] == "my rc 600 won't sync"
+    top = reply["candidates"][0]
+    assert top["confident"] is True
+    assert top["product"]["id"] == "boss-rc-600"
+    assert top["product"]["brand"] == "Boss"
+    assert top["product"]["manual"] == {
+        "id": catalog["manual"].pk,
+        "status": "missing",
+        "pages": None,
+    }
+    assert isinstance(reply["took_ms"], float)
+    assert await socket.receive_nothing(timeout=0.2)
+
+
+async def test_a_greeting_gets_an_empty_prediction(socket):
+    reply = await ask(socket, {"type": "typing", "text": "hello"})
+    assert reply["candidates"] == [] and reply["ref"] is None
+
+
+async def test_a_confident_prediction_requests_the_prefetch_once(socket, catalog):
+    for end in range(6, 16):
+        await ask(socket, {"type": "typing", "text": "rc 600 looper"[:end]})
+    await ask(socket, {"type": "select", "product_id": "boss-rc-600"})
+    assert catalog["prefetches"] == [catalog["manual"].pk]
+
+
+async def test_select_answers_selected_sets_focus_and_follows_the_manual(socket, catalog):
+    reply = await ask(socket, {"type": "select", "product_id": "boss-rc-600", "ref": "s"})
+    assert reply["type"] == "selected" and reply["ref"] == "s"
+    assert reply["product"]["id"] == "boss-rc-600"
+    chat = await database_sync_to_async(ChatSession.objects.get)(pk=socket.chat.pk)
+    assert chat.product_id == catalog["rc600"].pk
+
+    manual_id = catalog["manual"].pk
+    await get_channel_layer().group_send(
+        manual_group(manual_id),
+        {
+            "type": "manual.status",
+            "manual_id": manual_id,
+            "status": "fetching",
+            "progress": 0.4,
+            "pages": None,
+            "error": None,
+        },
+    )
+    pushed = await socket.receive_json_from(timeout=5)
+    assert pushed == {
+        "type": "manual_status",
+        "manual_id": manual_id,
+        "product_id": "boss-rc-600",
+        "status": "fetching",
+        "progress": 0.4,
+        "pages": None,
+        "error": None,
+    }
+
+
+async def test_selecting_an_unknown_product_is_not_found(socket):
+    reply = await ask(socket, {"type": "select", "product_id": "nope", "ref": "x"})
+    assert (reply["type"], reply["code"], reply["ref"]) == ("error", "not_found", "x")
+
+
+async def test_latest_typing_wins_over_a_burst(socket, monkeypatch):
+    class NoCache(CardCache):
+        def put_many(self, *, version, cards):
+            return None
+
+    real = consumers._product_cards
+
+    async def slow_cards(*, pks):
+        await asyncio.sleep(0.1)
+        return await real(pks=pks)
+
+    monkeypatch.setattr(consumers, "cards", NoCache())
+    monkeypatch.setattr(consumers, "_product_cards", slow_cards)
+    texts = [f"rc 600 {'x' * n}" for n in range(1, 11)]
+    for text in texts:
+        await socket.send_json_to({"type": "typing", "text": text})
+    answered = []
+    while not answered or answered[-1] != texts[-1]:
+        answered.append((await socket.receive_json_from(timeout=5))["text"])
+    assert answered[0] == texts[0]
+    assert len(answered) < len(texts)
+    assert answered == sorted(answered, key=texts.index)
+    assert await socket.receive_nothing(timeout=0.3)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{not json", "bad_json"),
+        ("[1, 2]", "bad_json"),
+        ('{"ref": "r"}', "invalid"),
+        ('{"type": "dance", "ref": "r"}', "unknown_type"),
+        ('{"type": "ping", "ref": 5}', "invalid"),
+        (json.dumps({"type": "ping", "ref": "r" * 65}), "invalid"),
+        ('{"type": "typing", "ref": "r"}', "invalid"),
+        (json.dumps({"type": "typing", "text": "a" * 1001, "ref": "r"}), "too_large"),
+        ('{"type": "select", "ref": "r"}', "invalid"),
+        ('{"type": "ask", "ref": "r"}', "invalid"),
+        ('{"type": "ask", "text": "  ", "ref": "r"}', "invalid"),
+        (json.dumps({"type": "ask", "text": "q" * 4001, "ref": "r"}), "too_large"),
+        ('{"type": "ask", "text": "hi", "product_id": 3, "ref": "r"}', "invalid"),
+        ('{"type": "feedback", "message_id": 1, "rating": 2, "ref": "r"}', "invalid"),
+        ('{"type": "feedback", "message_id": "1", "rating": 1, "ref": "r"}', "invalid"),
+        ('{"type": "feedback", "message_id": 1, "rating": true, "ref": "r"}', "invalid"),
+        (
+            json.dumps(
+                {
+                    "type": "feedback",
+                    "message_id": 1,
+                    "rating": 1,
+                    "comment": "c" * 2001,
+                    "ref": "r",
+                }
+            ),
+            "too_large",
+        ),
+    ],
+)
+async def test_a_bad_message_gets_its_error_and_the_socket_stays_open(socket, frame, code):
+    reply = await ask(socket, frame)
+    assert reply["type"] == "error" and reply["code"] == code, reply
+    assert reply["message"]
+    ref_was_valid = '"ref": "r"' in frame
+    assert reply["ref"] == ("r" if ref_was_valid else None)
+    assert await ask(socket, {"type": "ping"}) == {"type": "pong", "ref": None}
+
+
+async def test_binary_and_empty_frames_are_bad_frames(socket):
+    await socket.send_to(bytes_data=b"\x00\x01")
+    assert (await socket.receive_json_from(timeout=5))["code"] == "bad_frame"
+    await socket.send_input({"type": "websocket.receive", "text": ""})
+    assert (await socket.receive_json_from(timeout=5))["code"] == "bad_frame"
+
+
+async def test_feedback_on_an_unknown_message_is_not_found(socket):
+    reply = await ask(socket, {"type": "feedback", "message_id": 999999, "rating": -1, "ref": "f"})
+    assert (reply["code"], reply["ref"]) == ("not_found", "f")
+
+
+async def test_an_unavailable_dependency_is_reported_as_unavailable(socket, monkeypatch):
+    from apps.sessions import answering
+
+    async def down(**kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(answering, "run_ask", down)
+    reply = await ask(socket, {"type": "ask", "text": "how do i loop", "ref": "a"})
+    assert (reply["code"], reply["ref"]) == ("unavailable", "a")
+
+
+async def test_a_crash_is_reported_as_internal_and_the_socket_survives(
+    socket, catalog, monkeypatch
+):
+    def broken(text, *, limit=5):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(catalog["index"], "predict", broken)
+    reply = await ask(socket, {"type": "typing", "text": "rc 600", "ref": "t"})
+    assert (reply["code"], reply["ref"]) == ("internal", "t")
+    assert (await ask(socket, {"type": "ping"}))["type"] == "pong"
+
+
+async def test_ping_is_answered_while_an_answer_streams(socket, monkeypatch):
+    from apps.sessions import answering
+
+    release = asyncio.Event()
+
+    async def slow(*, session, text, product_id, ref, send):
+        await release.wait()
+        await send({"type": "answer_end", "ref": ref})
+
+    monkeypatch.setattr(answering, "run_ask", slow)
+    await socket.send_json_to({"type": "ask", "text": "how do i loop", "ref": "a"})
+    assert (await ask(socket, {"type": "ping", "ref": "p"}))["type"] == "pong"
+    release.set()
+    assert (await socket.receive_json_from(timeout=5))["type"] == "answer_end"
+
+
+# --- abuse ------------------------------------------------------------------------------------
+
+
+async def test_a_flood_is_rate_limited_then_closed_with_4429(catalog, settings):
+    settings.CHAT_RATE_PER_SECOND = 1.0
+    settings.CHAT_RATE_BURST = 5
+    settings.CHAT_RATE_STRIKES = 3
+    chat, key = await make_chat()
+    comm = communicator(chat.pk, key)
+    assert (await comm.connect())[0]
+    replies = [await ask(comm, {"type": "ping"}) for _ in range(5)]
+    assert all(reply["type"] == "pong" for reply in replies)
+    for _ in range(3):
+        reply = await ask(comm, {"type": "ping"})
+        assert reply["code"] == "rate_limited"
+    await comm.send_json_to({"type": "ping"})
+    assert await expect_close(comm) == 4429
+
+
+async def test_an_oversized_frame_closes_the_socket_with_1009(socket):
+    await socket.send_to(text_data=json.dumps({"type": "typing", "text": "é" * 40_000}))
+    assert await expect_close(socket) == 1009

@@ -1,0 +1,115 @@
+"""A socket closed by the server in the middle of an answer, and the page catching up.
+
+The answer is still waiting for its manual when the server closes the socket (here because
+the client broke the frame limit; a deploy or a crashed instance looks the same to the page).
+The server finishes and saves the answer anyway; after reconnecting, the page reads it from
+`/chat/<id>/messages`, which is what chat.js does on every reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from apps.manuals.models import Manual
+from apps.sessions.models import Message
+from apps.sessions.tests.page_data import finish_fetch, make_answerable_product, start_chat
+from hscjit.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+QUESTION = "How do I change the split point?"
+
+
+def _socket(client: Client, session_id: object) -> WebsocketCommunicator:
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    return WebsocketCommunicator(
+        application,
+        f"/ws/chat/{session_id}/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie.encode())],
+    )
+
+
+async def _receive(socket: WebsocketCommunicator, kind: str) -> dict[str, Any]:
+    while True:
+        message = await socket.receive_json_from(timeout=10)
+        if message["type"] == kind:
+            return message
+
+
+async def _saved_answer(question_id: int) -> Message:
+    for _ in range(200):
+        answer = await database_sync_to_async(
+            Message.objects.filter(question_id=question_id, role=Message.Role.ANSWER).first
+        )()
+        if answer is not None:
+            return answer
+        await asyncio.sleep(0.1)
+    raise AssertionError("the interrupted answer was never saved")
+
+
+async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnecting(
+    client: Client,
+):
+    product = await database_sync_to_async(make_answerable_product)(status=Manual.Status.FETCHING)
+    session = await database_sync_to_async(start_chat)(client)
+
+    first = _socket(client, session.pk)
+    assert (await first.connect())[0]
+    await first.send_json_to(
+        {"type": "ask", "ref": "q1", "text": QUESTION, "product_id": product.catalog_id}
+    )
+    start = await _receive(first, "answer_start")
+    waiting = await _receive(first, "manual_status")
+    assert waiting["status"] == "fetching"
+
+    await first.send_to(text_data="x" * (settings.CHAT_MAX_FRAME_BYTES + 1))
+    closed = await first.receive_output(timeout=10)
+    assert closed == {"type": "websocket.close", "code": 1009}
+    await first.disconnect()
+
+    # The download finishes while the customer is away.
+    await database_sync_to_async(finish_fetch)(product.manual_id)
+    answer = await _saved_answer(start["question_id"])
+
+    second = _socket(client, session.pk)
+    assert (await second.connect())[0]
+    await second.send_json_to({"type": "ping", "ref": "p1"})
+    assert (await _receive(second, "pong"))["ref"] == "p1"
+    await second.disconnect()
+
+    response = await database_sync_to_async(client.get)(f"/chat/{session.pk}/messages")
+    saved = {message["id"]: message for message in response.json()["messages"]}
+    caught_up = saved[answer.pk]
+    assert caught_up["question_id"] == start["question_id"]
+    assert caught_up["state"] == "answered"
+    assert caught_up["text"] == answer.text and "[p. 9]" in caught_up["text"]
+    assert caught_up["citations"][0]["url"] == f"/manuals/{product.manual_id}/document#page=9"
+
+    page = await database_sync_to_async(client.get)(f"/chat/{session.pk}/")
+    assert f'id="message-{answer.pk}"' in page.content.decode()
+
+
+async def test_an_answer_that_finished_while_the_socket_was_down_is_listed_once(client: Client):
+    product = await database_sync_to_async(make_answerable_product)()
+    session = await database_sync_to_async(start_chat)(client)
+    socket = _socket(client, session.pk)
+    assert (await socket.connect())[0]
+    await socket.send_json_to(
+        {"type": "ask", "ref": "q1", "text": QUESTION, "product_id": product.catalog_id}
+    )
+    end = await _receive(socket, "answer_end")
+    await socket.disconnect()
+
+    response = await database_sync_to_async(client.get)(f"/chat/{session.pk}/messages")
+    messages = response.json()["messages"]
+    assert [m["role"] for m in messages] == ["question", "answer"]
+    assert messages[1]["id"] == end["message_id"]
+    assert messages[1]["text"] == end["text"]
+    assert messages[1]["citations"] == end["citations"]

@@ -1,0 +1,123 @@
+"""The chat pages: start a conversation, show one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.contrib import messages as django_messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.sessions import answering, selectors, services
+from apps.sessions.forms import AskForm, FeedbackForm
+from apps.sessions.models import ChatSession, Message
+
+
+def _session_key(request: HttpRequest) -> str:
+    # A first visit has no key until the session is saved once.
+    if request.session.session_key is None:
+        request.session.save()
+    return str(request.session.session_key)
+
+
+@require_GET
+def chat_start(request: HttpRequest) -> HttpResponse:
+    session = services.create_session(owner_key=_session_key(request))
+    return redirect("chat:page", session_id=session.pk)
+
+
+def _owned_session(request: HttpRequest, session_id: uuid.UUID) -> ChatSession:
+    session = selectors.session_for_owner(
+        session_id=session_id, owner_key=request.session.session_key
+    )
+    if session is None:
+        # A stranger learns nothing, not even that the session exists.
+        raise Http404("No such chat")
+    return session
+
+
+@require_GET
+def chat_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    return _render_page(request, session=_owned_session(request, session_id))
+
+
+def _render_page(
+    request: HttpRequest,
+    *,
+    session: ChatSession,
+    ask_form: AskForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "session": session,
+        "history": selectors.transcript(session=session),
+        "focus": selectors.focus_card(session=session),
+        # Empty messages the page keeps in <template>s for the script to clone.
+        "blank_question": {"role": Message.Role.QUESTION},
+        "blank_answer": {"role": Message.Role.ANSWER, "citations": []},
+        "ask_errors": ask_form.errors.get("text", []) if ask_form else [],
+        "ask_text": ask_form.data.get("text", "") if ask_form else "",
+    }
+    return render(request, "chat/page.html", context, status=status)
+
+
+@require_GET
+def chat_messages(request: HttpRequest, session_id: uuid.UUID) -> JsonResponse:
+    """The saved conversation, for a page catching up after its socket reconnected."""
+    session = _owned_session(request, session_id)
+    response = JsonResponse({"messages": selectors.transcript(session=session)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def chat_ask(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    """The question form without JavaScript: answer synchronously, then show the page."""
+    session = _owned_session(request, session_id)
+    form = AskForm(request.POST)
+    if not form.is_valid():
+        return _render_page(request, session=session, ask_form=form, status=400)
+    sent: list[dict[str, Any]] = []
+
+    async def keep(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async_to_sync(answering.run_ask)(
+        session=session,
+        text=form.cleaned_data["text"],
+        product_id=form.cleaned_data["product_id"] or None,
+        ref=None,
+        send=keep,
+    )
+    page = reverse("chat:page", args=[session.pk])
+    for message in sent:
+        if message.get("type") == "error":
+            django_messages.error(request, message.get("message") or "Please try again.")
+            return redirect(page)
+    answers = [m["message_id"] for m in sent if m.get("type") == "answer_end"]
+    return redirect(f"{page}#message-{answers[-1]}" if answers else page)
+
+
+@require_POST
+def chat_feedback(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = _owned_session(request, session_id)
+    form = FeedbackForm(request.POST)
+    page = reverse("chat:page", args=[session.pk])
+    if not form.is_valid():
+        django_messages.error(request, "Please choose thumbs up or thumbs down.")
+        return redirect(page)
+    try:
+        message_id = async_to_sync(answering.save_feedback)(
+            session=session,
+            message_id=form.cleaned_data["message_id"],
+            rating=form.cleaned_data["rating"],
+            comment=form.cleaned_data["comment"],
+        )
+    except LookupError:
+        raise Http404("No such answer") from None
+    django_messages.success(request, "Thanks for your feedback.")
+    return redirect(f"{page}#message-{message_id}")

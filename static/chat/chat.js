@@ -1,0 +1,703 @@
+/* The chat page's script (PROTOCOL.md, version 1). No build step, no dependencies.
+ *
+ * Everything that comes from the server is put into the page as text (textContent, text
+ * nodes, attributes); markup comes only from the <template> elements the server rendered.
+ * Without this script the page still works: the forms post over HTTP.
+ */
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var wsPath = body.dataset.wsPath;
+  var messagesUrl = body.dataset.messagesUrl;
+  if (!wsPath || !messagesUrl || !("WebSocket" in window) || !("fetch" in window)) return;
+
+  var TYPING_DEBOUNCE_MS = 120;
+  var BACKOFF_BASE_MS = 500;
+  var BACKOFF_CAP_MS = 15000;
+  var PING_EVERY_MS = 25000;
+  var PONG_WITHIN_MS = 10000;
+  // After a reconnect, an answer still being written on the server is polled for this long.
+  var RESYNC_DELAYS_MS = [0, 1000, 2000, 3000, 5000, 8000, 13000, 20000];
+  var CITATION = /\[pp?\.\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]/g;
+  var STATE_LABELS = {
+    answered: "From the manual",
+    not_in_manual: "Not covered in the manual",
+    no_manual: "No manual available",
+    no_product: "Which product do you mean?",
+    error: "Something went wrong",
+  };
+  var ERROR_SENTENCES = {
+    unavailable: "The service is busy right now. Please try again in a moment.",
+    rate_limited: "That was a lot of messages at once. Please wait a few seconds and try again.",
+    not_found: "We could not find that product any more. Please pick it again.",
+    too_large: "That question is too long. Please shorten it.",
+    invalid: "That question could not be sent. Please check it and try again.",
+  };
+
+  function byId(id) { return document.getElementById(id); }
+  var ui = {
+    form: byId("ask-form"),
+    input: byId("question"),
+    productId: byId("ask-product-id"),
+    list: byId("messages"),
+    emptyHint: byId("empty-hint"),
+    card: byId("product-card"),
+    focusEmpty: byId("focus-empty"),
+    chips: byId("candidates"),
+    chipsLabel: byId("candidates-label"),
+    chipList: byId("candidate-list"),
+    banner: byId("connection-banner"),
+    bannerText: byId("connection-text"),
+    reconnectNow: byId("reconnect-now"),
+    restartLink: byId("restart-link"),
+    questionTemplate: byId("question-template"),
+    answerTemplate: byId("answer-template"),
+    chipTemplate: byId("chip-template"),
+    hint: byId("question-hint"),
+  };
+  var HINT = ui.hint.textContent;
+
+  var socket = null;
+  var attempts = 0;
+  var reconnectTimer = null;
+  var pingTimer = null;
+  var pongDeadline = null;
+  var connectedOnce = false;
+  var closedForGood = false;
+  var refCounter = 0;
+  var typingTimer = null;
+  var latestTypingRef = null;
+  var focus = null;              // the protocol's product object in focus
+  var retryQuestion = null;      // a question answered with no_product, re-asked after a pick
+  var asks = {};                 // ref -> {text, question, answer, questionId, ended}
+  var feedbacks = {};            // ref -> feedback form
+  var resyncRun = 0;
+
+  function nextRef(prefix) { refCounter += 1; return prefix + refCounter; }
+  function isOpen() { return socket !== null && socket.readyState === WebSocket.OPEN; }
+  function send(message) {
+    if (!isOpen()) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  // ----- Rendering ----------------------------------------------------------------------
+
+  function safeUrl(value) {
+    var url = String(value || "").trim();
+    if (url.charAt(0) === "/" && url.charAt(1) !== "/") return url;
+    if (/^https?:\/\//i.test(url)) return url;
+    return "";
+  }
+
+  function setText(root, selector, text) {
+    var node = root.querySelector(selector);
+    if (node) node.textContent = text == null ? "" : String(text);
+    return node;
+  }
+
+  function citationText(container, text, citations) {
+    var urls = {};
+    (citations || []).forEach(function (c) {
+      var url = safeUrl(c && c.url);
+      if (url && !(c.page in urls)) urls[c.page] = url;
+    });
+    container.textContent = "";
+    var last = 0;
+    var match;
+    CITATION.lastIndex = 0;
+    while ((match = CITATION.exec(text)) !== null) {
+      container.appendChild(document.createTextNode(text.slice(last, match.index)));
+      var url = urls[Number(match[1])];
+      if (url) {
+        var link = document.createElement("a");
+        link.className = "cite";
+        link.href = url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        link.textContent = match[0];
+        container.appendChild(link);
+      } else {
+        container.appendChild(document.createTextNode(match[0]));
+      }
+      last = match.index + match[0].length;
+    }
+    container.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function cloneTemplate(template) {
+    return template.content.firstElementChild.cloneNode(true);
+  }
+
+  function newQuestion(text, id) {
+    var item = cloneTemplate(ui.questionTemplate);
+    setText(item, ".msg-text", text);
+    if (id) setMessageId(item, id);
+    return item;
+  }
+
+  function setMessageId(item, id) {
+    item.id = "message-" + id;
+    item.dataset.messageId = String(id);
+  }
+
+  function newAnswer() {
+    var item = cloneTemplate(ui.answerTemplate);
+    item.classList.add("is-waiting");
+    setText(item, ".msg-text", "Looking it up…");
+    return item;
+  }
+
+  function setState(item, state) {
+    item.dataset.state = state;
+    var label = setText(item, ".msg-state", STATE_LABELS[state] || "");
+    label.hidden = !state || state === "answered";
+  }
+
+  // Fills an answer from `answer_end` or from a saved message (same fields, `id` or `message_id`).
+  function fillAnswer(item, data) {
+    var id = data.message_id || data.id;
+    item.classList.remove("is-waiting", "is-streaming");
+    setState(item, data.state);
+    citationText(item.querySelector(".msg-text"), data.text || "", data.citations);
+
+    var sources = item.querySelector(".sources");
+    var list = item.querySelector(".source-list");
+    list.textContent = "";
+    (data.citations || []).forEach(function (c) {
+      var li = document.createElement("li");
+      var link = document.createElement("a");
+      var url = safeUrl(c.url);
+      if (url) link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      link.textContent = "p. " + c.page;
+      var quote = document.createElement("q");
+      quote.textContent = c.snippet || "";
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(quote);
+      list.appendChild(li);
+    });
+    sources.hidden = !(data.citations && data.citations.length);
+
+    var product = data.product_name || (data.product && data.product.name) || "";
+    var meta = item.querySelector(".msg-meta");
+    setText(item, ".msg-product", product);
+    meta.hidden = !product;
+
+    if (id) {
+      setMessageId(item, id);
+      prepareFeedback(item, id, data.rating || (data.feedback && data.feedback.rating) || null);
+    }
+  }
+
+  function failAnswer(item, sentence) {
+    item.classList.remove("is-waiting", "is-streaming");
+    setState(item, "error");
+    setText(item, ".msg-text", sentence);
+  }
+
+  function prepareFeedback(item, id, rating) {
+    var form = item.querySelector(".feedback");
+    form.hidden = false;
+    form.elements.message_id.value = String(id);
+    var comment = form.querySelector("textarea");
+    var label = form.querySelector("label");
+    comment.id = "comment-" + id;
+    label.htmlFor = comment.id;
+    markRating(form, rating);
+  }
+
+  function markRating(form, rating) {
+    Array.prototype.forEach.call(form.querySelectorAll(".thumb"), function (button) {
+      button.setAttribute("aria-pressed", String(Number(button.value) === rating));
+    });
+  }
+
+  function appendMessage(item) {
+    ui.list.appendChild(item);
+    ui.emptyHint.hidden = true;
+    item.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+
+  // ----- Product card and chips ---------------------------------------------------------
+
+  function manualLabel(manual) {
+    if (!manual) return "No manual on file for this product";
+    var percent = Math.round((manual.progress || 0) * 100);
+    switch (manual.status) {
+      case "ready": return manual.pages ? "Manual ready · " + manual.pages + " pages" : "Manual ready";
+      case "queued": return "Manual queued for download…";
+      case "fetching": return "Downloading the manual… " + percent + "%";
+      case "extracting": return "Reading the manual… " + percent + "%";
+      case "failed": return manual.error || "The manual could not be loaded.";
+      default: return "Manual not downloaded yet";
+    }
+  }
+
+  function renderManual(manual) {
+    var box = ui.card.querySelector(".manual-status");
+    var bar = ui.card.querySelector(".manual-progress");
+    box.dataset.status = manual ? manual.status : "none";
+    setText(box, ".manual-label", manualLabel(manual));
+    var busy = !!manual && ["queued", "fetching", "extracting"].indexOf(manual.status) >= 0;
+    bar.hidden = !busy;
+    bar.value = busy ? manual.progress || 0 : 0;
+  }
+
+  function formatPrice(price, currency) {
+    var amount = Number(price);
+    if (price == null || price === "" || !isFinite(amount)) return "";
+    return amount.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) +
+      (currency ? " " + currency : "");
+  }
+
+  function setFocus(product) {
+    var changed = !focus || focus.id !== product.id;
+    focus = product;
+    ui.productId.value = product.id;
+    ui.card.dataset.productId = product.id;
+    setText(ui.card, ".card-brand", product.brand);
+    setText(ui.card, ".card-name", product.name);
+    setText(ui.card, ".card-category", product.category);
+    var price = setText(ui.card, ".card-price", formatPrice(product.price, product.currency));
+    price.hidden = !price.textContent;
+    var image = ui.card.querySelector(".card-image");
+    var imageUrl = safeUrl(product.image_url);
+    if (imageUrl) {
+      if (image.getAttribute("src") !== imageUrl) image.src = imageUrl;
+      image.hidden = false;
+    } else {
+      image.removeAttribute("src");
+      image.hidden = true;
+    }
+    var link = ui.card.querySelector(".card-link");
+    var productUrl = safeUrl(product.url);
+    if (productUrl) link.href = productUrl; else link.removeAttribute("href");
+    link.hidden = !productUrl;
+    renderManual(product.manual);
+    ui.card.hidden = false;
+    ui.focusEmpty.hidden = true;
+    if (changed) hideChips();
+  }
+
+  function hideChips() {
+    ui.chips.hidden = true;
+    ui.chips.classList.remove("is-question");
+    ui.chipList.textContent = "";
+  }
+
+  function showChips(candidates, label, asQuestion) {
+    ui.chipList.textContent = "";
+    candidates.forEach(function (candidate) {
+      var product = candidate.product;
+      if (focus && product.id === focus.id) return;
+      var item = cloneTemplate(ui.chipTemplate);
+      var button = item.querySelector("button");
+      setText(button, ".chip-name", product.name);
+      // Most catalog names start with the brand; say it once.
+      var brand = product.brand || "";
+      var named = product.name.toLowerCase().indexOf(brand.toLowerCase()) === 0;
+      setText(button, ".chip-brand", named ? "" : brand);
+      button.addEventListener("click", function () { choose(product); });
+      ui.chipList.appendChild(item);
+    });
+    ui.chipsLabel.textContent = label;
+    ui.chips.classList.toggle("is-question", !!asQuestion);
+    ui.chips.hidden = ui.chipList.children.length === 0;
+  }
+
+  function choose(product) {
+    setFocus(product);
+    send({ type: "select", ref: nextRef("s"), product_id: product.id });
+    if (retryQuestion) {
+      var text = retryQuestion;
+      retryQuestion = null;
+      ask(text, product.id);
+    }
+    ui.input.focus();
+  }
+
+  // ----- Asking and answers --------------------------------------------------------------
+
+  function ask(text, productId) {
+    var ref = nextRef("q");
+    var message = { type: "ask", ref: ref, text: text };
+    if (productId) message.product_id = productId;
+    var question = newQuestion(text);
+    var answer = newAnswer();
+    asks[ref] = { text: text, question: question, answer: answer, questionId: null, ended: false };
+    appendMessage(question);
+    appendMessage(answer);
+    if (!send(message)) {
+      failAnswer(answer, "Not sent: the connection dropped. Your question is back in the box below.");
+      restoreQuestion(ref);
+    }
+  }
+
+  function answering() {
+    return Object.keys(asks).some(function (ref) { return !asks[ref].ended; });
+  }
+
+  function restoreQuestion(ref) {
+    var pending = asks[ref];
+    delete asks[ref];
+    if (!ui.input.value) ui.input.value = pending.text;
+  }
+
+  function onAnswerStart(msg, pending) {
+    pending.questionId = msg.question_id;
+    if (msg.question_id) setMessageId(pending.question, msg.question_id);
+    if (msg.product) setFocus(msg.product);
+    pending.answer.classList.remove("is-waiting");
+    pending.answer.classList.add("is-streaming");
+    pending.answer.querySelector(".msg-text").textContent = "";
+  }
+
+  function onAnswerDelta(msg, pending) {
+    if (pending.answer.classList.contains("is-waiting")) {
+      pending.answer.classList.remove("is-waiting");
+      pending.answer.classList.add("is-streaming");
+      pending.answer.querySelector(".msg-text").textContent = "";
+    }
+    pending.answer.querySelector(".msg-text").appendChild(document.createTextNode(msg.text || ""));
+    pending.answer.scrollIntoView({ block: "nearest" });
+  }
+
+  function onAnswerEnd(msg, ref, pending) {
+    pending.ended = true;
+    fillAnswer(pending.answer, msg);
+    if (msg.state === "no_product") retryQuestion = pending.text;
+    // A `prediction` with the same ref may follow a no_product answer; keep the ref until then.
+    if (msg.state !== "no_product") delete asks[ref];
+  }
+
+  // ----- Feedback ------------------------------------------------------------------------
+
+  ui.list.addEventListener("submit", function (event) {
+    var form = event.target.closest(".feedback");
+    if (!form || !isOpen()) return;  // without a socket the form posts over HTTP
+    event.preventDefault();
+    var button = event.submitter;
+    if (!button || !button.classList.contains("thumb")) {
+      button = form.querySelector('.thumb[aria-pressed="true"]');
+      if (!button) return;
+    }
+    var ref = nextRef("f");
+    feedbacks[ref] = form;
+    var rating = Number(button.value);
+    markRating(form, rating);
+    form.querySelector(".feedback-status").textContent = "Saving…";
+    send({
+      type: "feedback",
+      ref: ref,
+      message_id: Number(form.elements.message_id.value),
+      rating: rating,
+      comment: form.elements.comment.value.slice(0, 2000),
+    });
+  });
+
+  // ----- Messages from the server ----------------------------------------------------------
+
+  function onMessage(event) {
+    var msg;
+    try { msg = JSON.parse(event.data); } catch (e) { return; }
+    var pending = msg.ref ? asks[msg.ref] : null;
+    switch (msg.type) {
+      case "prediction":
+        if (pending) {
+          delete asks[msg.ref];
+          showChips(msg.candidates || [], "Pick your product and we will answer:", true);
+        } else if (msg.ref === latestTypingRef) {
+          onPrediction(msg.candidates || []);
+        }
+        break;
+      case "selected":
+        if (msg.product) setFocus(msg.product);
+        break;
+      case "manual_status":
+        if (focus && focus.manual && (msg.product_id === focus.id || msg.manual_id === focus.manual.id)) {
+          focus.manual = { id: msg.manual_id, status: msg.status, pages: msg.pages,
+            progress: msg.progress, error: msg.error };
+          renderManual(focus.manual);
+        }
+        break;
+      case "answer_start":
+        if (pending) onAnswerStart(msg, pending);
+        break;
+      case "answer_delta":
+        if (pending) onAnswerDelta(msg, pending);
+        break;
+      case "answer_end":
+        if (pending) onAnswerEnd(msg, msg.ref, pending);
+        break;
+      case "feedback_saved":
+        if (feedbacks[msg.ref]) {
+          feedbacks[msg.ref].querySelector(".feedback-status").textContent = "Thanks for your feedback.";
+          delete feedbacks[msg.ref];
+        }
+        break;
+      case "pong":
+        pongDeadline = null;
+        break;
+      case "error":
+        onError(msg, pending);
+        break;
+    }
+  }
+
+  function onPrediction(candidates) {
+    var top = candidates[0];
+    if (top && top.confident) {
+      setFocus(top.product);
+      showChips(candidates.slice(1), "Not this one? Other matches:", false);
+    } else if (candidates.length) {
+      showChips(candidates, focus ? "Or did you mean:" : "Did you mean:", false);
+    } else {
+      hideChips();
+    }
+  }
+
+  function onError(msg, pending) {
+    var sentence = ERROR_SENTENCES[msg.code] || "Sorry, something went wrong on our side. Please try again.";
+    if (pending) {
+      if (!pending.ended) failAnswer(pending.answer, sentence);
+      delete asks[msg.ref];
+    } else if (feedbacks[msg.ref]) {
+      feedbacks[msg.ref].querySelector(".feedback-status").textContent = sentence;
+      delete feedbacks[msg.ref];
+    }
+  }
+
+  // ----- Typing ----------------------------------------------------------------------------
+
+  ui.input.addEventListener("input", function () {
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () {
+      var text = ui.input.value.trim().slice(0, 1000);
+      if (!text) { hideChips(); latestTypingRef = null; return; }
+      latestTypingRef = nextRef("t");
+      send({ type: "typing", ref: latestTypingRef, text: text });
+    }, TYPING_DEBOUNCE_MS);
+  });
+
+  ui.input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      ui.form.requestSubmit();
+    }
+  });
+
+  ui.form.addEventListener("submit", function (event) {
+    if (!isOpen()) return;  // the browser posts the form: the page works without the socket
+    event.preventDefault();
+    var text = ui.input.value.trim();
+    if (!text) return;
+    if (answering()) {
+      // The server takes one question at a time; keep this one in the box until it can go.
+      ui.hint.textContent = "One moment: the current answer is still coming in.";
+      ui.hint.classList.add("is-warning");
+      return;
+    }
+    ui.hint.textContent = HINT;
+    ui.hint.classList.remove("is-warning");
+    clearTimeout(typingTimer);
+    ui.input.value = "";
+    retryQuestion = null;
+    ask(text, focus ? focus.id : null);
+  });
+
+  // ----- Connection ------------------------------------------------------------------------
+
+  function showBanner(text, options) {
+    ui.bannerText.textContent = text;
+    ui.reconnectNow.hidden = !(options && options.retry);
+    ui.restartLink.hidden = !(options && options.restart);
+    ui.banner.hidden = false;
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + wsPath);
+    socket.addEventListener("open", onOpen);
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", onClose);
+  }
+
+  function onOpen() {
+    var reconnected = connectedOnce;
+    connectedOnce = true;
+    attempts = 0;
+    ui.banner.hidden = true;
+    body.classList.add("is-connected");
+    startHeartbeat();
+    // The subscription to the manual's progress belongs to a connection: renew it.
+    if (focus) send({ type: "select", ref: nextRef("s"), product_id: focus.id });
+    if (reconnected) resync();
+  }
+
+  function onClose(event) {
+    if (event.target !== socket) return;
+    socket = null;
+    stopHeartbeat();
+    body.classList.remove("is-connected");
+    if (event.code === 4403 || event.code === 4404) {
+      closedForGood = true;
+      showBanner("This conversation is not available here.", { restart: true });
+      return;
+    }
+    Object.keys(asks).forEach(function (ref) {
+      var pending = asks[ref];
+      if (!pending.ended) setText(pending.answer, ".msg-text", "Connection lost. The answer will appear here when we are back.");
+    });
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    if (closedForGood || reconnectTimer !== null) return;
+    // Full jitter, so a restarted server is not hit by every page at the same moment.
+    var ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, attempts));
+    var delay = Math.round(250 + Math.random() * ceiling);
+    attempts += 1;
+    showBanner("Connection lost. Reconnecting…", { retry: true });
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  // Drops a socket that stopped answering without waiting for the browser to notice.
+  function dropSocket() {
+    if (!socket) return;
+    var dead = socket;
+    socket = null;
+    dead.close();
+    onClose({ target: null, code: 1006 });
+  }
+
+  function startHeartbeat() {
+    stopHeartbeat();
+    pingTimer = setInterval(function () {
+      if (pongDeadline !== null && Date.now() > pongDeadline) { dropSocket(); return; }
+      if (pongDeadline === null) pongDeadline = Date.now() + PONG_WITHIN_MS;
+      send({ type: "ping", ref: nextRef("p") });
+    }, PING_EVERY_MS);
+  }
+
+  function stopHeartbeat() {
+    clearInterval(pingTimer);
+    pingTimer = null;
+    pongDeadline = null;
+  }
+
+  ui.reconnectNow.addEventListener("click", function () {
+    if (!socket && !closedForGood) connect();
+  });
+  window.addEventListener("online", function () {
+    if (!socket && !closedForGood) connect();
+  });
+
+  // ----- Catching up after a reconnect -------------------------------------------------------
+
+  // Answers that were being written when the connection dropped are finished and saved by the
+  // server; fetch the saved conversation and show what is missing, until nothing is pending.
+  function resync() {
+    resyncRun += 1;
+    var run = resyncRun;
+    var step = 0;
+    function poll() {
+      if (run !== resyncRun) return;
+      fetch(messagesUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          if (run !== resyncRun) return;
+          if (catchUp(data.messages || [], step === RESYNC_DELAYS_MS.length - 1)) return;
+          step += 1;
+          if (step < RESYNC_DELAYS_MS.length) setTimeout(poll, RESYNC_DELAYS_MS[step]);
+        })
+        .catch(function () {
+          step += 1;
+          if (step < RESYNC_DELAYS_MS.length) setTimeout(poll, RESYNC_DELAYS_MS[step]);
+        });
+    }
+    poll();
+  }
+
+  // Returns true when no interrupted question is still waiting for its answer.
+  function catchUp(saved, lastTry) {
+    var shown = {};
+    Array.prototype.forEach.call(ui.list.querySelectorAll("[data-message-id]"), function (node) {
+      shown[node.dataset.messageId] = node;
+    });
+    var answers = {};
+    saved.forEach(function (m) { if (m.role === "answer" && m.question_id) answers[m.question_id] = m; });
+
+    var waiting = false;
+    Object.keys(asks).forEach(function (ref) {
+      var pending = asks[ref];
+      if (pending.ended) return;
+      if (!pending.questionId) {
+        // The question may have been saved without our hearing of it: adopt the newest match.
+        for (var i = saved.length - 1; i >= 0; i -= 1) {
+          var m = saved[i];
+          if (m.role === "question" && m.text === pending.text && !shown[m.id]) {
+            pending.questionId = m.id;
+            setMessageId(pending.question, m.id);
+            shown[m.id] = pending.question;
+            break;
+          }
+        }
+      }
+      var answer = pending.questionId && answers[pending.questionId];
+      if (answer) {
+        fillAnswer(pending.answer, answer);
+        shown[answer.id] = pending.answer;
+        delete asks[ref];
+      } else if (!pending.questionId && lastTry) {
+        failAnswer(pending.answer, "Not sent: the connection dropped. Your question is back in the box below.");
+        restoreQuestion(ref);
+      } else if (lastTry) {
+        failAnswer(pending.answer, "The answer is taking too long. Please reload the page or ask again.");
+        delete asks[ref];
+      } else {
+        waiting = true;
+        setText(pending.answer, ".msg-text", "Reconnected. Fetching the rest of the answer…");
+      }
+    });
+
+    // Messages saved while we were away (asked from another tab, or never streamed to us).
+    saved.forEach(function (m) {
+      if (shown[m.id]) return;
+      if (m.role === "question") {
+        appendMessage(newQuestion(m.text, m.id));
+      } else if (!waitingFor(m.question_id)) {
+        var item = cloneTemplate(ui.answerTemplate);
+        fillAnswer(item, m);
+        appendMessage(item);
+      }
+      shown[m.id] = true;
+    });
+    return !waiting;
+  }
+
+  function waitingFor(questionId) {
+    return Object.keys(asks).some(function (ref) { return asks[ref].questionId === questionId; });
+  }
+
+  // ----- Start -------------------------------------------------------------------------------
+
+  if (ui.card.dataset.productId) {
+    focus = {
+      id: ui.card.dataset.productId,
+      name: ui.card.querySelector(".card-name").textContent,
+      manual: null,
+    };
+  }
+  var last = ui.list.lastElementChild;
+  if (last) last.scrollIntoView({ block: "nearest" });
+  connect();
+})();

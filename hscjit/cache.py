@@ -130,6 +130,11 @@ class _Versions:
         self._known: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
+    def known(self, prefix: str) -> str | None:
+        """The token this process already knows and still trusts, without asking L2."""
+        known = self._known.get(prefix)
+        return known[1] if known is not None and known[0] > time.monotonic() else None
+
     def get(self, prefix: str) -> str:
         now = time.monotonic()
         known = self._known.get(prefix)
@@ -174,9 +179,9 @@ def _split(key: str) -> tuple[str, str]:
     return prefix, rest
 
 
-def _full_key(key: str) -> str:
+def _full_key(key: str, token: str | None = None) -> str:
     prefix, rest = _split(key)
-    token = _versions.get(prefix)
+    token = token or _versions.get(prefix)
     if len(rest) > _MAX_KEY_LENGTH or not rest.isprintable() or " " in rest:
         rest = "h:" + hashlib.sha256(rest.encode()).hexdigest()
     return f"{prefix}@{token}:{rest}"
@@ -203,6 +208,19 @@ def get(key: str, default: Any = None) -> Any:
     return value
 
 
+def peek(key: str, default: Any = None) -> Any:
+    """The value in this process's L1, never waiting on L2: safe to call on an event loop.
+
+    A miss here says nothing about L2; callers look further with `get` off the loop.
+    """
+    token = _versions.known(_split(key)[0])
+    value = _MISSING if token is None else _l1.get(_full_key(key, token))
+    if value is _MISSING:
+        return default
+    CACHE_HITS.labels(layer="l1").inc()
+    return value
+
+
 def set(key: str, value: Any, timeout: int | None = None) -> None:
     """Store `value` in both layers; `timeout` seconds in L2 (default CACHE_TTL, 24 h)."""
     ttl = _ttl(timeout)
@@ -220,6 +238,23 @@ def delete(key: str) -> None:
     full = _full_key(key)
     _l1.delete(full)
     _l2.call("delete", full)
+
+
+def incr(key: str, *, timeout: int) -> int | None:
+    """Add one to a counter that every process shares (L2 only); None while L2 is down.
+
+    The counter starts at 1 and disappears `timeout` seconds after it was created, which is
+    what a fixed-window rate limit needs; callers decide what an unknown count means.
+    """
+    full = _full_key(key)
+    if _l2.call("add", full, 0, timeout) is _MISSING:
+        return None
+    try:
+        count = _l2.call("incr", full)
+    except ValueError:
+        # The counter expired between add and incr: this is the first hit of a new window.
+        count = 1 if _l2.call("add", full, 1, timeout) is not _MISSING else _MISSING
+    return None if count is _MISSING else int(count)
 
 
 def invalidate_prefix(prefix: str) -> None:

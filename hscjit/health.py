@@ -75,7 +75,10 @@ class ChannelLayerRoundTrip(HealthCheck):
             raise ServiceUnavailable("No channel layer is configured")
         nonce = uuid.uuid4().hex
         try:
-            channel = await layer.new_channel("health.")
+            # The default prefix, as consumers use: channels_redis lets one receive at a time
+            # pop the process's channels, and it pops only its own prefix's, so a "health."
+            # channel would never be read while any chat socket of this process is open.
+            channel = await layer.new_channel()
             await layer.send(channel, {"type": "health.ping", "nonce": nonce})
             message = await asyncio.wait_for(layer.receive(channel), self.timeout.total_seconds())
         except (OSError, TimeoutError, RedisError) as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -66,13 +67,16 @@ class ChatClient:
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self.closed_code: int | None = None
+        # Pushes nobody asked for, in order of arrival: what a watcher of the product saw.
+        self.statuses: list[dict[str, Any]] = []
 
-    async def open_session(self, http: httpx.AsyncClient) -> None:
-        response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
+    async def open_session(self) -> None:
+        """GET /chat/ with a cookie jar of its own: one customer, one Django session."""
+        async with httpx.AsyncClient(timeout=30) as http:
+            response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
         if response.status_code != 302:
             raise RuntimeError(f"GET /chat/ answered {response.status_code}")
-        session_path = response.headers["location"]
-        self.ws_path = "/ws" + session_path
+        self.ws_path = "/ws" + response.headers["location"]
         self.cookie = "; ".join(f"{name}={value}" for name, value in response.cookies.items())
 
     async def connect(self) -> None:
@@ -85,6 +89,27 @@ class ChatClient:
             ping_interval=None,
         )
         self._reader = asyncio.create_task(self._read())
+
+    @property
+    def connected(self) -> bool:
+        """The socket is open as far as this client knows (its reader is still running)."""
+        return self._reader is not None and not self._reader.done()
+
+    async def reconnect(self, *, within: float = 30.0, cap: float = 2.0) -> None:
+        """Open the socket again after it dropped, as the chat page does: jittered backoff
+        (250 ms plus up to 500 ms x 2^attempt, at most `cap` seconds), for `within` seconds."""
+        deadline = time.monotonic() + within
+        attempt = 0
+        while True:
+            await self.close()
+            try:
+                await self.connect()
+                return
+            except (OSError, TimeoutError, websockets.InvalidHandshake):
+                if time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(0.25 + random.random() * min(cap, 0.5 * 2**attempt))
+            attempt += 1
 
     async def close(self) -> None:
         if self.socket is not None:
@@ -107,6 +132,8 @@ class ChatClient:
         kind = message.get("type", "")
         ref = message.get("ref")
         self.recorder.counts[f"received:{kind}"] += 1
+        if kind == "manual_status":
+            self.statuses.append(message)
         if kind == "error":
             self.recorder.errors[message.get("code", "?")] += 1
         sent = self._sent.get(ref) if isinstance(ref, str) else None

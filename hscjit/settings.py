@@ -156,7 +156,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
+_visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _visibility_timeout,
+    # A dead worker's unacknowledged task goes back to the queue when a live worker sweeps.
+    # kombu sweeps every interval x throttle seconds (up to 100 s late by default); one small
+    # sorted-set query every few seconds makes redelivery follow the timeout closely.
+    "unacked_restore_interval": min(10, max(1, _visibility_timeout // 2)),
+    "unacked_restore_throttle": 1,
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Logging belongs to settings.LOGGING (hscjit/logs.py): Celery must not add its own handlers
@@ -259,7 +267,10 @@ MANUAL_MAX_PAGES = env_int("MANUAL_MAX_PAGES", 3000, minimum=1)
 MANUAL_MAX_TEXT_CHARS = env_int("MANUAL_MAX_TEXT_CHARS", 20_000_000, minimum=1000)
 # Bigger originals are extracted by their own task (index_large_document), with progress.
 MANUAL_LARGE_DOCUMENT_BYTES = env_int("MANUAL_LARGE_DOCUMENT_BYTES", 8 * 1024 * 1024, minimum=0)
-MANUAL_LEASE_SECONDS = env_int("MANUAL_LEASE_SECONDS", 600, minimum=30)
+# How long a claim on a manual holds (extraction renews it page by page); an expired claim is
+# taken over, which is how a dead worker's manual recovers. Keep it above
+# MANUAL_FETCH_DEADLINE; the low floor is for tests that kill workers on purpose.
+MANUAL_LEASE_SECONDS = env_int("MANUAL_LEASE_SECONDS", 600, minimum=5)
 
 # --- Chat socket ------------------------------------------------------------------------------
 # A frame bigger than this closes the socket with 1009 (the protocol's largest field is 4,000
@@ -270,6 +281,15 @@ CHAT_RATE_PER_SECOND = env_float("CHAT_RATE_PER_SECOND", 20.0, minimum=1.0)
 CHAT_RATE_BURST = env_int("CHAT_RATE_BURST", 40, minimum=1)
 # Messages refused in a row with `rate_limited` before the socket is closed with 4429.
 CHAT_RATE_STRIKES = env_int("CHAT_RATE_STRIKES", 20, minimum=1)
+# Per client address, counted in the shared cache so the limit holds across web processes:
+# new chats (GET /chat/, else a 429 page) and new sockets (else closed with 4429) a minute.
+# A shop's customers may share one address (a store's Wi-Fi, a carrier's NAT), hence the
+# headroom; 0 turns a limit off (the load test, whose clients all come from 127.0.0.1).
+CHAT_ADDRESS_SESSIONS_PER_MINUTE = env_int("CHAT_ADDRESS_SESSIONS_PER_MINUTE", 60, minimum=0)
+CHAT_ADDRESS_CONNECTIONS_PER_MINUTE = env_int("CHAT_ADDRESS_CONNECTIONS_PER_MINUTE", 120, minimum=0)
+# Proxies in front of the web processes that append to X-Forwarded-For (nginx, an ingress).
+# The client is the address the outermost of them saw; 0 trusts no header and uses the peer.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
 # Serve the bare echo consumer at /ws/echo/ (the floor bench_prediction compares against).
 BENCH_ECHO = env_bool("BENCH_ECHO", False)
 # A failed manual is not fetched again on a customer's request for this long (staff can force it).

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from pytest_django import Settings
 
 
 def services_available() -> bool:
     return bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith(
         "postgresql"
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_address_limits(settings: Settings) -> None:
+    """Every test client comes from 127.0.0.1, so per-address limits would count the whole
+    suite as one customer; the tests of those limits turn them back on."""
+    settings.CHAT_ADDRESS_SESSIONS_PER_MINUTE = 0
+    settings.CHAT_ADDRESS_CONNECTIONS_PER_MINUTE = 0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from apps.manuals.models import Manual, ManualPage
@@ -21,6 +23,37 @@ def manual_status_payload(*, manual: Manual) -> dict[str, Any]:
         # failed keeps the manual ready and its note is for staff.
         "error": (manual.error or None) if manual.status == Manual.Status.FAILED else None,
     }
+
+
+# Moves (to a new random token) after every published status change, in whichever process.
+MANUAL_STATES_VERSION_KEY = "manual-states-version"
+
+
+@dataclass(frozen=True)
+class ManualStates:
+    """Every manual's status and page count, as one process last read them."""
+
+    version: str | None
+    by_id: dict[int, tuple[str, int | None]]
+
+    def card_part(self, manual_id: int | None) -> dict[str, Any] | None:
+        """The `manual` object of a product card (PROTOCOL.md)."""
+        if manual_id is None:
+            return None
+        status, pages = self.by_id.get(manual_id, (Manual.Status.MISSING, None))
+        return {"id": manual_id, "status": status, "pages": pages}
+
+
+def manual_states_version() -> str | None:
+    return cache.get(MANUAL_STATES_VERSION_KEY)
+
+
+def manual_states() -> ManualStates:
+    # Version first: a change published during the read moves it again, so the next check
+    # reads once more rather than keeping states that missed the change.
+    version = manual_states_version()
+    rows = Manual.objects.values_list("pk", "status", "page_count")
+    return ManualStates(version=version, by_id={pk: (status, pages) for pk, status, pages in rows})
 
 
 def manuals_to_prefetch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
@@ -22,7 +23,9 @@ def bump_catalog_version() -> int:
     with transaction.atomic():
         stamp = CatalogStamp.objects.select_for_update().order_by("pk").first()
         if stamp is None:
-            stamp = CatalogStamp.objects.create(version=0)
+            # Start from the clock, not 0: a stamp made again (an emptied table, a restored
+            # backup) must not repeat a number that processes and caches already know.
+            stamp = CatalogStamp.objects.create(version=time.time_ns() // 1_000_000)
         # F() keeps two concurrent bumps from writing the same number.
         CatalogStamp.objects.filter(pk=stamp.pk).update(
             version=F("version") + 1, changed_at=timezone.now()

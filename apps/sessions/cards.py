@@ -1,11 +1,9 @@
-"""Product cards in the two-layer cache, so a keystroke costs no query for a known product.
+"""Product cards for the typing path, from this process's memory alone.
 
-A card is keyed by product and by the catalog version it was read under, so an admin edit
-(which bumps the version) retires it. The manual status inside a card changes without a
-catalog edit, so a card whose manual is still on its way is kept only a few seconds;
-`manual_status` pushes carry the live status in between. Cards live in `hscjit.cache`: this
-process's L1 answers most keystrokes, and Redis (L2) shares the cards that any process, or
-the hourly `regenerate_product_cache` job, has read.
+A keystroke must not wait for the database or Redis. The prediction index carries every
+active product's card as read under its catalog version; only the manual part (status and
+pages) changes without a catalog edit, so it comes from `ManualStates`, which a background
+thread re-reads whenever a status change anywhere moves its version.
 """
 
 from __future__ import annotations
@@ -13,36 +11,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hscjit import cache
+from apps.manuals.selectors import ManualStates, manual_states, manual_states_version
+from apps.products.prediction import PredictionIndex, VersionedHolder
 
-UNSETTLED_TTL = 3
-PREFIX = "product_card"
-
-
-def _key(version: int, pk: int) -> str:
-    return f"{PREFIX}:{version}:{pk}"
+_states: VersionedHolder[ManualStates] = VersionedHolder(
+    build=manual_states, version=manual_states_version, name="manual states"
+)
 
 
-class CardCache:
-    def get_many(
-        self, *, version: int, pks: Iterable[int]
-    ) -> tuple[dict[int, dict[str, Any]], list[int]]:
-        """The cached cards, and the keys that must be read."""
-        found: dict[int, dict[str, Any]] = {}
-        missing: list[int] = []
-        for pk in pks:
-            card = cache.get(_key(version, pk))
-            if card is None:
-                missing.append(pk)
-            else:
-                found[pk] = card
-        return found, missing
-
-    def put_many(self, *, version: int, cards: dict[int, dict[str, Any]]) -> None:
-        for pk, card in cards.items():
-            manual = card.get("manual")
-            settled = manual is None or manual.get("status") == "ready"
-            cache.set(_key(version, pk), card, timeout=None if settled else UNSETTLED_TTL)
+def warm() -> None:
+    """Read the manual states now (sync code: a consumer's connect runs it on a thread)."""
+    _states.get()
 
 
-cards = CardCache()
+def refresh() -> None:
+    """Re-read the manual states if their version moved (commands and tests)."""
+    _states.refresh()
+
+
+def cards_for(index: PredictionIndex, pks: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The cards of these products that the index knows, with their manuals' live status."""
+    states = _states.get()
+    found: dict[int, dict[str, Any]] = {}
+    for pk in pks:
+        card = index.cards.get(pk)
+        if card is None:
+            continue
+        manual = card["manual"]
+        found[pk] = card if manual is None else {**card, "manual": states.card_part(manual["id"])}
+    return found

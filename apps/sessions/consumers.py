@@ -11,20 +11,21 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django import db
 from django.conf import settings
 
 from apps.manuals.services import manual_group, request_prefetch
-from apps.products.prediction import Candidate, get_index
+from apps.products.prediction import get_index
 from apps.products.selectors import product_card
-from apps.sessions import protocol, selectors, services
-from apps.sessions.cards import cards
+from apps.sessions import cards, protocol, selectors, services
 from apps.sessions.models import ChatSession
 from apps.sessions.protocol import Envelope, ProtocolError
-from apps.sessions.ratelimit import TokenBucket
+from apps.sessions.ratelimit import TokenBucket, allow_address, scope_address
 from hscjit.logging_context import log_context
 from hscjit.metrics import (
     PREDICTION_LATENCY,
@@ -34,6 +35,7 @@ from hscjit.metrics import (
 )
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CLOSE_NOT_OWNER = 4403
 CLOSE_NO_SESSION = 4404
@@ -42,12 +44,38 @@ CLOSE_TOO_BIG = 1009
 # last_activity_at is for cleanup, which thinks in hours: one write a minute is plenty.
 TOUCH_EVERY = 60.0
 
-# Reads and writes on the typing path run on the shared thread pool rather than the single
-# thread-sensitive one, so one connection's query never queues behind another's.
-_product_cards = database_sync_to_async(selectors.product_cards, thread_sensitive=False)
-_set_focus = database_sync_to_async(services.set_focus, thread_sensitive=False)
-_request_prefetch = database_sync_to_async(
-    lambda manual_id: request_prefetch(manual_id=manual_id), thread_sensitive=False
+
+# Queries run on the shared thread pool rather than the single thread-sensitive one, which
+# Channels also uses for every incoming message: one connection's query must not hold up
+# every other connection's next message.
+def _on_pool(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    def run(**kwargs: Any) -> T:
+        try:
+            return function(**kwargs)
+        finally:
+            # Hand the connection back to the pool now: pool threads are many and long-lived.
+            db.connection.close()
+
+    return sync_to_async(run, thread_sensitive=False)
+
+
+_set_focus = _on_pool(services.set_focus)
+_touch_session = _on_pool(services.touch_session)
+_session_by_id = _on_pool(selectors.session_by_id)
+_active_product = _on_pool(selectors.active_product)
+_request_prefetch = _on_pool(request_prefetch)
+
+
+def _read_catalog_into_memory() -> None:
+    get_index()
+    cards.warm()
+
+
+_warm_memory = _on_pool(_read_catalog_into_memory)
+# Counted before the session is looked up, so a flood of sockets costs a cache call each.
+_allow_connection = sync_to_async(
+    lambda scope: allow_address(kind="connections", address=scope_address(scope)),
+    thread_sensitive=False,
 )
 
 
@@ -67,8 +95,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Accept first: a refusal before the handshake reaches a browser as a bare failure,
         # while a close after it carries the code the protocol promises.
         await self.accept()
+        if not await _allow_connection(self.scope):
+            await self.close(code=CLOSE_FLOOD)
+            return
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
-        chat = await database_sync_to_async(selectors.session_by_id)(session_id=session_id)
+        chat = await _session_by_id(session_id=session_id)
         if chat is None:
             await self.close(code=CLOSE_NO_SESSION)
             return
@@ -77,7 +108,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_OWNER)
             return
         # The first connection of a process builds the index, off the event loop.
-        await database_sync_to_async(get_index)()
+        await _warm_memory()
         self.chat = chat
         self._closing = False
         self._bucket = TokenBucket(
@@ -85,8 +116,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         self._strikes = 0
         self._touched = time.monotonic()
+        self._touch_task: asyncio.Task[None] | None = None
         self._pending: tuple[str, str | None] | None = None
         self._typing_worker: asyncio.Task[None] | None = None
+        self._wanted_focus: tuple[int, dict[str, Any]] | None = None
+        self._focus_worker: asyncio.Task[None] | None = None
         self._ask_task: asyncio.Task[None] | None = None
         self._focus_pk: int | None = chat.product_id
         self._focus_product_id: str | None = None
@@ -98,7 +132,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.chat is None:
             return
         WEBSOCKET_ACTIVE_CONNECTIONS.dec()
-        for task in (self._typing_worker, self._ask_task):
+        for task in (self._typing_worker, self._focus_worker, self._ask_task):
             if task is not None:
                 task.cancel()
         if self._manual_id is not None:
@@ -122,7 +156,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if text_data is None:
                 raise ProtocolError("bad_frame", "Binary frames are not part of the protocol.")
             envelope = protocol.parse_frame(text_data)
-            await self._touch()
+            self._touch()
             await getattr(self, f"on_{envelope.type}")(envelope)
         except ProtocolError as error:
             ref = envelope.ref if envelope is not None else error.ref
@@ -155,11 +189,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._closing = True
         await self.close(code=code)
 
-    async def _touch(self) -> None:
+    def _touch(self) -> None:
+        """Record activity in the background: no message waits for this write."""
         now = time.monotonic()
         if now - self._touched >= TOUCH_EVERY and self.chat is not None:
             self._touched = now
-            await database_sync_to_async(services.touch_session)(session_id=self.chat.pk)
+            self._touch_task = asyncio.create_task(_touch_session(session_id=self.chat.pk))
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message, ensure_ascii=False))
@@ -191,7 +226,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         started = time.perf_counter()
         index = get_index()
         candidates = index.predict(text)
-        found = await self._cards(index.version, candidates)
+        found = cards.cards_for(index, [candidate.pk for candidate in candidates])
         elapsed = time.perf_counter() - started
         PREDICTION_LATENCY.observe(elapsed)
         await self.send_json(
@@ -214,18 +249,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
         top = candidates[0] if candidates else None
         if top is not None and top.confident and top.pk in found:
             PRODUCTS_PREDICTED.inc()
-            await self._take_focus(top.pk, found[top.pk])
-            await self._prefetch(found[top.pk])
-
-    async def _cards(self, version: int, candidates: list[Candidate]) -> dict[int, dict[str, Any]]:
-        found, missing = cards.get_many(version=version, pks=[c.pk for c in candidates])
-        if missing:
-            loaded = await _product_cards(pks=missing)
-            cards.put_many(version=version, cards=loaded)
-            found.update(loaded)
-        return found
+            self._focus_later(top.pk, found[top.pk])
 
     # --- focus and the manual it follows ---------------------------------------------------
+
+    def _focus_later(self, pk: int, card: dict[str, Any]) -> None:
+        """Move the focus without making the next keystroke wait for the database or Redis.
+
+        Latest wins here too: while one change is being applied, only the newest waits.
+        """
+        self._focus_product_id = card["id"]
+        self._wanted_focus = (pk, card)
+        if self._focus_worker is None or self._focus_worker.done():
+            self._focus_worker = asyncio.create_task(self._apply_focus())
+
+    async def _apply_focus(self) -> None:
+        while self._wanted_focus is not None:
+            pk, card = self._wanted_focus
+            self._wanted_focus = None
+            try:
+                await self._take_focus(pk, card)
+                await self._prefetch(card)
+            except Exception:
+                logger.exception("could not move the focus to product %s", card.get("id"))
 
     async def _take_focus(self, pk: int, card: dict[str, Any]) -> None:
         """Make the product the session's focus and listen to its manual's status."""
@@ -244,7 +290,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self._prefetched.add(manual["id"])
         try:
-            await _request_prefetch(manual["id"])
+            await _request_prefetch(manual_id=manual["id"])
         except Exception:
             # Answering waits for the manual anyway; a lost prefetch only costs time.
             logger.exception("could not request a prefetch of manual %s", manual["id"])
@@ -280,11 +326,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         catalog_id = protocol.text_field(
             envelope.body, "product_id", maximum=protocol.MAX_PRODUCT_ID, minimum=1
         )
-        product = await database_sync_to_async(selectors.active_product)(catalog_id=catalog_id)
+        product = await _active_product(catalog_id=catalog_id)
         if product is None:
             raise ProtocolError("not_found", "There is no such product in the catalog.")
         card = product_card(product=product)
         # Focus and subscription first: `selected` promises both, and status pushes follow it.
+        # A focus change still on its way from typing goes first, so this one is the last.
+        if self._focus_worker is not None and not self._focus_worker.done():
+            self._wanted_focus = None
+            await asyncio.shield(self._focus_worker)
         await self._take_focus(product.pk, card)
         await self.send_json({"type": "selected", "ref": envelope.ref, "product": card})
         await self._prefetch(card)

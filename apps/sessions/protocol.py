@@ -7,6 +7,7 @@ and a sentence the client can show; the consumer turns that into an `error` mess
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ ERROR_CODES = frozenset(
     }
 )
 CLIENT_TYPES = frozenset({"typing", "select", "ask", "feedback", "ping"})
+# `\ud800` to `\udfff`: half of a surrogate pair, spelled as a JSON escape.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 class ProtocolError(Exception):
@@ -60,8 +63,11 @@ def parse_frame(text: str | None) -> Envelope:
         raise ProtocolError("bad_frame", "Send one JSON object per text frame.")
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: arrays or objects nested deeper than Python's recursion limit.
         raise ProtocolError("bad_json", "That frame is not valid JSON.") from None
+    if not _encodable(text, body):
+        raise ProtocolError("bad_json", "Text must be valid Unicode (no lone surrogates).")
     if not isinstance(body, dict):
         raise ProtocolError("bad_json", "A message must be a JSON object.")
     ref = body.get("ref")
@@ -75,6 +81,24 @@ def parse_frame(text: str | None) -> Envelope:
     return Envelope(type=kind, ref=ref, body=body)
 
 
+def _encodable(text: str, body: Any) -> bool:
+    """Whether the message's strings can go back out as UTF-8.
+
+    A frame arrives as valid UTF-8, but a JSON escape can still spell a lone surrogate
+    (`"\\ud800"`): Python decodes it and then cannot encode it, so echoing it in a reply (a
+    `ref`, a typed text) would break the send. Only frames that contain such an escape, or
+    that are not plain ASCII, pay for the check.
+    """
+    try:
+        if not text.isascii():
+            text.encode("utf-8")
+        if _SURROGATE_ESCAPE.search(text):
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def text_field(body: dict[str, Any], name: str, *, maximum: int, minimum: int = 0) -> str:
     value = body.get(name)
     if not isinstance(value, str):
@@ -83,6 +107,9 @@ def text_field(body: dict[str, Any], name: str, *, maximum: int, minimum: int = 
         raise ProtocolError("too_large", f"`{name}` may be at most {maximum} characters long.")
     if len(value.strip()) < minimum:
         raise ProtocolError("invalid", f"`{name}` must not be empty.")
+    # PostgreSQL cannot store NUL in text, and no one types it (Django's forms refuse it too).
+    if "\x00" in value:
+        raise ProtocolError("invalid", f"`{name}` must not contain NUL characters.")
     return value
 
 

@@ -1,9 +1,21 @@
-"""A token bucket per connection: bursts are fine, a sustained flood is not."""
+"""Rate limits: a token bucket per connection (bursts are fine, a sustained flood is not), and
+per-minute counts per client address that every web process shares through the cache.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from hscjit import cache
+
+logger = logging.getLogger(__name__)
+ADDRESS_CACHE_PREFIX = "address_limit"
 
 
 class TokenBucket:
@@ -25,3 +37,73 @@ class TokenBucket:
             self._tokens -= 1.0
             return True
         return False
+
+
+# --- per client address, across processes ------------------------------------------------------
+
+ADDRESS_WINDOW_SECONDS = 60
+_LIMIT_SETTINGS = {
+    "sessions": "CHAT_ADDRESS_SESSIONS_PER_MINUTE",
+    "connections": "CHAT_ADDRESS_CONNECTIONS_PER_MINUTE",
+}
+
+
+def client_address(*, peer: str | None, forwarded_for: str | None) -> str | None:
+    """The customer's address: the peer, or the hop the outermost trusted proxy recorded.
+
+    Each proxy appends the address it saw to X-Forwarded-For, so with N trusted proxies the
+    N-th entry from the right is the client. Entries further left were written by the client
+    and prove nothing; a header shorter than N did not come through every proxy.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies and forwarded_for:
+        hops = [hop.strip() for hop in forwarded_for.split(",")]
+        if len(hops) >= proxies and hops[-proxies]:
+            return hops[-proxies]
+    return peer or None
+
+
+def request_address(request: HttpRequest) -> str | None:
+    return client_address(
+        peer=request.META.get("REMOTE_ADDR"), forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR")
+    )
+
+
+def scope_address(scope: Mapping[str, Any]) -> str | None:
+    client = scope.get("client")
+    # Headers are bytes in an ASGI scope; a repeated header counts as one list, as proxies do.
+    forwarded = b", ".join(
+        value for name, value in scope.get("headers", ()) if name == b"x-forwarded-for"
+    )
+    return client_address(
+        peer=str(client[0]) if client else None,
+        forwarded_for=forwarded.decode("latin-1") if forwarded else None,
+    )
+
+
+def allow_address(*, kind: str, address: str | None, now: float | None = None) -> bool:
+    """Count one more `kind` ("sessions" or "connections") for `address` in this minute.
+
+    False once the address is past its limit for the minute. An unknown address (a Unix
+    socket) and a limit of 0 are not limited. When the shared cache cannot count, the answer
+    is yes: a customer is never refused because Redis is down (hscjit.cache logs the outage).
+    """
+    limit: int = getattr(settings, _LIMIT_SETTINGS[kind])
+    if limit <= 0 or not address:
+        return True
+    window = int((time.time() if now is None else now) // ADDRESS_WINDOW_SECONDS)
+    count = cache.incr(
+        f"{ADDRESS_CACHE_PREFIX}:{kind}:{window}:{address}", timeout=ADDRESS_WINDOW_SECONDS + 5
+    )
+    if count is None:
+        return True
+    if count == limit + 1:
+        # Once per address and minute, however long the flood goes on.
+        logger.warning("address %s is over its limit of %s %s a minute", address, limit, kind)
+    return count <= limit
+
+
+def retry_after(*, now: float | None = None) -> int:
+    """Seconds until the current window ends, for a Retry-After header."""
+    moment = time.time() if now is None else now
+    return max(1, int(ADDRESS_WINDOW_SECONDS - moment % ADDRESS_WINDOW_SECONDS))

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from apps.manuals import retrieval
 from apps.manuals.models import Manual
+from apps.products.prediction.registry import load_cards
 from apps.products.selectors import current_catalog_version
 from apps.sessions import selectors
-from apps.sessions.cards import cards
 from apps.sessions.models import ChatSession, Message
 
 
@@ -71,16 +71,15 @@ class WarmResult:
 
 
 def warm_product_cards(*, limit: int) -> WarmResult:
-    """Put the cards of the most asked-about products, and their manuals' passage indexes,
-    into the shared cache, so the first keystroke and question about them after a deploy or
-    a catalog change find them ready in any process."""
+    """Put every product card of this catalog version, and the passage indexes of the most
+    asked-about products' manuals, into the shared cache, so processes that rebuild after a
+    deploy or a catalog change find them ready."""
+    cards = load_cards(version=current_catalog_version())
     pks = selectors.most_asked_about_product_pks(limit=limit)
-    loaded = selectors.product_cards(pks=pks)
-    cards.put_many(version=current_catalog_version(), cards=loaded)
-    manual_ids = {card["manual"]["id"] for card in loaded.values() if card["manual"]}
+    manual_ids = {cards[pk]["manual"]["id"] for pk in pks if pk in cards and cards[pk]["manual"]}
     ready = Manual.objects.filter(pk__in=manual_ids, status=Manual.Status.READY)
     indexes = 0
     for manual_id, version in ready.values_list("pk", "version"):
         retrieval.get_index(manual_id=manual_id, version=version)
         indexes += 1
-    return WarmResult(cards=len(loaded), passage_indexes=indexes)
+    return WarmResult(cards=len(cards), passage_indexes=indexes)

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.sessions import answering, selectors, services
+from apps.sessions import answering, ratelimit, selectors, services
 from apps.sessions.forms import AskForm, FeedbackForm
 from apps.sessions.models import ChatSession, Message
 
@@ -26,8 +26,17 @@ def _session_key(request: HttpRequest) -> str:
 
 @require_GET
 def chat_start(request: HttpRequest) -> HttpResponse:
+    if not ratelimit.allow_address(kind="sessions", address=ratelimit.request_address(request)):
+        return _too_many(request)
     session = services.create_session(owner_key=_session_key(request))
     return redirect("chat:page", session_id=session.pk)
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    wait = ratelimit.retry_after()
+    response = render(request, "chat/too_many.html", {"retry_after": wait}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _owned_session(request: HttpRequest, session_id: uuid.UUID) -> ChatSession:

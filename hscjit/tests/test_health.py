@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from django.test import Client, override_settings
 
@@ -68,6 +70,23 @@ def test_ready_is_503_naming_the_channel_layer_when_it_is_unreachable(client: Cl
         channel_layers.backends.clear()
     assert response.status_code == 503
     assert response.json()["failed"] == ["channel_layer"]
+
+
+@pytest.mark.services
+async def test_the_channel_layer_check_passes_while_a_socket_of_this_process_listens() -> None:
+    """An open chat socket's receive holds channels_redis' per-process receive lock; the
+    check's message must come through that receive rather than wait for the lock."""
+    from channels.layers import get_channel_layer
+
+    from hscjit.health import ChannelLayerRoundTrip
+
+    layer = get_channel_layer()
+    listening = asyncio.create_task(layer.receive(await layer.new_channel()))
+    await asyncio.sleep(0.2)
+    try:
+        await ChannelLayerRoundTrip().run()
+    finally:
+        listening.cancel()
 
 
 @override_settings(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from apps.manuals import broadcast
 from apps.manuals.models import Manual
-from apps.manuals.selectors import manual_status_payload
+from apps.manuals.selectors import MANUAL_STATES_VERSION_KEY, manual_status_payload
 from hscjit.background import after_commit
 
 logger = logging.getLogger(__name__)
@@ -29,10 +31,24 @@ def manual_group(manual_id: int) -> str:
 
 
 def publish_status(*, manual: Manual) -> None:
-    """Tell every consumer watching this manual, once the current transaction commits."""
+    """Tell every consumer watching this manual, and every process's product cards, once the
+    current transaction commits."""
     message = {"type": "manual.status", **manual_status_payload(manual=manual)}
     group = manual_group(manual.pk)
-    after_commit(lambda: broadcast.group_send(group, message))
+
+    def publish() -> None:
+        _move_states_version()
+        broadcast.group_send(group, message)
+
+    after_commit(publish)
+
+
+def _move_states_version() -> None:
+    try:
+        cache.set(MANUAL_STATES_VERSION_KEY, secrets.token_hex(8), timeout=None)
+    except Exception:
+        # Cards then show the old status until the next change; the status pushes still go.
+        logger.warning("could not move the manual states version", exc_info=True)
 
 
 def fail(manual_id: int, token: str, reason: str, *, quiet: bool) -> Manual:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from apps.products.prediction.index import Candidate, CatalogRecord, PredictionIndex
-from apps.products.prediction.registry import IndexHolder, get_index, refresh_index
+from apps.products.prediction.registry import (
+    VersionedHolder,
+    build_index,
+    get_index,
+    refresh_index,
+)
 
 __all__ = [
     "Candidate",
     "CatalogRecord",
-    "IndexHolder",
     "PredictionIndex",
+    "VersionedHolder",
+    "build_index",
     "get_index",
     "refresh_index",
 ]

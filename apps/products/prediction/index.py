@@ -20,8 +20,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -91,8 +92,17 @@ class _Entry:
 class PredictionIndex:
     """An immutable index over one version of the catalog."""
 
-    def __init__(self, records: Iterable[CatalogRecord], *, version: int = 0) -> None:
+    def __init__(
+        self,
+        records: Iterable[CatalogRecord],
+        *,
+        version: int = 0,
+        cards: Mapping[int, dict[str, Any]] | None = None,
+    ) -> None:
         self.version = version
+        # The protocol's product object of each product, by pk, read with the same catalog
+        # version, so a prediction needs no query to describe what it found.
+        self.cards: Mapping[int, dict[str, Any]] = cards or {}
         self._records: list[CatalogRecord] = []
         self._brand_of: list[int] = []
         brand_ids: dict[str, int] = {}

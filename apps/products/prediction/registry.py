@@ -4,25 +4,38 @@ A keystroke must not wait for the database, so `get_index()` returns the index i
 at most every CHECK_INTERVAL seconds, asks a background thread to compare the catalog
 version with the one the index was built from. When it changed, the thread builds a new
 index and swaps it in with one assignment; predictions in flight finish on the old one.
+`VersionedHolder` does this for anything built from the database under a version (the chat
+socket's product cards use it too).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.db import close_old_connections
 
 from apps.products.models import Product, ProductAlias
 from apps.products.prediction.index import CatalogRecord, PredictionIndex
-from apps.products.selectors import current_catalog_version
+from apps.products.selectors import current_catalog_version, product_card
+from hscjit import cache
 
 logger = logging.getLogger(__name__)
 
 CHECK_INTERVAL = 0.5
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> Hashable: ...
+
+
+V = TypeVar("V", bound=Versioned)
 
 
 def load_records() -> list[CatalogRecord]:
@@ -50,39 +63,59 @@ def load_records() -> list[CatalogRecord]:
     ]
 
 
-def build_index() -> PredictionIndex:
+CARDS_PREFIX = "product_cards"
+
+
+def load_cards(*, version: int) -> dict[int, dict[str, Any]]:
+    """Every active product's card, shared by all processes through the two-layer cache.
+
+    Keyed by catalog version, so the first process to rebuild after a change reads the
+    database and the others (and the hourly warm-up) find the cards in Redis.
+    """
+    key = f"{CARDS_PREFIX}:{version}"
+    found = cache.get(key)
+    if found is None:
+        products = Product.objects.filter(is_active=True).select_related("brand", "manual")
+        found = {product.pk: product_card(product=product) for product in products}
+        cache.set(key, found)
+    return found
+
+
+def build_index(*, version: int | None = None) -> PredictionIndex:
     # Read the version first: an edit committed during the load bumps it again, so the
     # next check rebuilds rather than keeping an index that missed the edit.
-    version = current_catalog_version()
-    return PredictionIndex(load_records(), version=version)
+    version = current_catalog_version() if version is None else version
+    return PredictionIndex(load_records(), version=version, cards=load_cards(version=version))
 
 
-class IndexHolder:
-    """One index and the bookkeeping that keeps it current."""
+class VersionedHolder(Generic[V]):
+    """One built value and the bookkeeping that keeps it at the current version."""
 
     def __init__(
         self,
         *,
-        build: Callable[[], PredictionIndex] = build_index,
-        version: Callable[[], int] = current_catalog_version,
+        build: Callable[[], V],
+        version: Callable[[], Hashable],
         interval: float = CHECK_INTERVAL,
+        name: str = "prediction-index",
     ) -> None:
         self._build = build
         self._version = version
         self._interval = interval
-        self._index: PredictionIndex | None = None
+        self._name = name
+        self._index: V | None = None
         self._checked_at = 0.0
         self._checking = False
         self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prediction-index")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
 
-    def get(self) -> PredictionIndex:
+    def get(self) -> V:
         index = self._index
         if index is None:
             # The first caller builds in its own thread (it must be allowed to query).
             with self._lock:
                 if self._index is None:
-                    self._index = self._build()
+                    self._index = self._built()
                     self._checked_at = time.monotonic()
                 return self._index
         if time.monotonic() - self._checked_at >= self._interval and not self._checking:
@@ -93,11 +126,19 @@ class IndexHolder:
                     self._executor.submit(self._check_in_background)
         return index
 
-    def refresh(self) -> PredictionIndex:
-        """Compare versions now and rebuild if the catalog changed; returns the current index."""
+    def _built(self) -> V:
+        value = self._build()
+        # What was just built lives until the next version: take it out of the cyclic
+        # collector's full passes, which would otherwise stop the event loop for tens of
+        # milliseconds whenever they walk the index (refcounting still frees it later).
+        gc.freeze()
+        return value
+
+    def refresh(self) -> V:
+        """Compare versions now and rebuild if the version moved; returns the current value."""
         current = self._index
         if current is None or self._version() != current.version:
-            self._index = self._build()
+            self._index = self._built()
         self._checked_at = time.monotonic()
         return self._index
 
@@ -107,13 +148,15 @@ class IndexHolder:
             self.refresh()
         except Exception:
             # The old index keeps serving; the next check tries again.
-            logger.exception("could not rebuild the prediction index")
+            logger.exception("could not rebuild the %s", self._name)
         finally:
             self._checking = False
             close_old_connections()
 
 
-_holder = IndexHolder()
+_holder: VersionedHolder[PredictionIndex] = VersionedHolder(
+    build=build_index, version=current_catalog_version
+)
 
 
 def get_index() -> PredictionIndex:

@@ -218,15 +218,16 @@ def test_an_import_bumps_the_catalog_version_once_and_only_when_it_changed_somet
 ) -> None:
     path = write_catalog("a.json", [product("acme-one"), product("acme-two")])
     import_catalog([str(path)])
-    assert current_catalog_version() == 1
+    first = current_catalog_version()
+    assert first > 0
     import_catalog([str(path)])
-    assert current_catalog_version() == 1
+    assert current_catalog_version() == first
 
     path.write_text(path.read_text().replace("Acme-Two", "Acme Two Renamed"))
     result = import_catalog([str(path)])
 
     assert (result.summary()["updated"], result.summary()["unchanged"]) == (1, 1)
-    assert current_catalog_version() == 2
+    assert current_catalog_version() == first + 1
     assert Product.objects.get(catalog_id="acme-two").name == "Acme Two Renamed"
 
 

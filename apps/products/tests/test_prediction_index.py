@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.products.prediction import CatalogRecord, IndexHolder, PredictionIndex
+from apps.products.prediction import CatalogRecord, PredictionIndex, VersionedHolder
 from apps.products.prediction.normalize import tokens
 
 CATALOG = [
@@ -142,7 +142,7 @@ def test_a_holder_rebuilds_when_the_version_moves():
         )
         return PredictionIndex([*CATALOG, *extra], version=versions["now"])
 
-    holder = IndexHolder(build=build, version=lambda: versions["now"], interval=0.0)
+    holder = VersionedHolder(build=build, version=lambda: versions["now"], interval=0.0)
     assert top(holder.get(), "zx9") is None
     versions["now"] = 2
     assert top(holder.refresh(), "zx9") == "new-thing"

@@ -5,13 +5,20 @@ import time
 import pytest
 
 from apps.products.models import Brand, Product, ProductAlias
-from apps.products.prediction import IndexHolder
+from apps.products.prediction import PredictionIndex, VersionedHolder
+from apps.products.prediction.registry import build_index
+from apps.products.selectors import current_catalog_version
 from apps.products.services import bump_catalog_version
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def top(holder: IndexHolder, text: str) -> str | None:
+def index_holder(**options: float) -> VersionedHolder[PredictionIndex]:
+    """What one process holds: the index of the catalog, checked against its version."""
+    return VersionedHolder(build=build_index, version=current_catalog_version, **options)
+
+
+def top(holder: VersionedHolder[PredictionIndex], text: str) -> str | None:
     found = holder.get().predict(text)
     return found[0].product_id if found else None
 
@@ -22,7 +29,7 @@ def test_an_admin_edit_is_predicted_by_every_process_after_a_version_bump():
         catalog_id="lumenvale-lx-88", name="Lumenvale LX-88", brand=brand
     )
     bump_catalog_version()
-    this_process = IndexHolder(interval=0.0)
+    this_process = index_holder(interval=0.0)
     assert top(this_process, "my stagemaster keyboard") is None
 
     # The edit: a new alias and a deactivated product, then the version bump the admin makes.
@@ -32,7 +39,7 @@ def test_an_admin_edit_is_predicted_by_every_process_after_a_version_bump():
     )
     bump_catalog_version()
 
-    other_process = IndexHolder()
+    other_process = index_holder()
     assert top(other_process, "my stagemaster keyboard") == "lumenvale-lx-88"
     assert top(other_process, "lp-4 looper") is None
 
@@ -46,6 +53,6 @@ def test_an_admin_edit_is_predicted_by_every_process_after_a_version_bump():
 def test_an_unchanged_version_does_not_rebuild():
     Brand.objects.create(slug="boss", name="Boss")
     bump_catalog_version()
-    holder = IndexHolder()
+    holder = index_holder()
     first = holder.get()
     assert holder.refresh() is first

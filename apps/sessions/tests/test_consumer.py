@@ -2,109 +2,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+import time
 
 import pytest
-from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
-from channels.testing import WebsocketCommunicator
-from django.contrib.sessions.backends.db import SessionStore
+from django.db import transaction
 
 from apps.manuals.models import Manual
-from apps.manuals.services import manual_group
-from apps.products.models import Brand, Product
-from apps.products.prediction import PredictionIndex
-from apps.products.prediction.registry import load_records
+from apps.manuals.services import manual_group, publish_status
 from apps.sessions import consumers
-from apps.sessions.cards import CardCache
 from apps.sessions.models import ChatSession
-from apps.sessions.routing import websocket_urlpatterns
+from apps.sessions.tests.sockets import ask, communicator, expect_close, make_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://127.0.0.1")
-
-
-def application() -> Any:
-    # As hscjit/asgi.py builds it.
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-
-
-@database_sync_to_async
-def make_catalog() -> dict[str, Any]:
-    boss = Brand.objects.create(slug="boss", name="Boss")
-    manual = Manual.objects.create(title="RC-600", source_url="https://example.test/rc600.pdf")
-    rc600 = Product.objects.create(
-        catalog_id="boss-rc-600", name="Boss RC-600", brand=boss, manual=manual
-    )
-    Product.objects.create(catalog_id="boss-rc-505mk2", name="Boss RC-505MKII", brand=boss)
-    Product.objects.create(catalog_id="boss-katana-50", name="Boss Katana-50 Gen 3", brand=boss)
-    # A version of its own: cached cards are keyed by version and pk, and pks repeat across
-    # tests on SQLite.
-    version = uuid.uuid4().int % 10**12
-    return {
-        "rc600": rc600,
-        "manual": manual,
-        "index": PredictionIndex(load_records(), version=version),
-    }
-
-
-@database_sync_to_async
-def make_chat(owner_key: str | None = None) -> tuple[ChatSession, str]:
-    store = SessionStore()
-    store.create()
-    chat = ChatSession.objects.create(owner_key=owner_key or store.session_key)
-    return chat, store.session_key
-
-
-@pytest.fixture
-async def catalog(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    made = await make_catalog()
-    monkeypatch.setattr(consumers, "get_index", lambda: made["index"])
-    monkeypatch.setattr(consumers, "cards", CardCache())
-    prefetches: list[int] = []
-
-    def request_prefetch(*, manual_id: int) -> bool:
-        prefetches.append(manual_id)
-        return True
-
-    monkeypatch.setattr(consumers, "request_prefetch", request_prefetch)
-    made["prefetches"] = prefetches
-    return made
-
-
-def communicator(chat_id: Any, cookie: str | None, origin: tuple[bytes, bytes] = ORIGIN):
-    headers = [origin]
-    if cookie is not None:
-        headers.append((b"cookie", f"sessionid={cookie}".encode()))
-    return WebsocketCommunicator(application(), f"/ws/chat/{chat_id}/", headers=headers)
-
-
-@pytest.fixture
-async def socket(catalog) -> AsyncIterator[WebsocketCommunicator]:
-    chat, key = await make_chat()
-    comm = communicator(chat.pk, key)
-    connected, _ = await comm.connect()
-    assert connected
-    comm.chat = chat
-    yield comm
-    await comm.disconnect()
-
-
-async def ask(comm: WebsocketCommunicator, message: Any) -> dict[str, Any]:
-    await comm.send_to(text_data=message if isinstance(message, str) else json.dumps(message))
-    return await comm.receive_json_from(timeout=5)
-
-
-async def expect_close(comm: WebsocketCommunicator) -> int:
-    output = await comm.receive_output(timeout=5)
-    assert output["type"] == "websocket.close", output
-    return output.get("code")
 
 
 # --- refusals ---------------------------------------------------------------------------------
@@ -160,6 +71,26 @@ async def test_typing_gets_one_prediction_with_product_cards(socket, catalog):
     assert await socket.receive_nothing(timeout=0.2)
 
 
+async def test_the_cards_show_a_manual_status_published_by_another_process(socket, catalog):
+    manual = catalog["manual"]
+
+    @database_sync_to_async
+    def another_process_finishes_the_manual() -> None:
+        with transaction.atomic():
+            Manual.objects.filter(pk=manual.pk).update(status="ready", page_count=48)
+            publish_status(manual=Manual.objects.get(pk=manual.pk))
+
+    await another_process_finishes_the_manual()
+    deadline = time.monotonic() + 3
+    while True:
+        reply = await ask(socket, {"type": "typing", "text": "rc 600"})
+        shown = reply["candidates"][0]["product"]["manual"]
+        if shown["status"] == "ready" or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert shown == {"id": manual.pk, "status": "ready", "pages": 48}
+
+
 async def test_a_greeting_gets_an_empty_prediction(socket):
     reply = await ask(socket, {"type": "typing", "text": "hello"})
     assert reply["candidates"] == [] and reply["ref"] is None
@@ -209,18 +140,15 @@ async def test_selecting_an_unknown_product_is_not_found(socket):
 
 
 async def test_latest_typing_wins_over_a_burst(socket, monkeypatch):
-    class NoCache(CardCache):
-        def put_many(self, *, version, cards):
-            return None
+    real = consumers.ChatConsumer.send_json
 
-    real = consumers._product_cards
+    async def slow_send(self, message):
+        # A slow link: while one prediction is on its way, the burst piles up behind it.
+        if message["type"] == "prediction":
+            await asyncio.sleep(0.1)
+        await real(self, message)
 
-    async def slow_cards(*, pks):
-        await asyncio.sleep(0.1)
-        return await real(pks=pks)
-
-    monkeypatch.setattr(consumers, "cards", NoCache())
-    monkeypatch.setattr(consumers, "_product_cards", slow_cards)
+    monkeypatch.setattr(consumers.ChatConsumer, "send_json", slow_send)
     texts = [f"rc 600 {'x' * n}" for n in range(1, 11)]
     for text in texts:
         await socket.send_json_to({"type": "typing", "text": text})

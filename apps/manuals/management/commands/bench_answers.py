@@ -12,7 +12,6 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -98,9 +97,8 @@ class Command(BaseCommand):
     ) -> tuple[Recorder, float]:
         warmup = Recorder()
         recorder = Recorder()
-        async with httpx.AsyncClient(timeout=30) as http:
-            client = ChatClient(base, warmup)
-            await client.open_session(http)
+        client = ChatClient(base, warmup)
+        await client.open_session()
         await client.connect()
         try:
             await client.ask("How do I update the firmware?", product_id=product_id, timeout=120)

@@ -21,7 +21,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -109,9 +108,7 @@ class Command(BaseCommand):
         async def open_one(client: ChatClient) -> None:
             async with gate:
                 if ws_path is None:
-                    # A cookie jar per client: one customer, one Django session.
-                    async with httpx.AsyncClient(timeout=30) as http:
-                        await client.open_session(http)
+                    await client.open_session()
                 await client.connect()
 
         opened = await asyncio.gather(

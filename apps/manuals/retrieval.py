@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from hscjit import cache
@@ -230,11 +230,31 @@ class ManualIndex:
     def pages_of(self, start: int, end: int) -> tuple[int, ...]:
         return tuple(sorted({page for unit in self.units[start:end] for page in unit.pages}))
 
+    def passage_text(self, passage: int) -> str:
+        first, last = self.passages[passage]
+        return " ".join(unit.text for unit in self.units[first:last])
+
+    def hit(self, passage: int, *, score: float, weights: dict[str, float]) -> Hit:
+        """A ranked passage with its pages and the share of the question it holds."""
+        first, last = self.passages[passage]
+        present = set().union(*(self.unit_terms[unit] for unit in range(first, last)))
+        matched = sum(
+            weight * self.idf[term]
+            for term, weight in weights.items()
+            if term in present and term in self.idf
+        )
+        return Hit(
+            start=first,
+            end=last,
+            pages=self.pages_of(first, last),
+            score=score,
+            coverage=matched / self.wanted(weights),
+        )
+
     def search(self, weights: dict[str, float], *, limit: int = 5) -> list[Hit]:
         if not weights or not self.passages:
             return []
         scores: dict[int, float] = {}
-        matched: dict[int, float] = {}
         for term, weight in weights.items():
             idf = self.idf.get(term)
             if idf is None:
@@ -244,19 +264,16 @@ class ManualIndex:
                 scores[passage] = scores.get(passage, 0.0) + weight * idf * (
                     count * (_K1 + 1) / (count + norm)
                 )
-                matched[passage] = matched.get(passage, 0.0) + weight * idf
-        wanted = self.wanted(weights)
         best = sorted(scores, key=lambda passage: (-scores[passage], passage))[:limit]
-        return [
-            Hit(
-                start=self.passages[passage][0],
-                end=self.passages[passage][1],
-                pages=self.pages_of(*self.passages[passage]),
-                score=scores[passage],
-                coverage=matched[passage] / wanted,
-            )
-            for passage in best
-        ]
+        return [self.hit(passage, score=scores[passage], weights=weights) for passage in best]
+
+    def rank(self, question: str, weights: dict[str, float], limit: int) -> list[Hit]:
+        """The production `Ranker`: the question's weighted terms are all it needs."""
+        return self.search(weights, limit=limit)
+
+
+# Ranks the passages of one index for a question (given as text and as our weighted terms).
+Ranker = Callable[[str, dict[str, float], int], list[Hit]]
 
 
 def _cache_key(manual_id: int, version: int) -> str:

@@ -161,6 +161,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except ProtocolError as error:
             ref = envelope.ref if envelope is not None else error.ref
             await self.send_error(error.code, error.message, ref)
+        except db.OperationalError as error:
+            # The database is down or out of connections: the client may try again.
+            logger.warning("chat socket: database unavailable: %s", error)
+            ref = envelope.ref if envelope is not None else None
+            await self.send_error("unavailable", "The service is briefly unavailable.", ref)
         except Exception:
             logger.exception("chat socket failed on a client message")
             ref = envelope.ref if envelope is not None else None
@@ -365,7 +370,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         except asyncio.CancelledError:
             raise
-        except (ConnectionError, TimeoutError) as error:
+        except (ConnectionError, TimeoutError, db.OperationalError) as error:
+            # A dependency (the database, the LLM endpoint) is down or saturated, not a bug.
             logger.warning("answer unavailable: %s", error)
             await self.send_error("unavailable", "The answer service is busy; try again.", ref)
         except Exception:

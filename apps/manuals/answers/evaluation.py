@@ -7,13 +7,16 @@ the figures depend only on extraction, retrieval and the engine.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from apps.manuals.answers.extractive import compose
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
-from apps.manuals.retrieval import ManualIndex
+from apps.manuals.retrieval import ManualIndex, Ranker, query_weights
+
+RANKERS = ("ours", "bm25s")
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 QA_SET = Path(__file__).resolve().parent / "qa_set.json"
@@ -38,15 +41,36 @@ class Report:
     unanswerable: int = 0
     abstained_correctly: int = 0
     answered_without_citation: int = 0
+    # The expected page among the pages of the top passage / top three passages, before the
+    # engine picks its sentences: the rankers compared on their own.
+    passage_hit_at_1: int = 0
+    passage_hit_at_3: int = 0
+    ranking_ms: list[float] = field(default_factory=list)
+    answer_ms: list[float] = field(default_factory=list)
     misses: list[dict[str, Any]] = field(default_factory=list)
 
     def share(self, count: int, total: int) -> float:
         return count / total if total else 0.0
 
 
-def evaluate(*, qa_path: Path = QA_SET) -> Report:
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def make_ranker(name: str, index: ManualIndex) -> Ranker:
+    if name == "bm25s":
+        from apps.manuals.retrieval_bm25s import Bm25sRanker
+
+        return Bm25sRanker(index)
+    if name != "ours":
+        raise ValueError(f"unknown ranker {name!r}; expected one of {RANKERS}")
+    return index.rank
+
+
+def evaluate(*, qa_path: Path = QA_SET, ranker: str = "ours") -> Report:
     questions = json.loads(qa_path.read_text(encoding="utf-8"))["questions"]
-    indexes: dict[str, tuple[ManualInfo, ManualIndex]] = {}
+    indexes: dict[str, tuple[ManualInfo, ManualIndex, Ranker]] = {}
     report = Report()
     for number, item in enumerate(questions):
         name = item["manual"]
@@ -59,12 +83,15 @@ def evaluate(*, qa_path: Path = QA_SET) -> Report:
                 kind="html" if name.endswith(".html") else "pdf",
                 source_url="",
             )
-            indexes[name] = (
-                info,
-                ManualIndex(manual_id=manual_id, version=1, pages=demo_pages(name)),
-            )
-        info, index = indexes[name]
-        answer = compose(manual=info, index=index, question=item["question"])
+            index = ManualIndex(manual_id=manual_id, version=1, pages=demo_pages(name))
+            indexes[name] = (info, index, make_ranker(ranker, index))
+        info, index, rank = indexes[name]
+        started = time.perf_counter()
+        hits = rank(item["question"], query_weights(item["question"]), 3)
+        ranked_at = time.perf_counter()
+        answer = compose(manual=info, index=index, question=item["question"], ranker=rank)
+        report.ranking_ms.append((ranked_at - started) * 1000)
+        report.answer_ms.append((time.perf_counter() - ranked_at) * 1000)
         expected = set(item["expected_pages"])
         cited = [citation["page"] for citation in answer.citations]
         report.questions += 1
@@ -78,6 +105,10 @@ def evaluate(*, qa_path: Path = QA_SET) -> Report:
                 report.misses.append({"n": number, **item, "answer": answer.text, "cited": cited})
             continue
         report.answerable += 1
+        if hits and expected.intersection(hits[0].pages):
+            report.passage_hit_at_1 += 1
+        if any(expected.intersection(hit.pages) for hit in hits):
+            report.passage_hit_at_3 += 1
         # Citations come in page order; rank them by the order the answer first cites them.
         ranked = _citation_rank(answer.text, cited)
         if ranked[:1] and ranked[0] in expected:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo, marker
-from apps.manuals.retrieval import Hit, ManualIndex, query_weights
+from apps.manuals.retrieval import Hit, ManualIndex, Ranker, query_weights
 
 # Below this share of the question's weighted terms in the best passage, the manual is taken
 # not to answer it (tuned on qa_set.json with `manage.py eval_answers`).
@@ -104,10 +104,16 @@ def select_units(index: ManualIndex, weights: dict[str, float], hits: list[Hit])
 
 
 def compose(
-    *, manual: ManualInfo, index: ManualIndex, question: str, exclude: Iterable[str] = ()
+    *,
+    manual: ManualInfo,
+    index: ManualIndex,
+    question: str,
+    exclude: Iterable[str] = (),
+    ranker: Ranker | None = None,
 ) -> Answer:
+    """`ranker` replaces the index's own BM25 (the evaluation compares it with bm25s)."""
     weights = query_weights(question, exclude=exclude)
-    hits = index.search(weights, limit=3)
+    hits = (ranker or index.rank)(question, weights, 3)
     chosen = select_units(index, weights, hits)
     if not chosen:
         return abstention(manual)

@@ -6,10 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
@@ -20,14 +17,13 @@ from apps.products.models import Brand, Product
 from apps.products.prediction import build_index
 from apps.sessions import cards
 from apps.sessions.models import ChatSession
-from apps.sessions.routing import websocket_urlpatterns
+from hscjit.asgi import websocket_application
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
 
 def application() -> Any:
-    # As hscjit/asgi.py builds it.
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+    return websocket_application()
 
 
 @database_sync_to_async

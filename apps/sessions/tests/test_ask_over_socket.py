@@ -6,10 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 
@@ -17,8 +14,8 @@ from apps.manuals.models import Manual
 from apps.manuals.tests.demo_data import product_with, ready_manual
 from apps.sessions import answering
 from apps.sessions.models import ChatSession, Feedback, Message
-from apps.sessions.routing import websocket_urlpatterns
 from hscjit import cache
+from hscjit.asgi import websocket_application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,9 +39,8 @@ def _chat_with_product(status: str = Manual.Status.READY) -> tuple[ChatSession, 
 
 
 async def _open(chat: ChatSession, key: str) -> WebsocketCommunicator:
-    app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
     comm = WebsocketCommunicator(
-        app,
+        websocket_application(),
         f"/ws/chat/{chat.pk}/",
         headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", f"sessionid={key}".encode())],
     )

@@ -40,11 +40,11 @@ async def test_another_browser_is_refused_with_4403(catalog):
     assert await expect_close(comm) == 4403
 
 
-async def test_a_wrong_origin_is_refused(catalog):
+async def test_a_wrong_origin_is_refused_with_4403(catalog):
     chat, key = await make_chat()
     comm = communicator(chat.pk, key, origin=(b"origin", b"https://evil.example"))
-    connected, _ = await comm.connect()
-    assert not connected
+    await comm.connect()
+    assert await expect_close(comm) == 4403
 
 
 # --- message types ----------------------------------------------------------------------------

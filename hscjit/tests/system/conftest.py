@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,15 @@ from django.conf import settings
 
 from apps.manuals.tests.conftest import VendorServer
 from hscjit.processes import RedisServer
-from hscjit.tests.system.support import Deployment, admin_sql, database_url, require_binary
+from hscjit.tests.system.support import (
+    DemoTemplate,
+    Deployment,
+    admin_sql,
+    database_url,
+    require_binary,
+)
 
 _copies = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class DemoTemplate:
-    name: str
-    media_root: Path
-    staff_login: tuple[str, str]
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,15 @@ def admin_sql(server_url: str, statement: str) -> None:
         conn.execute(statement)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class DemoTemplate:
+    """A database with the demo loaded, to copy; the media its manual rows point into."""
+
+    name: str
+    media_root: Path
+    staff_login: tuple[str, str]
+
+
 @dataclass
 class Deployment:
     """The settings every process of one deployment shares."""

@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from apps.manuals.tests.conftest import VendorServer, make_pdf
+from hscjit.loadclient import ChatClient
 from hscjit.processes import celery_worker, web_server
 from hscjit.tests.system.support import (
+    DemoTemplate,
     Deployment,
     chat_client,
     eventually,
@@ -59,7 +61,7 @@ async def _admin_add_alias(
 
 
 async def test_both_web_processes_push_every_step_of_a_fetch_and_see_a_staff_edit_at_once(
-    deployment: Deployment, vendor: VendorServer, demo_template
+    deployment: Deployment, vendor: VendorServer, demo_template: DemoTemplate
 ) -> None:
     pages = [f"QD-7 page {n}: pattern memory, swing and sync settings." for n in range(30)]
     url = vendor.add("/qd-7.pdf", body=make_pdf(pages), chunk=16 * 1024, drip=0.05)
@@ -110,13 +112,13 @@ async def test_both_web_processes_push_every_step_of_a_fetch_and_see_a_staff_edi
             await asyncio.gather(a.close(), b.close())
 
 
-async def _statuses(client) -> bool:
+async def _statuses(client: ChatClient) -> bool:
     return bool(client.statuses)
 
 
-async def _ended(*clients) -> bool:
+async def _ended(*clients: ChatClient) -> bool:
     return all(c.statuses and c.statuses[-1]["status"] in {"ready", "failed"} for c in clients)
 
 
-async def _predicts(client, text: str, product_id: str) -> bool:
+async def _predicts(client: ChatClient, text: str, product_id: str) -> bool:
     return await top_prediction(client, text) == product_id

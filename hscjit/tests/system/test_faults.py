@@ -83,12 +83,16 @@ async def test_after_redis_restarts_clients_reconnect_and_no_saved_message_is_lo
             assert outage["checks"]["database"] == "OK"
 
             private_redis.start()
-            for client in clients:
-                await eventually(
-                    lambda c=client: _serving(c),
-                    within=RECOVERS_WITHIN,
-                    what="the client reconnected and gets predictions",
+            await asyncio.gather(
+                *(
+                    eventually(
+                        lambda c=client: _serving(c),
+                        within=RECOVERS_WITHIN,
+                        what="the client reconnected and gets predictions",
+                    )
+                    for client in clients
                 )
+            )
             after = [await answered(client) for client in clients]
             await eventually(
                 lambda: _ready_is(site, 200), within=RECOVERS_WITHIN, what="/ready recovered"
@@ -168,7 +172,7 @@ async def test_a_fetch_killed_with_its_worker_is_redelivered_and_ends_ready(
     pages = [f"RX-5 page {n}: tempo, swing and pattern chaining." for n in range(12)]
     body = make_pdf(pages)
     # The first download trickles, so the worker is surely killed in the middle of it.
-    url = vendor.add("/rx-5.pdf", body=body, chunk=512, drip=0.5)
+    url = vendor.add("/rx-5.pdf", body=body, chunk=512, drip=1.0)
     product_pk = deployment.import_product(
         catalog_id="quillfeather-rx-5", name="Quillfeather RX-5 Rhythm Composer", manual_url=url
     )

@@ -1,0 +1,363 @@
+"""`manage.py loadtest`: real customers, over real sockets, against a running deployment.
+
+N clients each hold a chat session and its socket. Some of them type product questions at a
+given speed, some ask a question from the demo manuals at a given rate and rate the answer,
+the rest stay connected and idle. The run prints connections held, prediction and answer
+latency percentiles, answers by state, errors by code and the server's memory.
+
+With --compare-echo the same load runs first with the typists on the bare echo socket
+(`/ws/echo/`, which the server serves when BENCH_ECHO=1): the floor of the stack under the same
+load, in the same run. With --spawn N the command starts N web processes (behind one loopback
+address when N > 1) and one Celery worker on DATABASE_URL and REDIS_URL itself. --idle N
+measures how many idle connections one web process holds and its memory per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import resource
+import tempfile
+import threading
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.manuals.models import Manual
+from apps.products.management.commands.bench_prediction import typing_inputs
+from apps.products.models import Product
+from hscjit.loadclient import ChatClient, Recorder, server_health
+from hscjit.processes import OwnedProcess, celery_worker, project_env, web_server
+from hscjit.tcpproxy import RoundRobinProxy
+
+QA_SET = Path(settings.BASE_DIR) / "apps" / "manuals" / "answers" / "qa_set.json"
+TARGET_RATIO = 1.5
+TARGET_FIRST_DELTA_MS = 300.0
+
+
+@dataclass(frozen=True)
+class Question:
+    product_id: str
+    text: str
+
+
+def demo_questions() -> list[Question]:
+    """The answerable questions of the QA set, about the demo products that have them."""
+    data = json.loads(QA_SET.read_text(encoding="utf-8"))
+    return [
+        Question(product_id=Path(item["manual"]).stem, text=item["question"])
+        for item in data["questions"]
+        if item.get("expected_pages")
+    ]
+
+
+@dataclass
+class Load:
+    clients: int
+    typists: int
+    askers: int
+    chars_per_second: float
+    asks_per_minute: float
+    duration: float
+
+
+class Command(BaseCommand):
+    help = "Drive real chat clients against a deployment and print latency, errors and memory."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--url", help="a running deployment, e.g. http://127.0.0.1:8000")
+        parser.add_argument(
+            "--spawn",
+            type=int,
+            default=0,
+            metavar="N",
+            help="start N web processes and one worker here instead of --url",
+        )
+        parser.add_argument("--clients", type=int, default=500)
+        parser.add_argument("--typists", type=int, default=100)
+        parser.add_argument("--askers", type=int, default=10)
+        parser.add_argument("--chars-per-second", type=float, default=5.0)
+        parser.add_argument("--asks-per-minute", type=float, default=1.0)
+        parser.add_argument("--duration", type=float, default=60.0, help="seconds per phase")
+        parser.add_argument(
+            "--compare-echo",
+            action="store_true",
+            help="first run the same load with typists on /ws/echo/",
+        )
+        parser.add_argument(
+            "--idle",
+            type=int,
+            default=0,
+            metavar="N",
+            help="instead: hold up to N idle connections on one process",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        self._raise_file_limit()
+        load = Load(
+            clients=options["clients"],
+            typists=options["typists"],
+            askers=options["askers"],
+            chars_per_second=options["chars_per_second"],
+            asks_per_minute=options["asks_per_minute"],
+            duration=options["duration"],
+        )
+        if load.typists + load.askers > load.clients:
+            raise CommandError("--typists plus --askers must not exceed --clients")
+        with ExitStack() as stack:
+            url, pids = self._target(stack, options)
+            if options["idle"]:
+                asyncio.run(self.idle_capacity(url, options["idle"], pids))
+                return
+            questions = self._questions()
+            floor = None
+            if options["compare_echo"]:
+                floor = asyncio.run(self.run_phase(url, load, questions, echo=True, pids=pids))
+            served = asyncio.run(self.run_phase(url, load, questions, echo=False, pids=pids))
+            self._verdict(floor, served)
+
+    # --- the target ------------------------------------------------------------------------
+
+    @staticmethod
+    def _raise_file_limit() -> None:
+        # Every client is a socket here and, when spawned, another on the server side.
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    def _target(self, stack: ExitStack, options: dict[str, Any]) -> tuple[str, list[int]]:
+        if options["url"]:
+            return options["url"].rstrip("/"), []
+        count = options["spawn"]
+        if count < 1:
+            raise CommandError("give --url of a running deployment, or --spawn N")
+        if not settings.REDIS_URL or "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+            raise CommandError("--spawn needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="loadtest-")))
+        env = project_env(
+            BENCH_ECHO="1",
+            LOG_LEVEL="WARNING",
+            # Every client comes from 127.0.0.1: the per-address limits would stop the run.
+            CHAT_ADDRESS_SESSIONS_PER_MINUTE="0",
+            CHAT_ADDRESS_CONNECTIONS_PER_MINUTE="0",
+        )
+        worker: OwnedProcess = stack.enter_context(celery_worker(env, workdir=workdir))
+        ports = [stack.enter_context(web_server(env, workdir=workdir)) for _ in range(count)]
+        pids = [worker.popen.pid] if worker.popen else []
+        pids += [proc.pid for proc in psutil.Process().children() if proc.pid not in pids]
+        if count == 1:
+            return f"http://127.0.0.1:{ports[0]}", pids
+        proxy = RoundRobinProxy(ports)
+        loop = asyncio.new_event_loop()
+        stack.callback(loop.close)
+        port = loop.run_until_complete(proxy.start())
+        # The proxy runs on its own loop in a thread, so each phase's asyncio.run is free.
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        stack.callback(lambda: loop.call_soon_threadsafe(loop.stop))
+        self.stdout.write(f"{count} web processes behind 127.0.0.1:{port} (round robin)")
+        return f"http://127.0.0.1:{port}", pids
+
+    def _questions(self) -> list[Question]:
+        questions = demo_questions()
+        ids = {question.product_id for question in questions}
+        ready = set(
+            Product.objects.filter(
+                catalog_id__in=ids, manual__status=Manual.Status.READY
+            ).values_list("catalog_id", flat=True)
+        )
+        usable = [question for question in questions if question.product_id in ready]
+        if not usable:
+            raise CommandError(
+                "no demo manual is ready in this database: run `manage.py load_demo` first"
+            )
+        return usable
+
+    # --- one phase -------------------------------------------------------------------------
+
+    async def open_clients(
+        self, url: str, count: int, recorder: Recorder, *, echo_for: int = 0
+    ) -> list[ChatClient]:
+        """`count` connected clients; the first `echo_for` of them on the echo socket."""
+        gate = asyncio.Semaphore(25)
+
+        async def open_one(number: int) -> ChatClient:
+            async with gate:
+                client = ChatClient(
+                    url, recorder, ws_path="/ws/echo/" if number < echo_for else None
+                )
+                if number >= echo_for:
+                    await client.open_session()
+                await client.connect()
+                return client
+
+        results = await asyncio.gather(*(open_one(n) for n in range(count)), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                recorder.errors[f"connect:{type(result).__name__}"] += 1
+        return [result for result in results if isinstance(result, ChatClient)]
+
+    async def run_phase(
+        self, url: str, load: Load, questions: list[Question], *, echo: bool, pids: list[int]
+    ) -> Recorder:
+        recorder = Recorder()
+        name = "echo floor" if echo else "chat"
+        started = time.monotonic()
+        clients = await self.open_clients(
+            url, load.clients, recorder, echo_for=load.typists if echo else 0
+        )
+        self.stdout.write(
+            f"[{name}] {len(clients)} of {load.clients} clients connected in "
+            f"{time.monotonic() - started:.1f} s"
+        )
+        typists = clients[: load.typists]
+        askers = clients[load.typists : load.typists + load.askers]
+        until = time.monotonic() + load.duration
+        texts = typing_inputs()
+        await asyncio.gather(
+            *(self._type(client, texts, load, until, seed) for seed, client in enumerate(typists)),
+            *(
+                self._ask(client, questions, load, until, seed)
+                for seed, client in enumerate(askers)
+            ),
+        )
+        await asyncio.sleep(2.0)  # the last replies
+        held = sum(client.closed_code is None for client in clients)
+        for client in clients:
+            if client.closed_code is not None:
+                recorder.errors[f"closed:{client.closed_code}"] += 1
+        memory = self._server_memory(pids) or (await server_health(url)).get("memory", {})
+        for client in clients:
+            await client.close()
+        self._report(name, recorder, held, load, memory)
+        return recorder
+
+    @staticmethod
+    async def _type(
+        client: ChatClient, texts: list[str], load: Load, until: float, seed: int
+    ) -> None:
+        rng = random.Random(seed)
+        await asyncio.sleep(rng.random())
+        while time.monotonic() < until:
+            await client.type_text(
+                rng.choice(texts), chars_per_second=load.chars_per_second, until=until
+            )
+            await asyncio.sleep(rng.uniform(0.5, 2.0))  # reading, thinking
+
+    @staticmethod
+    async def _ask(
+        client: ChatClient, questions: list[Question], load: Load, until: float, seed: int
+    ) -> None:
+        rng = random.Random(1000 + seed)
+        interval = 60.0 / load.asks_per_minute
+        await asyncio.sleep(rng.uniform(0, min(interval, load.duration / 2)))
+        while time.monotonic() < until:
+            question = rng.choice(questions)
+            try:
+                end = await client.ask(question.text, product_id=question.product_id)
+            except (TimeoutError, ConnectionError) as error:
+                client.recorder.errors[f"ask:{type(error).__name__}"] += 1
+                return
+            if end.get("type") == "answer_end" and end.get("message_id"):
+                await client.send(
+                    "feedback",
+                    {"type": "feedback", "rating": 1, "message_id": end["message_id"]},
+                    wait=True,
+                )
+            await asyncio.sleep(max(0.0, interval - rng.uniform(0, 1)))
+
+    # --- idle capacity ---------------------------------------------------------------------
+
+    async def idle_capacity(self, url: str, most: int, pids: list[int]) -> None:
+        recorder = Recorder()
+        web = [pid for pid in pids if "daphne" in " ".join(psutil.Process(pid).cmdline())][:1]
+        if not web:
+            raise CommandError("--idle measures a process it started: use it with --spawn 1")
+        before = sum(self._server_memory(web).values())
+        clients: list[ChatClient] = []
+        step = 500
+        while len(clients) < most:
+            batch = await self.open_clients(url, min(step, most - len(clients)), recorder)
+            clients += batch
+            await asyncio.sleep(1.0)
+            alive = sum(client.closed_code is None for client in clients)
+            rss = sum(self._server_memory(web).values())
+            self.stdout.write(f"idle: {alive} connections held, server RSS {rss:.0f} MB")
+            if len(batch) < step or alive < len(clients):
+                break
+        alive = sum(client.closed_code is None for client in clients)
+        after = sum(self._server_memory(web).values())
+        per = (after - before) * 1024 / max(alive, 1)
+        self.stdout.write(
+            f"idle capacity: {alive} connections held by one web process "
+            f"(asked for {most}); RSS {before:.0f} -> {after:.0f} MB, "
+            f"{per:.1f} KB per connection; errors {dict(recorder.errors) or 0}"
+        )
+        for client in clients:
+            await client.close()
+
+    # --- figures ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _server_memory(pids: list[int]) -> dict[str, float]:
+        """Resident memory in MB of each server process (with its children), by role and pid."""
+        found: dict[str, float] = {}
+        for pid in pids:
+            try:
+                process = psutil.Process(pid)
+                rss = process.memory_info().rss
+                rss += sum(child.memory_info().rss for child in process.children(recursive=True))
+                role = "web" if "daphne" in " ".join(process.cmdline()) else "worker"
+            except psutil.Error:
+                continue
+            found[f"{role}:{pid}"] = round(rss / 2**20, 1)
+        return found
+
+    def _report(
+        self, name: str, recorder: Recorder, held: int, load: Load, memory: dict[str, Any]
+    ) -> None:
+        def line(label: str, key: str) -> str:
+            s = recorder.summary(key)
+            return (
+                f"{label}: n={s['count']} p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms, "
+                f"p99 {s['p99']:.1f} ms, max {s['max']:.1f} ms"
+            )
+
+        answers = Counter(
+            {
+                key.split(":", 1)[1]: value
+                for key, value in recorder.counts.items()
+                if key.startswith("answer:")
+            }
+        )
+        self.stdout.write(f"[{name}] connections held at the end: {held} of {load.clients}")
+        self.stdout.write(f"[{name}] " + line("prediction", "prediction"))
+        self.stdout.write(f"[{name}] " + line("answer first delta", "first_delta"))
+        self.stdout.write(f"[{name}] " + line("answer total", "answer_total"))
+        self.stdout.write(f"[{name}] " + line("feedback", "feedback"))
+        self.stdout.write(f"[{name}] answers by state: {dict(answers) or 0}")
+        self.stdout.write(f"[{name}] errors by code: {dict(recorder.errors) or 0}")
+        self.stdout.write(f"[{name}] server memory: {memory or 'unknown'}")
+
+    def _verdict(self, floor: Recorder | None, served: Recorder) -> None:
+        errors = sum(served.errors.values()) + (sum(floor.errors.values()) if floor else 0)
+        first = served.summary("first_delta")["p95"]
+        parts = [
+            f"errors {errors} (target 0)",
+            f"first delta p95 {first:.1f} ms (target < {TARGET_FIRST_DELTA_MS:.0f} ms)",
+        ]
+        if floor is not None:
+            ratio = served.summary("prediction")["p95"] / max(
+                floor.summary("prediction")["p95"], 1e-9
+            )
+            parts.append(f"prediction p95 x{ratio:.2f} of echo (target <= {TARGET_RATIO})")
+        self.stdout.write("verdict: " + ", ".join(parts))

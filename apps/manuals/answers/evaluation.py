@@ -16,7 +16,8 @@ from apps.manuals.answers.extractive import compose
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
 from apps.manuals.retrieval import ManualIndex, Ranker, query_weights
 
-RANKERS = ("ours", "bm25s")
+# Production's BM25; the bm25s library with its own tokenizer; bm25s fed our tokens.
+RANKERS = ("ours", "bm25s", "bm25s-our-tokens")
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 QA_SET = Path(__file__).resolve().parent / "qa_set.json"
@@ -59,13 +60,13 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def make_ranker(name: str, index: ManualIndex) -> Ranker:
-    if name == "bm25s":
-        from apps.manuals.retrieval_bm25s import Bm25sRanker
-
-        return Bm25sRanker(index)
-    if name != "ours":
+    if name not in RANKERS:
         raise ValueError(f"unknown ranker {name!r}; expected one of {RANKERS}")
-    return index.rank
+    if name == "ours":
+        return index.rank
+    from apps.manuals.retrieval_bm25s import Bm25sRanker
+
+    return Bm25sRanker(index, our_tokens=name == "bm25s-our-tokens")
 
 
 def evaluate(*, qa_path: Path = QA_SET, ranker: str = "ours") -> Report:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
 
@@ -16,24 +12,8 @@ from apps.manuals import tasks as manual_tasks
 from apps.manuals.models import Manual
 from apps.manuals.tests.conftest import make_pdf
 from apps.sessions.tests.page_data import make_answerable_product, start_chat
-from hscjit.asgi import application
+from apps.sessions.tests.sockets import client_socket, receive_type
 from hscjit.tests.conftest import sample
-
-
-def _socket(client: Client, session_id: object) -> WebsocketCommunicator:
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    return WebsocketCommunicator(
-        application,
-        f"/ws/chat/{session_id}/",
-        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie.encode())],
-    )
-
-
-async def _receive(socket: WebsocketCommunicator, kind: str) -> dict[str, Any]:
-    while True:
-        message = await socket.receive_json_from(timeout=10)
-        if message["type"] == kind:
-            return message
 
 
 @pytest.mark.django_db(transaction=True)
@@ -48,21 +28,21 @@ async def test_socket_prediction_error_and_answer_metrics_move(client: Client) -
     total = sample("answer_total_seconds_count")
     answered = sample("answers_total", state="answered", engine="extractive")
 
-    socket = _socket(client, session.pk)
+    socket = client_socket(client, session.pk)
     assert (await socket.connect())[0]
     # The server accepts before it checks the session; a pong means the checks are done.
     await socket.send_json_to({"type": "ping", "ref": "p"})
-    await _receive(socket, "pong")
+    await receive_type(socket, "pong")
     assert sample("websocket_active_connections") == open_before + 1
 
     await socket.send_json_to({"type": "typing", "ref": "t", "text": "lumenvale lx-88"})
-    prediction = await _receive(socket, "prediction")
+    prediction = await receive_type(socket, "prediction")
     assert prediction["candidates"][0]["confident"] is True
     assert sample("prediction_latency_seconds_count") == predictions + 1
     assert sample("products_predicted_total") == predicted + 1
 
     await socket.send_to(text_data="{not json")
-    await _receive(socket, "error")
+    await receive_type(socket, "error")
     assert sample("websocket_errors_total", code="bad_json") == bad_json + 1
 
     await socket.send_json_to(
@@ -73,7 +53,7 @@ async def test_socket_prediction_error_and_answer_metrics_move(client: Client) -
             "product_id": product.catalog_id,
         }
     )
-    end = await _receive(socket, "answer_end")
+    end = await receive_type(socket, "answer_end")
     assert (end["state"], end["engine"]) == ("answered", "extractive")
     assert sample("answer_first_delta_seconds_count") == first_delta + 1
     assert sample("answer_total_seconds_count") == total + 1

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from urllib.parse import urlparse
 
 import pytest
@@ -19,6 +17,7 @@ from django.urls import path
 from apps.manuals import services
 from apps.manuals.models import Manual
 from apps.manuals.tests.conftest import make_pdf
+from hscjit.processes import celery_worker, project_env
 
 pytestmark = [
     pytest.mark.services,
@@ -45,41 +44,15 @@ def worker(tmp_path, settings):
     database = urlparse(os.environ["DATABASE_URL"])._replace(
         path="/" + connection.settings_dict["NAME"]
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.geturl(),
-        "MANUAL_FETCH_ALLOWED_HOSTS": "127.0.0.1",
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "DB_POOL": "0",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "hscjit",
-            "worker",
-            "-P",
-            "solo",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "warning",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    # The worker reads the test database, which this test's transaction=True commits to.
+    env = project_env(
+        DATABASE_URL=database.geturl(),
+        MANUAL_FETCH_ALLOWED_HOSTS="127.0.0.1",
+        MEDIA_ROOT=str(tmp_path / "media"),
+        DB_POOL="0",
     )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with celery_worker(env, workdir=tmp_path) as process:
+        yield process
 
 
 async def test_the_status_reaches_a_websocket_client_when_a_worker_process_fetches(vendor, worker):

@@ -8,6 +8,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 
@@ -76,3 +77,21 @@ async def expect_close(comm: WebsocketCommunicator) -> int:
     output = await comm.receive_output(timeout=5)
     assert output["type"] == "websocket.close", output
     return output.get("code")
+
+
+def client_socket(client: Any, session_id: object) -> WebsocketCommunicator:
+    """A socket to the chat, carrying the session cookie of a logged Django test client."""
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    return WebsocketCommunicator(
+        application(),
+        f"/ws/chat/{session_id}/",
+        headers=[ORIGIN, (b"cookie", cookie.encode())],
+    )
+
+
+async def receive_type(comm: WebsocketCommunicator, kind: str) -> dict[str, Any]:
+    """The next message of this type, skipping the others."""
+    while True:
+        message = await comm.receive_json_from(timeout=10)
+        if message["type"] == kind:
+            return message

@@ -9,38 +9,20 @@ The server finishes and saves the answer anyway; after reconnecting, the page re
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
 from apps.manuals.models import Manual
 from apps.sessions.models import Message
 from apps.sessions.tests.page_data import finish_fetch, make_answerable_product, start_chat
-from hscjit.asgi import application
+from apps.sessions.tests.sockets import client_socket, receive_type
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUESTION = "How do I change the split point?"
-
-
-def _socket(client: Client, session_id: object) -> WebsocketCommunicator:
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    return WebsocketCommunicator(
-        application,
-        f"/ws/chat/{session_id}/",
-        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie.encode())],
-    )
-
-
-async def _receive(socket: WebsocketCommunicator, kind: str) -> dict[str, Any]:
-    while True:
-        message = await socket.receive_json_from(timeout=10)
-        if message["type"] == kind:
-            return message
 
 
 async def _saved_answer(question_id: int) -> Message:
@@ -60,13 +42,13 @@ async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnectin
     product = await database_sync_to_async(make_answerable_product)(status=Manual.Status.FETCHING)
     session = await database_sync_to_async(start_chat)(client)
 
-    first = _socket(client, session.pk)
+    first = client_socket(client, session.pk)
     assert (await first.connect())[0]
     await first.send_json_to(
         {"type": "ask", "ref": "q1", "text": QUESTION, "product_id": product.catalog_id}
     )
-    start = await _receive(first, "answer_start")
-    waiting = await _receive(first, "manual_status")
+    start = await receive_type(first, "answer_start")
+    waiting = await receive_type(first, "manual_status")
     assert waiting["status"] == "fetching"
 
     await first.send_to(text_data="x" * (settings.CHAT_MAX_FRAME_BYTES + 1))
@@ -78,10 +60,10 @@ async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnectin
     await database_sync_to_async(finish_fetch)(product.manual_id)
     answer = await _saved_answer(start["question_id"])
 
-    second = _socket(client, session.pk)
+    second = client_socket(client, session.pk)
     assert (await second.connect())[0]
     await second.send_json_to({"type": "ping", "ref": "p1"})
-    assert (await _receive(second, "pong"))["ref"] == "p1"
+    assert (await receive_type(second, "pong"))["ref"] == "p1"
     await second.disconnect()
 
     response = await database_sync_to_async(client.get)(f"/chat/{session.pk}/messages")
@@ -99,12 +81,12 @@ async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnectin
 async def test_an_answer_that_finished_while_the_socket_was_down_is_listed_once(client: Client):
     product = await database_sync_to_async(make_answerable_product)()
     session = await database_sync_to_async(start_chat)(client)
-    socket = _socket(client, session.pk)
+    socket = client_socket(client, session.pk)
     assert (await socket.connect())[0]
     await socket.send_json_to(
         {"type": "ask", "ref": "q1", "text": QUESTION, "product_id": product.catalog_id}
     )
-    end = await _receive(socket, "answer_end")
+    end = await receive_type(socket, "answer_end")
     await socket.disconnect()
 
     response = await database_sync_to_async(client.get)(f"/chat/{session.pk}/messages")

@@ -101,6 +101,18 @@ def project_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def load_run_env(**overrides: str) -> dict[str, str]:
+    """The environment of a server that benchmarks and load runs start: every client comes
+    from 127.0.0.1, so per-address limits are off; the echo floor is served; logs are quiet."""
+    return project_env(
+        BENCH_ECHO="1",
+        LOG_LEVEL="WARNING",
+        CHAT_ADDRESS_SESSIONS_PER_MINUTE="0",
+        CHAT_ADDRESS_CONNECTIONS_PER_MINUTE="0",
+        **overrides,
+    )
+
+
 @contextmanager
 def web_server(env: Mapping[str, str], *, workdir: Path, port: int | None = None) -> Iterator[int]:
     """A daphne process serving the project; yields its port."""

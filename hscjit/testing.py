@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
 from pytest_django import Settings
 
@@ -19,6 +22,14 @@ def _no_address_limits(settings: Settings) -> None:
     suite as one customer; the tests of those limits turn them back on."""
     settings.CHAT_ADDRESS_SESSIONS_PER_MINUTE = 0
     settings.CHAT_ADDRESS_CONNECTIONS_PER_MINUTE = 0
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """Each async test runs on an event loop of its own, and a Redis channel layer keeps
+    locks and buffers bound to the loop it first ran on: every test gets a new layer."""
+    yield
+    channel_layers.backends.clear()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

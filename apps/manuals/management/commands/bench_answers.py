@@ -21,7 +21,7 @@ from apps.manuals.answers.evaluation import QA_SET, demo_pages
 from apps.manuals.models import Manual, ManualPage
 from apps.products.models import Brand, Product
 from hscjit.loadclient import ChatClient, Recorder
-from hscjit.processes import project_env, scratch_dir, web_server
+from hscjit.processes import load_run_env, scratch_dir, web_server
 
 BENCH_PRODUCT = "lumenvale-bench-manual"
 PAUSE_SECONDS = 0.1
@@ -48,7 +48,7 @@ class Command(BaseCommand):
             recorder, cold = asyncio.run(self.run(url, product.catalog_id, questions, rounds))
         else:
             with scratch_dir("bench-answers-") as workdir:
-                env = project_env(SECURE="0", LOG_LEVEL="WARNING")
+                env = load_run_env(SECURE="0")
                 with web_server(env, workdir=workdir) as port:
                     base = f"http://127.0.0.1:{port}"
                     recorder, cold = asyncio.run(

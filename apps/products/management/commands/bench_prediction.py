@@ -27,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.products.management.commands.eval_prediction import CASES
 from apps.products.prediction import refresh_index
 from hscjit.loadclient import ChatClient, Recorder, percentile
-from hscjit.processes import project_env, web_server
+from hscjit.processes import load_run_env, web_server
 
 TARGET_P99_MS = 2.0
 TARGET_P95_RATIO = 1.3
@@ -97,7 +97,7 @@ class Command(BaseCommand):
         if not settings.REDIS_URL or "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
             raise CommandError("the end-to-end run needs DATABASE_URL (PostgreSQL) and REDIS_URL")
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-        port = stack.enter_context(web_server(project_env(BENCH_ECHO="1"), workdir=workdir))
+        port = stack.enter_context(web_server(load_run_env(), workdir=workdir))
         return f"http://127.0.0.1:{port}"
 
     async def load(self, url: str, ws_path: str | None, options: dict[str, Any]) -> Recorder:

@@ -36,7 +36,7 @@ from apps.manuals.models import Manual
 from apps.products.management.commands.bench_prediction import typing_inputs
 from apps.products.models import Product
 from hscjit.loadclient import ChatClient, Recorder, server_health
-from hscjit.processes import OwnedProcess, celery_worker, project_env, web_server
+from hscjit.processes import OwnedProcess, celery_worker, load_run_env, web_server
 from hscjit.tcpproxy import RoundRobinProxy
 
 QA_SET = Path(settings.BASE_DIR) / "apps" / "manuals" / "answers" / "qa_set.json"
@@ -143,13 +143,7 @@ class Command(BaseCommand):
         if not settings.REDIS_URL or "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
             raise CommandError("--spawn needs DATABASE_URL (PostgreSQL) and REDIS_URL")
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="loadtest-")))
-        env = project_env(
-            BENCH_ECHO="1",
-            LOG_LEVEL="WARNING",
-            # Every client comes from 127.0.0.1: the per-address limits would stop the run.
-            CHAT_ADDRESS_SESSIONS_PER_MINUTE="0",
-            CHAT_ADDRESS_CONNECTIONS_PER_MINUTE="0",
-        )
+        env = load_run_env()
         worker: OwnedProcess = stack.enter_context(celery_worker(env, workdir=workdir))
         ports = [stack.enter_context(web_server(env, workdir=workdir)) for _ in range(count)]
         pids = [worker.popen.pid] if worker.popen else []

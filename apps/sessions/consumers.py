@@ -41,8 +41,12 @@ CLOSE_NOT_OWNER = 4403
 CLOSE_NO_SESSION = 4404
 CLOSE_FLOOD = 4429
 CLOSE_TOO_BIG = 1009
-# last_activity_at is for cleanup, which thinks in hours: one write a minute is plenty.
+# last_activity_at is for cleanup, which thinks in hours, and the focus a typing customer
+# moves is for the next page load and the transcript: one write a minute is plenty.
 TOUCH_EVERY = 60.0
+# While a customer types, the confident product changes every few keystrokes: the focus is
+# written (and its manual's group joined) once it has held this long.
+FOCUS_SETTLES_AFTER = 0.25
 
 
 # Queries run on the shared thread pool rather than the single thread-sensitive one, which
@@ -60,7 +64,6 @@ def _on_pool(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
 
 
 _set_focus = _on_pool(services.set_focus)
-_touch_session = _on_pool(services.touch_session)
 _session_by_id = _on_pool(selectors.session_by_id)
 _active_product = _on_pool(selectors.active_product)
 _request_prefetch = _on_pool(request_prefetch)
@@ -137,6 +140,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 task.cancel()
         if self._manual_id is not None:
             await self.channel_layer.group_discard(manual_group(self._manual_id), self.channel_name)
+        if self._focus_pk != self.chat.product_id:
+            await _set_focus(session_id=self.chat.pk, product_pk=self._focus_pk)
         self.chat = None
 
     # --- frames ----------------------------------------------------------------------------
@@ -195,11 +200,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     def _touch(self) -> None:
-        """Record activity in the background: no message waits for this write."""
+        """Record activity and the focus in the background: no message waits for this write."""
         now = time.monotonic()
         if now - self._touched >= TOUCH_EVERY and self.chat is not None:
             self._touched = now
-            self._touch_task = asyncio.create_task(_touch_session(session_id=self.chat.pk))
+            self.chat.product_id = self._focus_pk
+            self._touch_task = asyncio.create_task(
+                _set_focus(session_id=self.chat.pk, product_pk=self._focus_pk)
+            )
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message, ensure_ascii=False))
@@ -269,20 +277,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self._focus_worker = asyncio.create_task(self._apply_focus())
 
     async def _apply_focus(self) -> None:
-        while self._wanted_focus is not None:
-            pk, card = self._wanted_focus
-            self._wanted_focus = None
+        while (wanted := self._wanted_focus) is not None:
+            pk, card = wanted
             try:
-                await self._take_focus(pk, card)
+                # The manual starts loading at once; the focus waits until typing settles.
                 await self._prefetch(card)
+                await asyncio.sleep(FOCUS_SETTLES_AFTER)
+                if self._wanted_focus is not wanted:
+                    continue
+                self._wanted_focus = None
+                await self._take_focus(pk, card)
             except Exception:
+                self._wanted_focus = None
                 logger.exception("could not move the focus to product %s", card.get("id"))
 
-    async def _take_focus(self, pk: int, card: dict[str, Any]) -> None:
-        """Make the product the session's focus and listen to its manual's status."""
+    async def _take_focus(self, pk: int, card: dict[str, Any], *, save: bool = False) -> None:
+        """Make the product the session's focus and listen to its manual's status.
+
+        The row is written now only when `save` is set (a click); a focus moved by typing is
+        written with the next activity stamp, or when the socket closes.
+        """
         self._focus_product_id = card["id"]
-        if pk != self._focus_pk and self.chat is not None:
-            self._focus_pk = pk
+        self._focus_pk = pk
+        if save and self.chat is not None and self.chat.product_id != pk:
             self.chat.product_id = pk
             await _set_focus(session_id=self.chat.pk, product_pk=pk)
         manual = card.get("manual")
@@ -336,11 +353,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("not_found", "There is no such product in the catalog.")
         card = product_card(product=product)
         # Focus and subscription first: `selected` promises both, and status pushes follow it.
-        # A focus change still on its way from typing goes first, so this one is the last.
+        # A focus change still on its way from typing is dropped (or ends first), so this one wins.
         if self._focus_worker is not None and not self._focus_worker.done():
             self._wanted_focus = None
             await asyncio.shield(self._focus_worker)
-        await self._take_focus(product.pk, card)
+        await self._take_focus(product.pk, card, save=True)
         await self.send_json({"type": "selected", "ref": envelope.ref, "product": card})
         await self._prefetch(card)
 

@@ -22,15 +22,11 @@ def create_session(*, owner_key: str) -> ChatSession:
 
 
 def set_focus(*, session_id: uuid.UUID, product_pk: int | None) -> None:
-    """Make the product the one the session's questions are about by default."""
+    """Record the product in focus and that the customer is still there (cleanup spares
+    active chats)."""
     ChatSession.objects.filter(pk=session_id).update(
         product_id=product_pk, last_activity_at=timezone.now()
     )
-
-
-def touch_session(*, session_id: uuid.UUID) -> None:
-    """Record that the customer is still there (session cleanup spares active chats)."""
-    ChatSession.objects.filter(pk=session_id).update(last_activity_at=timezone.now())
 
 
 @dataclass(frozen=True)

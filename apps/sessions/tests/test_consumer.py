@@ -103,6 +103,19 @@ async def test_a_confident_prediction_requests_the_prefetch_once(socket, catalog
     assert catalog["prefetches"] == [catalog["manual"].pk]
 
 
+async def test_a_focus_moved_by_typing_is_saved_when_the_socket_closes(catalog):
+    chat, key = await make_chat()
+    comm = communicator(chat.pk, key)
+    assert (await comm.connect())[0]
+    await ask(comm, {"type": "typing", "text": "my rc 600 won't sync"})
+    await asyncio.sleep(consumers.FOCUS_SETTLES_AFTER + 0.2)
+    saved = await database_sync_to_async(ChatSession.objects.get)(pk=chat.pk)
+    assert saved.product_id is None  # no write per keystroke
+    await comm.disconnect()
+    saved = await database_sync_to_async(ChatSession.objects.get)(pk=chat.pk)
+    assert saved.product_id == catalog["rc600"].pk
+
+
 async def test_select_answers_selected_sets_focus_and_follows_the_manual(socket, catalog):
     reply = await ask(socket, {"type": "select", "product_id": "boss-rc-600", "ref": "s"})
     assert reply["type"] == "selected" and reply["ref"] == "s"

@@ -152,12 +152,17 @@ class Command(BaseCommand):
             return f"http://127.0.0.1:{ports[0]}", pids
         proxy = RoundRobinProxy(ports)
         loop = asyncio.new_event_loop()
-        stack.callback(loop.close)
         port = loop.run_until_complete(proxy.start())
         # The proxy runs on its own loop in a thread, so each phase's asyncio.run is free.
         thread = threading.Thread(target=loop.run_forever, daemon=True)
         thread.start()
-        stack.callback(lambda: loop.call_soon_threadsafe(loop.stop))
+
+        def stop_proxy() -> None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            loop.close()
+
+        stack.callback(stop_proxy)
         self.stdout.write(f"{count} web processes behind 127.0.0.1:{port} (round robin)")
         return f"http://127.0.0.1:{port}", pids
 

@@ -8,6 +8,7 @@ stays, a fixed sentence says so, and the extractive answer follows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
@@ -175,11 +176,14 @@ async def answer(
             messages=build_messages(index=index, hits=hits, question=question),
             timeout=settings.LLM_TIMEOUT,
         )
-        async for chunk in stream:
-            buffer += chunk
-            complete, buffer = split_complete(buffer)
-            if complete:
-                await send(complete)
+        # Closed before the slot is released, even when the answer is cancelled mid-stream,
+        # so no more than LLM_MAX_CONCURRENCY requests are ever open at the endpoint.
+        async with contextlib.aclosing(stream):
+            async for chunk in stream:
+                buffer += chunk
+                complete, buffer = split_complete(buffer)
+                if complete:
+                    await send(complete)
     except llm_client.LLMError:
         return await fall_back(FALLBACK_NOTICE)
     finally:

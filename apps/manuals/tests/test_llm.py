@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,9 +31,37 @@ class _Handler(BaseHTTPRequestHandler):
 
     replies: dict[str, list[str]] = {}
     requests: list[dict] = []
+    # The "slow" mode: requests wait for `gate`, then drip their pieces; the server counts how
+    # many are in flight at once, which is what a concurrency limit must bound.
+    gate = threading.Event()
+    lock = threading.Lock()
+    in_flight = 0
+    most_in_flight = 0
 
     def log_message(self, *args: object) -> None:
         pass
+
+    def _stream_slowly(self, pieces: list[str]) -> None:
+        cls = type(self)
+        with cls.lock:
+            cls.in_flight += 1
+            cls.most_in_flight = max(cls.most_in_flight, cls.in_flight)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.flush()
+        cls.gate.wait(timeout=5)
+        for piece in pieces:
+            self.wfile.write(_event(piece))
+            self.wfile.flush()
+            time.sleep(0.1)
+        # Leave the count before [DONE]: the client cannot free its slot before reading it, so
+        # the next request can never be counted while this one is still on the books.
+        with cls.lock:
+            cls.in_flight -= 1
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.close_connection = True
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -43,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         pieces = self.replies.get(mode, [])
+        if mode == "slow":
+            self._stream_slowly(pieces)
+            return
         if mode == "cut":
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -182,3 +215,46 @@ def test_split_complete_never_cuts_inside_a_page_marker() -> None:
     done, rest = llm.split_complete("Press it. [p. 4] Then hold it [p.")
     assert done == "Press it. [p. 4] "
     assert rest == "Then hold it [p."
+
+
+SLOW_REPLY = ["Switch it off, then hold PIANO and SYNTH [p. 22]. ", "Keep holding. ", "Done."]
+
+
+@pytest.fixture
+def slow(configured):
+    _Handler.replies["slow"] = SLOW_REPLY
+    _Handler.in_flight = _Handler.most_in_flight = 0
+    _Handler.gate.set()
+    configured.LLM_MODEL = "slow"
+    configured.LLM_MAX_CONCURRENCY = 1
+    yield configured
+    _Handler.gate.set()  # never leave a server thread waiting
+
+
+async def test_the_concurrency_limit_keeps_one_request_in_flight_at_the_endpoint(
+    slow, index
+) -> None:
+    (first, _, _), (second, _, _) = await asyncio.gather(
+        _ask(slow, index, "slow", SLOW_REPLY), _ask(slow, index, "slow", SLOW_REPLY)
+    )
+    assert len(_Handler.requests) == 2
+    assert _Handler.most_in_flight == 1
+    assert first.engine == second.engine == "llm"
+
+
+async def test_an_answer_that_gets_no_slot_in_time_falls_back_saying_so(slow, index) -> None:
+    _Handler.gate.clear()
+    holder = asyncio.create_task(_ask(slow, index, "slow", SLOW_REPLY))
+    while not _Handler.requests:
+        await asyncio.sleep(0.01)
+    # The holder's request was opened with the long timeout; only the wait for a slot is short.
+    slow.LLM_TIMEOUT = 0.2
+    answer, emitted, fallback = await _ask(slow, index, "slow", SLOW_REPLY)
+    _Handler.gate.set()
+    held, _, _ = await holder
+    assert answer.engine == "extractive" and answer.state == ANSWERED
+    assert "".join(emitted) == answer.text
+    assert answer.text.startswith(llm.FALLBACK_NOTICE)
+    assert answer.text.endswith(fallback.text)
+    assert len(_Handler.requests) == 1
+    assert held.engine == "llm"

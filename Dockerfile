@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
 # One image for web (daphne), Celery worker and celery-beat; the command picks the role:
-#   web:    daphne -b 0.0.0.0 -p 8000 --proxy-headers hscjit.asgi:application   (the default)
+#   web:    daphne -b 0.0.0.0 -p 8000 hscjit.asgi:application   (the default; X-Forwarded-For is read by the app, TRUSTED_PROXY_COUNT)
 #   worker: celery -A hscjit worker --loglevel INFO
 #   beat:   celery -A hscjit beat --loglevel INFO
 # A second target, `backup`, carries pg_dump/psql/redis-cli for deploy/scripts (CronJob, compose).
@@ -64,4 +64,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 ENTRYPOINT ["/app/deploy/docker/entrypoint.sh"]
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "hscjit.asgi:application"]
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "hscjit.asgi:application"]

@@ -130,11 +130,6 @@ class _Versions:
         self._known: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
-    def known(self, prefix: str) -> str | None:
-        """The token this process already knows and still trusts, without asking L2."""
-        known = self._known.get(prefix)
-        return known[1] if known is not None and known[0] > time.monotonic() else None
-
     def get(self, prefix: str) -> str:
         now = time.monotonic()
         known = self._known.get(prefix)
@@ -179,9 +174,9 @@ def _split(key: str) -> tuple[str, str]:
     return prefix, rest
 
 
-def _full_key(key: str, token: str | None = None) -> str:
+def _full_key(key: str) -> str:
     prefix, rest = _split(key)
-    token = token or _versions.get(prefix)
+    token = _versions.get(prefix)
     if len(rest) > _MAX_KEY_LENGTH or not rest.isprintable() or " " in rest:
         rest = "h:" + hashlib.sha256(rest.encode()).hexdigest()
     return f"{prefix}@{token}:{rest}"
@@ -205,19 +200,6 @@ def get(key: str, default: Any = None) -> Any:
         return default
     CACHE_HITS.labels(layer="l2").inc()
     _l1.set(full, value, settings.CACHE_L1_TTL)
-    return value
-
-
-def peek(key: str, default: Any = None) -> Any:
-    """The value in this process's L1, never waiting on L2: safe to call on an event loop.
-
-    A miss here says nothing about L2; callers look further with `get` off the loop.
-    """
-    token = _versions.known(_split(key)[0])
-    value = _MISSING if token is None else _l1.get(_full_key(key, token))
-    if value is _MISSING:
-        return default
-    CACHE_HITS.labels(layer="l1").inc()
     return value
 
 

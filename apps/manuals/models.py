@@ -60,10 +60,6 @@ class Manual(models.Model):
     def __str__(self) -> str:
         return self.title or self.source_url or f"manual {self.pk}"
 
-    @property
-    def is_ready(self) -> bool:
-        return self.status == self.Status.READY
-
 
 class ManualPage(models.Model):
     manual = models.ForeignKey(Manual, on_delete=models.CASCADE, related_name="pages")

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from apps.manuals.models import Manual, ManualPage
+from apps.manuals.models import Manual
 
 
 def manual_status_payload(*, manual: Manual) -> dict[str, Any]:
@@ -70,7 +70,3 @@ def manuals_to_prefetch(
     elif not everything:
         manuals = manuals.filter(status__in=[Manual.Status.MISSING, Manual.Status.FAILED])
     return manuals.distinct().order_by("pk")
-
-
-def manual_pages(*, manual: Manual) -> QuerySet[ManualPage]:
-    return ManualPage.objects.filter(manual=manual).order_by("number")

@@ -28,8 +28,9 @@ from apps.manuals.services import request_prefetch
 from apps.products.models import Product
 from apps.products.prediction import get_index as prediction_index
 from apps.products.selectors import product_card
+from apps.sessions import protocol
 from apps.sessions.models import ChatSession, Feedback, Message
-from apps.sessions.selectors import product_cards
+from apps.sessions.selectors import active_product, product_cards
 from hscjit import cache
 from hscjit.logging_context import log_context
 from hscjit.metrics import ANSWER_FIRST_DELTA, ANSWER_TOTAL, ANSWERS
@@ -40,7 +41,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 NO_MANUAL = Message.State.NO_MANUAL.value
 NO_PRODUCT = Message.State.NO_PRODUCT.value
 ANSWER_CACHE_PREFIX = "answer"
-MAX_COMMENT = 2000
 _POLL_SECONDS = 0.25
 _CACHEABLE = {ANSWERED, NOT_IN_MANUAL}
 # Answers still being saved after their client went away (a task needs a strong reference).
@@ -95,7 +95,7 @@ async def _ask(session: ChatSession, text: str, product_id: str | None, out: _St
     with log_context(session_id=session.pk, product_id=product_id):
         candidates: list[Any] = []
         if product_id:
-            product = await database_sync_to_async(_product_by_catalog_id)(product_id)
+            product = await database_sync_to_async(active_product)(catalog_id=product_id)
             if product is None:
                 await out.message(
                     "error", code="not_found", message="There is no such product in the catalog."
@@ -245,14 +245,6 @@ def _retrieve(
     return index, extractive.compose(manual=manual, index=index, question=text, exclude=exclude)
 
 
-def _product_by_catalog_id(catalog_id: str) -> Product | None:
-    return (
-        Product.objects.filter(catalog_id=catalog_id, is_active=True)
-        .select_related("brand", "manual")
-        .first()
-    )
-
-
 def _predicted_product(text: str) -> tuple[Product | None, list[Any]]:
     candidates = prediction_index().predict(text, limit=5)
     if candidates and candidates[0].confident:
@@ -298,8 +290,8 @@ async def save_feedback(*, session: ChatSession, message_id: int, rating: int, c
     """Store (or replace) the rating of an answer of this session; LookupError otherwise."""
     if rating not in (1, -1):
         raise ValueError("rating must be 1 or -1")
-    if len(comment) > MAX_COMMENT:
-        raise ValueError(f"comment must be at most {MAX_COMMENT} characters")
+    if len(comment) > protocol.MAX_COMMENT:
+        raise ValueError(f"comment must be at most {protocol.MAX_COMMENT} characters")
     return await database_sync_to_async(_save_feedback)(session.pk, message_id, rating, comment)
 
 

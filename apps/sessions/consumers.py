@@ -127,6 +127,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._ask_task: asyncio.Task[None] | None = None
         self._focus_pk: int | None = chat.product_id
         self._focus_product_id: str | None = None
+        self._manual_product_id: str | None = None
         self._manual_id: int | None = None
         self._prefetched: set[int] = set()
         WEBSOCKET_ACTIVE_CONNECTIONS.inc()
@@ -140,8 +141,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 task.cancel()
         if self._manual_id is not None:
             await self.channel_layer.group_discard(manual_group(self._manual_id), self.channel_name)
-        if self._focus_pk != self.chat.product_id:
-            await _set_focus(session_id=self.chat.pk, product_pk=self._focus_pk)
+        try:
+            await self._save_focus()
+        except db.Error:
+            logger.warning("could not save the focus of chat %s at close", self.chat.pk)
         self.chat = None
 
     # --- frames ----------------------------------------------------------------------------
@@ -155,7 +158,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._close(CLOSE_TOO_BIG)
                 return
             if not self._bucket.take():
-                await self._refuse_flood()
+                await self._refuse_flood(text_data)
                 return
             self._strikes = 0
             if text_data is None:
@@ -188,12 +191,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             and len(text_data.encode("utf-8", "surrogatepass")) > limit
         )
 
-    async def _refuse_flood(self) -> None:
+    async def _refuse_flood(self, text_data: str | None) -> None:
         self._strikes += 1
         if self._strikes > settings.CHAT_RATE_STRIKES:
             await self._close(CLOSE_FLOOD)
-        else:
-            await self.send_error("rate_limited", "Too many messages; slow down.", None)
+            return
+        # The refusal answers this message too, so it carries the message's ref if it has one.
+        try:
+            ref = protocol.parse_frame(text_data).ref
+        except ProtocolError as error:
+            ref = error.ref
+        await self.send_error("rate_limited", "Too many messages; slow down.", ref)
 
     async def _close(self, code: int) -> None:
         self._closing = True
@@ -295,15 +303,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Make the product the session's focus and listen to its manual's status.
 
         The row is written now only when `save` is set (a click); a focus moved by typing is
-        written with the next activity stamp, or when the socket closes.
+        written with the next question, the next activity stamp, or when the socket closes.
         """
         self._focus_product_id = card["id"]
         self._focus_pk = pk
-        if save and self.chat is not None and self.chat.product_id != pk:
-            self.chat.product_id = pk
-            await _set_focus(session_id=self.chat.pk, product_pk=pk)
+        if save:
+            await self._save_focus()
         manual = card.get("manual")
-        await self._follow_manual(manual["id"] if manual else None)
+        await self._follow_manual(manual["id"] if manual else None, card["id"])
+
+    async def _save_focus(self) -> None:
+        if self.chat is not None and self.chat.product_id != self._focus_pk:
+            self.chat.product_id = self._focus_pk
+            await _set_focus(session_id=self.chat.pk, product_pk=self._focus_pk)
 
     async def _prefetch(self, card: dict[str, Any]) -> None:
         """Ask for the manual once per connection; the manuals service dedupes across them."""
@@ -317,7 +329,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Answering waits for the manual anyway; a lost prefetch only costs time.
             logger.exception("could not request a prefetch of manual %s", manual["id"])
 
-    async def _follow_manual(self, manual_id: int | None) -> None:
+    async def _follow_manual(self, manual_id: int | None, product_id: str) -> None:
+        # Pushes name the product whose manual this socket listens to, which can trail the
+        # focus that typing just moved.
+        self._manual_product_id = product_id
         if manual_id == self._manual_id:
             return
         if self._manual_id is not None:
@@ -334,7 +349,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             {
                 "type": "manual_status",
                 "manual_id": event.get("manual_id"),
-                "product_id": self._focus_product_id,
+                "product_id": self._manual_product_id,
                 "status": event.get("status"),
                 "progress": event.get("progress"),
                 "pages": event.get("pages"),
@@ -373,6 +388,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(
                 "rate_limited", "One question at a time: wait for the answer to finish."
             )
+        # A question is about the product in view: a reload after it must show that product.
+        await self._save_focus()
         # A task, so this socket keeps reading (pings, typing) while the answer streams.
         self._ask_task = asyncio.create_task(self._ask(text, product_id, envelope.ref))
 

@@ -64,6 +64,7 @@ def make_ranker(name: str, index: ManualIndex) -> Ranker:
         raise ValueError(f"unknown ranker {name!r}; expected one of {RANKERS}")
     if name == "ours":
         return index.rank
+    # Only this comparison uses bm25s, so it is a development dependency (`.[dev]`).
     from apps.manuals.retrieval_bm25s import Bm25sRanker
 
     return Bm25sRanker(index, our_tokens=name == "bm25s-our-tokens")

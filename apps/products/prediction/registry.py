@@ -85,7 +85,12 @@ def build_index(*, version: int | None = None) -> PredictionIndex:
     # Read the version first: an edit committed during the load bumps it again, so the
     # next check rebuilds rather than keeping an index that missed the edit.
     version = current_catalog_version() if version is None else version
-    return PredictionIndex(load_records(), version=version, cards=load_cards(version=version))
+    index = PredictionIndex(load_records(), version=version, cards=load_cards(version=version))
+    # The index lives until the next catalog version: take it (and the process's other
+    # long-lived objects) out of the cyclic collector's full passes, which otherwise stop the
+    # event loop for tens of milliseconds walking it. Refcounting still frees it later.
+    gc.freeze()
+    return index
 
 
 class VersionedHolder(Generic[V]):
@@ -115,7 +120,7 @@ class VersionedHolder(Generic[V]):
             # The first caller builds in its own thread (it must be allowed to query).
             with self._lock:
                 if self._index is None:
-                    self._index = self._built()
+                    self._index = self._build()
                     self._checked_at = time.monotonic()
                 return self._index
         if time.monotonic() - self._checked_at >= self._interval and not self._checking:
@@ -126,19 +131,11 @@ class VersionedHolder(Generic[V]):
                     self._executor.submit(self._check_in_background)
         return index
 
-    def _built(self) -> V:
-        value = self._build()
-        # What was just built lives until the next version: take it out of the cyclic
-        # collector's full passes, which would otherwise stop the event loop for tens of
-        # milliseconds whenever they walk the index (refcounting still frees it later).
-        gc.freeze()
-        return value
-
     def refresh(self) -> V:
         """Compare versions now and rebuild if the version moved; returns the current value."""
         current = self._index
         if current is None or self._version() != current.version:
-            self._index = self._built()
+            self._index = self._build()
         self._checked_at = time.monotonic()
         return self._index
 

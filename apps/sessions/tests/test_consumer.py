@@ -282,9 +282,9 @@ async def test_a_flood_is_rate_limited_then_closed_with_4429(catalog, settings):
     assert (await comm.connect())[0]
     replies = [await ask(comm, {"type": "ping"}) for _ in range(5)]
     assert all(reply["type"] == "pong" for reply in replies)
-    for _ in range(3):
-        reply = await ask(comm, {"type": "ping"})
-        assert reply["code"] == "rate_limited"
+    for number in range(3):
+        reply = await ask(comm, {"type": "ping", "ref": f"f{number}"})
+        assert (reply["code"], reply["ref"]) == ("rate_limited", f"f{number}")
     await comm.send_json_to({"type": "ping"})
     assert await expect_close(comm) == 4429
 

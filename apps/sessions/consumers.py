@@ -280,6 +280,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         Latest wins here too: while one change is being applied, only the newest waits.
         """
         self._focus_product_id = card["id"]
+        self._focus_pk = pk
         self._wanted_focus = (pk, card)
         if self._focus_worker is None or self._focus_worker.done():
             self._focus_worker = asyncio.create_task(self._apply_focus())

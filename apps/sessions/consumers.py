@@ -218,10 +218,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     async def send_json(self, message: dict[str, Any]) -> None:
+        # Every error this socket sends is counted here, the ask flow's included.
+        if message["type"] == "error":
+            WEBSOCKET_ERRORS.labels(message["code"]).inc()
         await self.send(text_data=json.dumps(message, ensure_ascii=False))
 
     async def send_error(self, code: str, message: str, ref: str | None) -> None:
-        WEBSOCKET_ERRORS.labels(code).inc()
         await self.send_json(protocol.error_message(code, message, ref))
 
     # --- typing: latest wins ---------------------------------------------------------------

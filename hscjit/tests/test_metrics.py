@@ -59,6 +59,11 @@ async def test_socket_prediction_error_and_answer_metrics_move(client: Client) -
     assert sample("answer_total_seconds_count") == total + 1
     assert sample("answers_total", state="answered", engine="extractive") == answered + 1
 
+    not_found = sample("websocket_errors_total", code="not_found")
+    await socket.send_json_to({"type": "ask", "text": "Is it loud?", "product_id": "no-such-id"})
+    assert (await receive_type(socket, "error"))["code"] == "not_found"
+    assert sample("websocket_errors_total", code="not_found") == not_found + 1
+
     await socket.disconnect()
     assert sample("websocket_active_connections") == open_before
 

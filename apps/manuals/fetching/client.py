@@ -26,6 +26,7 @@ from apps.manuals.fetching.addresses import (
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _SNIFF_BYTES = 2048
+_WEB_PORTS = frozenset({80, 443})
 _USER_AGENT = "HSC-JIT manual fetcher (+support assistant)"
 _HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body")
 
@@ -185,6 +186,12 @@ def _pinned_request(
             "The manual could not be downloaded: the vendor's server name could not be found.",
             transient=True,
         ) from exc
+    # Vendors publish manuals on the web ports; any other port on a public host is more
+    # likely a probe of some other service (mail, SSH, a database) than a manual.
+    if port not in _WEB_PORTS and url.host.lower().rstrip(".") not in policy.allowed_hosts:
+        raise FetchError(
+            "The manual's address cannot be downloaded: only the standard web ports are allowed."
+        )
     headers = {
         "Host": url.netloc.decode("ascii"),
         "User-Agent": _USER_AGENT,

@@ -144,6 +144,22 @@ def test_it_refuses_schemes_other_than_http(url):
         fetch(url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://93.184.216.34:22/m.pdf", "https://93.184.216.34:6379/", "http://[2606:4700::1]:25/"],
+)
+def test_it_refuses_ports_other_than_the_web_ports_on_a_public_host(url):
+    # Refused before any connection is made: nothing leaves this machine.
+    with pytest.raises(FetchError, match="standard web ports"):
+        fetch(url)
+
+
+def test_it_refuses_a_redirect_to_another_port(vendor):
+    url = vendor.add("/go", status=302, headers={"Location": "http://93.184.216.34:8025/m.pdf"})
+    with pytest.raises(FetchError, match="standard web ports"):
+        fetch(url)
+
+
 def test_it_refuses_a_redirect_to_a_file_url(vendor):
     url = vendor.add("/go", status=302, headers={"Location": "file:///etc/passwd"})
     with pytest.raises(FetchError, match="only http and https"):

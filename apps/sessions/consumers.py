@@ -44,8 +44,8 @@ CLOSE_TOO_BIG = 1009
 # last_activity_at is for cleanup, which thinks in hours, and the focus a typing customer
 # moves is for the next page load and the transcript: one write a minute is plenty.
 TOUCH_EVERY = 60.0
-# While a customer types, the confident product changes every few keystrokes: the focus is
-# written (and its manual's group joined) once it has held this long.
+# While a customer types, the confident product changes every few keystrokes: its manual's
+# group is joined once the focus has held this long (the manual is requested at once).
 FOCUS_SETTLES_AFTER = 0.25
 
 

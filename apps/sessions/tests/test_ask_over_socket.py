@@ -8,14 +8,13 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.sessions.backends.db import SessionStore
 
 from apps.manuals.models import Manual
 from apps.manuals.tests.demo_data import product_with, ready_manual
 from apps.sessions import answering
 from apps.sessions.models import ChatSession, Feedback, Message
+from apps.sessions.tests.sockets import communicator, make_chat
 from hscjit import cache
-from hscjit.asgi import websocket_application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,22 +27,20 @@ def fresh_cache() -> None:
     caches["default"].clear()
 
 
-@database_sync_to_async
-def _chat_with_product(status: str = Manual.Status.READY) -> tuple[ChatSession, str, Any]:
-    manual = ready_manual()
-    Manual.objects.filter(pk=manual.pk).update(status=status)
-    product = product_with(manual)
-    store = SessionStore()
-    store.create()
-    return ChatSession.objects.create(owner_key=store.session_key), store.session_key, product
+async def _chat_with_product(status: str = Manual.Status.READY) -> tuple[ChatSession, str, Any]:
+    @database_sync_to_async
+    def product() -> Any:
+        manual = ready_manual()
+        Manual.objects.filter(pk=manual.pk).update(status=status)
+        return product_with(manual)
+
+    made = await product()
+    chat, key = await make_chat()
+    return chat, key, made
 
 
 async def _open(chat: ChatSession, key: str) -> WebsocketCommunicator:
-    comm = WebsocketCommunicator(
-        websocket_application(),
-        f"/ws/chat/{chat.pk}/",
-        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", f"sessionid={key}".encode())],
-    )
+    comm = communicator(chat.pk, key)
     connected, _ = await comm.connect()
     assert connected
     return comm

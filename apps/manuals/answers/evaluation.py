@@ -21,6 +21,9 @@ RANKERS = ("ours", "bm25s", "bm25s-our-tokens")
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 QA_SET = Path(__file__).resolve().parent / "qa_set.json"
+REAL_QA_SET = Path(__file__).resolve().parent / "real_qa_set.json"
+# Real vendor manuals are never copied into the repository: they sit beside it.
+SHARED_MANUALS = Path(__file__).resolve().parents[3].parent / "shared" / "manuals"
 
 
 def demo_pages(name: str) -> list[tuple[int, str]]:

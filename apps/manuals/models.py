@@ -16,7 +16,21 @@ class Manual(models.Model):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
+    class DocumentKind(models.TextChoices):
+        OWNERS_MANUAL = "owners_manual", "Owner's manual"
+        REFERENCE = "reference", "Reference manual"
+        PARAMETER_GUIDE = "parameter_guide", "Parameter guide"
+        MIDI_IMPLEMENTATION = "midi_implementation", "MIDI implementation"
+        QUICK_START = "quick_start", "Quick start"
+        OTHER = "other", "Other"
+
     title = models.CharField(max_length=300, blank=True)
+    document_kind = models.CharField(
+        max_length=24, choices=DocumentKind.choices, default=DocumentKind.OWNERS_MANUAL
+    )
+    language = models.CharField(
+        max_length=8, blank=True, default="en", help_text="ISO 639-1 code, e.g. en or he."
+    )
     source_url = models.URLField(max_length=2000, blank=True)
     backup_url = models.URLField(max_length=2000, blank=True)
     uploaded_file = models.FileField(
@@ -59,6 +73,61 @@ class Manual(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.source_url or f"manual {self.pk}"
+
+
+class DocumentLink(models.Model):
+    """A document of one product, or of a family (then of every product in it)."""
+
+    class Origin(models.TextChoices):
+        CATALOG = "catalog", "Catalog import"
+        DISCOVERY = "discovery", "Found on a vendor page"
+        STAFF = "staff", "Staff"
+
+    manual = models.ForeignKey(Manual, on_delete=models.CASCADE, related_name="links")
+    product = models.ForeignKey(
+        "products.Product",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="document_links",
+    )
+    family = models.ForeignKey(
+        "products.Family",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="document_links",
+    )
+    origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.STAFF)
+    provenance = models.CharField(
+        max_length=2000, blank=True, help_text="Where the link came from (a page URL, a file)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(product__isnull=False, family__isnull=True)
+                    | models.Q(product__isnull=True, family__isnull=False)
+                ),
+                name="document_link_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["manual", "product"],
+                condition=models.Q(product__isnull=False),
+                name="one_link_per_product_document",
+            ),
+            models.UniqueConstraint(
+                fields=["manual", "family"],
+                condition=models.Q(family__isnull=False),
+                name="one_link_per_family_document",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manual} → {self.product or self.family}"
 
 
 class ManualPage(models.Model):

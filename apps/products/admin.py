@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from apps.products.models import Brand, Product, ProductAlias, ProductRelationship
+from apps.products.models import Brand, Family, Product, ProductAlias, ProductRelationship
 from apps.products.services import bump_catalog_version
 
 
@@ -50,17 +50,19 @@ class BrandAdmin(BumpsCatalogVersion):
 
 
 class HasManualFilter(admin.SimpleListFilter):
-    title = "manual"
+    title = "documents"
     parameter_name = "has_manual"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Has a manual"), ("no", "No manual")]
+        return [("yes", "Has a document"), ("no", "No document")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        # Its own documents or its family's (the link table belongs to the manuals app).
+        linked = Q(document_links__isnull=False) | Q(family__document_links__isnull=False)
         if self.value() == "yes":
-            return queryset.filter(manual__isnull=False)
+            return queryset.filter(linked).distinct()
         if self.value() == "no":
-            return queryset.filter(manual__isnull=True)
+            return queryset.exclude(pk__in=queryset.filter(linked).values("pk"))
         return None
 
 
@@ -88,15 +90,15 @@ class ProductAdmin(BumpsCatalogVersion):
         "category",
         "sku",
         "price_display",
-        "manual_status",
+        "family",
+        "document_count",
         "needs_review",
         "is_active",
     ]
     list_filter = ["brand", "category", "needs_review", HasManualFilter, "is_active"]
-    list_select_related = ["brand", "manual"]
+    list_select_related = ["brand", "family"]
     search_fields = ["name", "sku", "catalog_id", "aliases__alias"]
-    autocomplete_fields = ["brand"]
-    raw_id_fields = ["manual"]
+    autocomplete_fields = ["brand", "family"]
     readonly_fields = ["raw_price", "created_at", "updated_at"]
     list_per_page = 50
     inlines = [AliasInline, RelationshipInline]
@@ -105,7 +107,7 @@ class ProductAdmin(BumpsCatalogVersion):
         (None, {"fields": ["catalog_id", "name", "brand", "category", "sku", "is_active"]}),
         ("Price", {"fields": ["price", "currency", "raw_price"]}),
         ("Review", {"fields": ["needs_review", "review_reason"]}),
-        ("Links", {"fields": ["product_url", "image_url", "manual"]}),
+        ("Links", {"fields": ["product_url", "image_url", "family"]}),
         ("Details", {"fields": ["description", "specs"], "classes": ["collapse"]}),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
@@ -119,9 +121,16 @@ class ProductAdmin(BumpsCatalogVersion):
             return format_html("— <small>(catalog said {})</small>", obj.raw_price)
         return "—"
 
-    @admin.display(description="manual", ordering="manual__status")
-    def manual_status(self, obj: Product) -> str:
-        return obj.manual.get_status_display() if obj.manual is not None else "none"
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(own_documents=Count("document_links", distinct=True))
+        )
+
+    @admin.display(description="own documents", ordering="own_documents")
+    def document_count(self, obj: Product) -> int:
+        return obj.own_documents  # type: ignore[attr-defined]
 
     @admin.action(description="Mark selected products as reviewed")
     def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
@@ -144,3 +153,34 @@ class ProductRelationshipAdmin(BumpsCatalogVersion):
     list_select_related = ["source", "target"]
     search_fields = ["source__name", "target__name", "label"]
     autocomplete_fields = ["source", "target"]
+
+
+class FamilyMemberInline(admin.TabularInline):
+    model = Product
+    fk_name = "family"
+    extra = 0
+    fields = ["name", "catalog_id", "sku", "is_active"]
+    readonly_fields = ["name", "catalog_id", "sku", "is_active"]
+    can_delete = False
+    show_change_link = True
+    verbose_name = "variant"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Family)
+class FamilyAdmin(BumpsCatalogVersion):
+    list_display = ["name", "brand", "variant_count"]
+    list_select_related = ["brand"]
+    search_fields = ["name", "slug", "products__name"]
+    autocomplete_fields = ["brand"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [FamilyMemberInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Family]:
+        return super().get_queryset(request).annotate(variant_count=Count("products"))
+
+    @admin.display(description="variants", ordering="variant_count")
+    def variant_count(self, obj: Family) -> int:
+        return obj.variant_count  # type: ignore[attr-defined]

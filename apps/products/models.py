@@ -18,6 +18,26 @@ class Brand(models.Model):
         return self.name
 
 
+class Family(models.Model):
+    """Variants that the vendor documents as one model (colours, bundles, suffixes).
+
+    Documents attached to a family serve every product in it.
+    """
+
+    slug = models.SlugField(max_length=200, unique=True)
+    name = models.CharField(max_length=300)
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="families")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["brand__name", "name"]
+        verbose_name_plural = "families"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Product(models.Model):
     catalog_id = models.SlugField(
         max_length=200, unique=True, help_text="Stable catalog id, used by clients and imports."
@@ -41,12 +61,13 @@ class Product(models.Model):
     product_url = models.URLField(max_length=1000, blank=True)
     image_url = models.URLField(max_length=1000, blank=True)
     specs = models.JSONField(default=dict, blank=True)
-    manual = models.ForeignKey(
-        "manuals.Manual",
+    family = models.ForeignKey(
+        Family,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="products",
+        help_text="Variants in one family share its documents.",
     )
     is_active = models.BooleanField(default=True, db_index=True)
     needs_review = models.BooleanField(default=False, db_index=True)

@@ -27,12 +27,11 @@ def current_catalog_version() -> int:
 
 
 def product_card(*, product: Product) -> dict[str, Any]:
-    """The protocol's product object (PROTOCOL.md, `prediction`).
+    """The catalog's part of the protocol's product object (PROTOCOL.md, `prediction`).
 
-    Reads `brand` and `manual` through the relations, so a caller that used
-    `select_related("brand", "manual")` pays no extra query.
+    Reads `brand` through the relation, so a caller that used `select_related("brand")` pays
+    no extra query. The documents part (`manual`, `documents`) is the manuals app's to add.
     """
-    manual = product.manual
     return {
         "id": product.catalog_id,
         "name": product.name,
@@ -42,19 +41,5 @@ def product_card(*, product: Product) -> dict[str, Any]:
         "price": f"{product.price:.2f}" if product.price is not None else None,
         "currency": product.currency,
         "url": product.product_url,
-        "manual": (
-            {"id": manual.pk, "status": manual.status, "pages": manual.page_count}
-            if manual is not None
-            else None
-        ),
+        "family": product.family.name if product.family_id is not None else None,
     }
-
-
-def products_with_manuals(*, limit: int = 8) -> list[Product]:
-    """Active products whose manual is known, for the landing page's "try asking about"."""
-    query = (
-        Product.objects.filter(is_active=True, manual__isnull=False)
-        .select_related("brand", "manual")
-        .order_by("brand__name", "name")
-    )
-    return list(query[:limit])

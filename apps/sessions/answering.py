@@ -1,48 +1,37 @@
 """The `ask` flow of PROTOCOL.md, and feedback on answers.
 
-`run_ask` resolves the product, waits (bounded) for its manual, answers from it and streams
-the answer through `send`; the question and the answer are saved as messages of the session
-whatever happens to the client. The consumer and the no-JavaScript view both call it.
+`run_ask` resolves the product (named in the question, else the conversation's), has the
+manuals' answer service answer from its documents with the previous turn as context, and
+streams the answer through `send`; the question and the answer are saved as messages of the
+session whatever happens to the client. The consumer and the no-JavaScript view both call it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 
-from apps.manuals import retrieval
-from apps.manuals.answers import extractive, llm
-from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo
-from apps.manuals.models import Manual
-from apps.manuals.selectors import manual_status_payload
-from apps.manuals.services import request_prefetch
+from apps.manuals.answers.types import Answer
+from apps.manuals.selectors import card_with_documents
+from apps.manuals.services.answering import Asked, answer_question
 from apps.products.models import Product
 from apps.products.prediction import get_index as prediction_index
-from apps.products.selectors import product_card
 from apps.sessions import protocol
 from apps.sessions.models import ChatSession, Feedback, Message
-from apps.sessions.selectors import active_product, product_cards
-from hscjit import cache
+from apps.sessions.selectors import active_product, active_product_by_pk, product_cards
 from hscjit.logging_context import log_context
 from hscjit.metrics import ANSWER_FIRST_DELTA, ANSWER_TOTAL, ANSWERS
 
 logger = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-NO_MANUAL = Message.State.NO_MANUAL.value
 NO_PRODUCT = Message.State.NO_PRODUCT.value
-ANSWER_CACHE_PREFIX = "answer"
-_POLL_SECONDS = 0.25
-_CACHEABLE = {ANSWERED, NOT_IN_MANUAL}
 # Answers still being saved after their client went away (a task needs a strong reference).
 _unfinished: set[asyncio.Task[None]] = set()
 
@@ -102,12 +91,15 @@ async def _ask(session: ChatSession, text: str, product_id: str | None, out: _St
                 )
                 return
         else:
-            product, candidates = await database_sync_to_async(_predicted_product)(text)
-        card = await database_sync_to_async(product_card)(product=product) if product else None
+            product, candidates = await database_sync_to_async(_asked_product)(session, text)
+        card = (
+            await database_sync_to_async(card_with_documents)(product=product) if product else None
+        )
+        context = await database_sync_to_async(_conversation_context)(session, product)
         question = await database_sync_to_async(_save_question)(session, text, product)
         await out.message("answer_start", question_id=question.pk, product=card)
         with log_context(product_id=product.catalog_id if product else None):
-            answer = await _answer(product, text, out)
+            answer = await _answer(product, text, context, out)
         reply = await database_sync_to_async(_save_answer)(
             session, question, product, answer, out.first_delta_ms, out.elapsed_ms()
         )
@@ -129,86 +121,24 @@ async def _ask(session: ChatSession, text: str, product_id: str | None, out: _St
             await _send_candidates(text, candidates, out)
 
 
-async def _answer(product: Product | None, text: str, out: _Stream) -> Answer:
+async def _answer(product: Product | None, text: str, context: str, out: _Stream) -> Answer:
     if product is None:
-        return await _say(
-            out,
-            NO_PRODUCT,
+        pieces = [
             "I could not tell which product you mean. ",
             "Please pick it from the suggestions, or name its brand and model.",
-        )
-    if product.manual_id is None:
-        return await _no_manual(out, product, "the catalog lists no manual for it")
-    manual = await _wait_for_manual(product, out)
-    if manual.status != Manual.Status.READY:
-        if manual.status == Manual.Status.FAILED:
-            reason = (manual.error or "its manual could not be fetched").rstrip(".")
-        else:
-            reason = "its manual is still being fetched; please ask again in a minute"
-        return await _no_manual(out, product, reason)
-    info = ManualInfo(
-        id=manual.pk,
-        version=manual.version,
-        title=manual.title or f"the {product.name} manual",
-        kind=manual.kind,
-        source_url=manual.source_url,
+        ]
+        for piece in pieces:
+            await out.delta(piece)
+        return Answer(state=NO_PRODUCT, pieces=pieces)
+
+    async def push_status(status: dict[str, Any]) -> None:
+        await out.message("manual_status", **status)
+
+    return await answer_question(
+        asked=Asked(product=product, text=text, context=context),
+        emit=out.delta,
+        push_status=push_status,
     )
-    key = _cache_key(info, text)
-    cached = await database_sync_to_async(cache.get)(key)
-    if isinstance(cached, Answer):
-        for piece in cached.pieces:
-            await out.delta(piece)
-        return cached
-    exclude = set(retrieval.tokens(f"{product.name} {product.brand.name} {product.catalog_id}"))
-    index, found = await database_sync_to_async(_retrieve)(info, text, exclude)
-    if llm.enabled() and found.state == ANSWERED:
-        hits = extractive.retrieve(index, text, exclude=exclude)
-        answer = await llm.answer(
-            manual=info, index=index, hits=hits, question=text, fallback=found, emit=out.delta
-        )
-    else:
-        answer = found
-        for piece in answer.pieces:
-            await out.delta(piece)
-    # A fallback after an endpoint failure is not what the next asker should get.
-    if answer.state in _CACHEABLE and answer.engine == _engine_name():
-        await database_sync_to_async(cache.set)(key, answer, settings.ANSWER_CACHE_SECONDS)
-    return answer
-
-
-async def _say(out: _Stream, state: str, *pieces: str) -> Answer:
-    for piece in pieces:
-        await out.delta(piece)
-    return Answer(state=state, pieces=list(pieces))
-
-
-async def _no_manual(out: _Stream, product: Product, reason: str) -> Answer:
-    known = f"What the catalog knows: {product.name} by {product.brand.name}"
-    known += f", in {product.category}." if product.category else "."
-    pieces = [f"I cannot answer from the manual of {product.name}: {reason}. ", known]
-    if product.product_url:
-        pieces.append(f" Product page: {product.product_url}")
-    return await _say(out, NO_MANUAL, *pieces)
-
-
-async def _wait_for_manual(product: Product, out: _Stream) -> Manual:
-    """The product's manual once ready or failed, or as it stands when the wait runs out."""
-    manual = await database_sync_to_async(Manual.objects.get)(pk=product.manual_id)
-    if manual.status == Manual.Status.READY:
-        return manual
-    await database_sync_to_async(request_prefetch)(manual_id=manual.pk)
-    deadline = time.monotonic() + settings.ANSWER_MANUAL_WAIT_SECONDS
-    last: dict[str, Any] | None = None
-    while True:
-        status = manual_status_payload(manual=manual)
-        if status != last:
-            await out.message("manual_status", **{**status, "product_id": product.catalog_id})
-            last = status
-        remaining = deadline - time.monotonic()
-        if manual.status in {Manual.Status.READY, Manual.Status.FAILED} or remaining <= 0:
-            return manual
-        await asyncio.sleep(min(_POLL_SECONDS, remaining))
-        manual = await database_sync_to_async(Manual.objects.get)(pk=manual.pk)
 
 
 async def _send_candidates(text: str, candidates: list[Any], out: _Stream) -> None:
@@ -225,24 +155,27 @@ async def _send_candidates(text: str, candidates: list[Any], out: _Stream) -> No
     )
 
 
-def _engine_name() -> str:
-    return "llm" if llm.enabled() else "extractive"
+def _asked_product(session: ChatSession, text: str) -> tuple[Product | None, list[Any]]:
+    """The product a question names confidently, else the one the conversation is about."""
+    product, candidates = _predicted_product(text)
+    if product is None and session.product_id is not None:
+        product = active_product_by_pk(pk=session.product_id)
+    return product, candidates
 
 
-def normalise_question(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s.-]", " ", text.lower()).split()).strip(" .")
-
-
-def _cache_key(manual: ManualInfo, text: str) -> str:
-    digest = hashlib.sha256(normalise_question(text).encode()).hexdigest()[:32]
-    return f"{ANSWER_CACHE_PREFIX}:{manual.id}:{manual.version}:{_engine_name()}:{digest}"
-
-
-def _retrieve(
-    manual: ManualInfo, text: str, exclude: set[str]
-) -> tuple[retrieval.ManualIndex, Answer]:
-    index = retrieval.get_index(manual_id=manual.id, version=manual.version)
-    return index, extractive.compose(manual=manual, index=index, question=text, exclude=exclude)
+def _conversation_context(session: ChatSession, product: Product | None) -> str:
+    """The previous question and its answer, when they were about the same product."""
+    if product is None:
+        return ""
+    last = (
+        Message.objects.filter(session=session, role=Message.Role.ANSWER)
+        .select_related("question")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if last is None or last.product_id != product.pk or last.question is None:
+        return ""
+    return f"{last.question.text}\n{last.text}"
 
 
 def _predicted_product(text: str) -> tuple[Product | None, list[Any]]:
@@ -250,7 +183,7 @@ def _predicted_product(text: str) -> tuple[Product | None, list[Any]]:
     if candidates and candidates[0].confident:
         product = (
             Product.objects.filter(pk=candidates[0].pk, is_active=True)
-            .select_related("brand", "manual")
+            .select_related("brand", "family")
             .first()
         )
         if product is not None:

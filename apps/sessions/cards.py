@@ -30,13 +30,11 @@ def refresh() -> None:
 
 
 def cards_for(index: PredictionIndex, pks: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """The cards of these products that the index knows, with their manuals' live status."""
+    """The cards of these products that the index knows, with their documents' live status."""
     states = _states.get()
     found: dict[int, dict[str, Any]] = {}
     for pk in pks:
         card = index.cards.get(pk)
-        if card is None:
-            continue
-        manual = card["manual"]
-        found[pk] = card if manual is None else {**card, "manual": states.card_part(manual["id"])}
+        if card is not None:
+            found[pk] = card | states.card_documents(pk)
     return found

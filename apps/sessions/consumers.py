@@ -19,9 +19,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django import db
 from django.conf import settings
 
+from apps.manuals.selectors import card_with_documents
 from apps.manuals.services import manual_group, request_prefetch
 from apps.products.prediction import get_index
-from apps.products.selectors import product_card
 from apps.sessions import cards, protocol, selectors, services
 from apps.sessions.models import ChatSession
 from apps.sessions.protocol import Envelope, ProtocolError
@@ -67,6 +67,11 @@ _set_focus = _on_pool(services.set_focus)
 _session_by_id = _on_pool(selectors.session_by_id)
 _active_product = _on_pool(selectors.active_product)
 _request_prefetch = _on_pool(request_prefetch)
+_card = _on_pool(card_with_documents)
+
+
+def _document_ids(card: dict[str, Any]) -> frozenset[int]:
+    return frozenset(document["id"] for document in card.get("documents") or [])
 
 
 def _read_catalog_into_memory() -> None:
@@ -128,7 +133,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._focus_pk: int | None = chat.product_id
         self._focus_product_id: str | None = None
         self._manual_product_id: str | None = None
-        self._manual_id: int | None = None
+        self._manual_ids: frozenset[int] = frozenset()
         self._prefetched: set[int] = set()
         WEBSOCKET_ACTIVE_CONNECTIONS.inc()
 
@@ -139,8 +144,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for task in (self._typing_worker, self._focus_worker, self._ask_task):
             if task is not None:
                 task.cancel()
-        if self._manual_id is not None:
-            await self.channel_layer.group_discard(manual_group(self._manual_id), self.channel_name)
+        for manual_id in self._manual_ids:
+            await self.channel_layer.group_discard(manual_group(manual_id), self.channel_name)
         try:
             await self._save_focus()
         except db.Error:
@@ -312,8 +317,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._focus_pk = pk
         if save:
             await self._save_focus()
-        manual = card.get("manual")
-        await self._follow_manual(manual["id"] if manual else None, card["id"])
+        await self._follow_manuals(_document_ids(card), card["id"])
 
     async def _save_focus(self) -> None:
         if self.chat is not None and self.chat.product_id != self._focus_pk:
@@ -321,32 +325,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await _set_focus(session_id=self.chat.pk, product_pk=self._focus_pk)
 
     async def _prefetch(self, card: dict[str, Any]) -> None:
-        """Ask for the manual once per connection; the manuals service dedupes across them."""
-        manual = card.get("manual")
-        if not manual or manual["status"] == "ready" or manual["id"] in self._prefetched:
-            return
-        self._prefetched.add(manual["id"])
-        try:
-            await _request_prefetch(manual_id=manual["id"])
-        except Exception:
-            # Answering waits for the manual anyway; a lost prefetch only costs time.
-            logger.exception("could not request a prefetch of manual %s", manual["id"])
+        """Ask for each document once per connection; the manuals service dedupes across them."""
+        for document in card.get("documents") or []:
+            if document["status"] == "ready" or document["id"] in self._prefetched:
+                continue
+            self._prefetched.add(document["id"])
+            try:
+                await _request_prefetch(manual_id=document["id"])
+            except Exception:
+                # Answering waits for the document anyway; a lost prefetch only costs time.
+                logger.exception("could not request a prefetch of manual %s", document["id"])
 
-    async def _follow_manual(self, manual_id: int | None, product_id: str) -> None:
-        # Pushes name the product whose manual this socket listens to, which can trail the
+    async def _follow_manuals(self, manual_ids: frozenset[int], product_id: str) -> None:
+        # Pushes name the product whose documents this socket listens to, which can trail the
         # focus that typing just moved.
         self._manual_product_id = product_id
-        if manual_id == self._manual_id:
-            return
-        if self._manual_id is not None:
-            await self.channel_layer.group_discard(manual_group(self._manual_id), self.channel_name)
-        self._manual_id = manual_id
-        if manual_id is not None:
+        for manual_id in self._manual_ids - manual_ids:
+            await self.channel_layer.group_discard(manual_group(manual_id), self.channel_name)
+        for manual_id in manual_ids - self._manual_ids:
             await self.channel_layer.group_add(manual_group(manual_id), self.channel_name)
+        self._manual_ids = manual_ids
 
     async def manual_status(self, event: dict[str, Any]) -> None:
-        """A `manual.status` group message: the manual in focus moved on."""
-        if event.get("manual_id") != self._manual_id or self.chat is None:
+        """A `manual.status` group message: a document of the product in focus moved on."""
+        if event.get("manual_id") not in self._manual_ids or self.chat is None:
             return
         await self.send_json(
             {
@@ -369,7 +371,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         product = await _active_product(catalog_id=catalog_id)
         if product is None:
             raise ProtocolError("not_found", "There is no such product in the catalog.")
-        card = product_card(product=product)
+        card = await _card(product=product)
         # Focus and subscription first: `selected` promises both, and status pushes follow it.
         # A focus change still on its way from typing is dropped (or ends first), so this one wins.
         if self._focus_worker is not None and not self._focus_worker.done():

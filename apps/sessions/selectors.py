@@ -8,9 +8,8 @@ from typing import Any
 
 from django.db.models import Count
 
-from apps.manuals.selectors import manual_status_payload
+from apps.manuals.selectors import card_with_documents, documents_of, manual_status_payload
 from apps.products.models import Product
-from apps.products.selectors import product_card
 from apps.sessions.models import ChatSession, Message
 
 
@@ -33,15 +32,15 @@ def session_for_owner(*, session_id: str | uuid.UUID, owner_key: str | None) -> 
 def active_product(*, catalog_id: str) -> Product | None:
     return (
         Product.objects.filter(catalog_id=catalog_id, is_active=True)
-        .select_related("brand", "manual")
+        .select_related("brand", "family")
         .first()
     )
 
 
 def product_cards(*, pks: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Protocol product objects by primary key, in one query."""
-    products = Product.objects.filter(pk__in=list(pks)).select_related("brand", "manual")
-    return {product.pk: product_card(product=product) for product in products}
+    products = Product.objects.filter(pk__in=list(pks)).select_related("brand", "family")
+    return {product.pk: card_with_documents(product=product) for product in products}
 
 
 def focus_card(*, session: ChatSession) -> dict[str, Any] | None:
@@ -51,15 +50,17 @@ def focus_card(*, session: ChatSession) -> dict[str, Any] | None:
     product = active_product_by_pk(pk=session.product_id)
     if product is None:
         return None
-    card = product_card(product=product)
-    if product.manual is not None:
-        status = manual_status_payload(manual=product.manual)
-        card["manual"] |= {"progress": status["progress"], "error": status["error"]}
+    card = card_with_documents(product=product)
+    for part, manual in zip(card["documents"], documents_of(product=product), strict=True):
+        status = manual_status_payload(manual=manual)
+        part |= {"progress": status["progress"], "error": status["error"]}
+    if card["manual"] is not None:
+        card["manual"] |= {key: card["documents"][0][key] for key in ("progress", "error")}
     return card
 
 
 def active_product_by_pk(*, pk: int) -> Product | None:
-    return Product.objects.filter(pk=pk, is_active=True).select_related("brand", "manual").first()
+    return Product.objects.filter(pk=pk, is_active=True).select_related("brand", "family").first()
 
 
 def transcript(*, session: ChatSession) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ ones replace them in one transaction only once they were read successfully (pipe
 
 from __future__ import annotations
 
+from apps.manuals.services.documents import attach_document
 from apps.manuals.services.leases import ManualBusy, ManualTransientError
 from apps.manuals.services.pipeline import (
     extract_limits,
@@ -32,6 +33,7 @@ __all__ = [
     "NO_SOURCE",
     "ManualBusy",
     "ManualTransientError",
+    "attach_document",
     "extract_limits",
     "fetch_now",
     "fetch_policy",

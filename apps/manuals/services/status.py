@@ -43,6 +43,11 @@ def publish_status(*, manual: Manual) -> None:
     after_commit(publish)
 
 
+def documents_changed() -> None:
+    """Which documents a product has moved: every process re-reads them after the commit."""
+    after_commit(_move_states_version)
+
+
 def _move_states_version() -> None:
     try:
         cache.set(MANUAL_STATES_VERSION_KEY, secrets.token_hex(8), timeout=None)

@@ -6,6 +6,7 @@ from functools import cache as memoize
 
 from apps.manuals.answers.evaluation import demo_pages
 from apps.manuals.models import Manual, ManualPage
+from apps.manuals.services import attach_document
 from apps.products.models import Brand, Product
 
 
@@ -33,11 +34,13 @@ def ready_manual(
 
 def product_with(manual: Manual | None, *, catalog_id: str = "lumenvale-lx-88") -> Product:
     brand, _ = Brand.objects.get_or_create(slug="lumenvale", defaults={"name": "Lumenvale Audio"})
-    return Product.objects.create(
+    product = Product.objects.create(
         catalog_id=catalog_id,
         name="LX-88 Stage Piano",
         brand=brand,
         category="Stage Pianos",
         product_url="https://lumenvale.example/lx-88",
-        manual=manual,
     )
+    if manual is not None:
+        attach_document(manual=manual, product=product)
+    return product

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.manuals.models import Manual
+from apps.manuals.models import DocumentLink, Manual
 from apps.products.importer.reading import BrandRecord, CatalogFile, Rejection
 from apps.products.importer.records import ProductRecord, Relationship
 from apps.products.models import Brand, Product, ProductAlias, ProductRelationship
@@ -27,6 +27,7 @@ class Counts:
     manuals_created: int = 0
     manuals_updated: int = 0
     aliases_created: int = 0
+    documents_linked: int = 0
     relationships_created: int = 0
     relationships_updated: int = 0
 
@@ -88,8 +89,16 @@ class CatalogWriter:
             )
         self.products: dict[str, Product] = {}
         for chunk in _chunks(ids):
-            query = Product.objects.filter(catalog_id__in=chunk).select_related("manual")
+            query = Product.objects.filter(catalog_id__in=chunk)
             self.products.update((p.catalog_id, p) for p in query)
+        # product pk -> manual ids the catalog linked to it (staff links are not the importer's).
+        self.links: dict[int, set[int]] = {}
+        pks = [p.pk for p in self.products.values()]
+        for start in range(0, len(pks), _CHUNK):
+            for product_id, manual_id in DocumentLink.objects.filter(
+                product_id__in=pks[start : start + _CHUNK]
+            ).values_list("product_id", "manual_id"):
+                self.links.setdefault(product_id, set()).add(manual_id)
         self.aliases: set[tuple[int, str]] = set()
         pks = [p.pk for p in self.products.values()]
         for start in range(0, len(pks), _CHUNK):
@@ -106,6 +115,7 @@ class CatalogWriter:
             records = self._records_with_brand(catalog_file.records)
             self._manuals(records)
             self._products(records)
+            self._document_links(records)
             self._aliases(records)
 
     def _brands(self, brands: list[BrandRecord]) -> None:
@@ -165,9 +175,9 @@ class CatalogWriter:
         if doc.url:
             return self.manuals[doc.url]
         self.outcome.bundled_files[record.catalog_id] = doc.file
-        current = product.manual if product is not None else None
+        current = self._bundled_manual(product)
         title = f"{record.fields['name']} manual"
-        if current is not None and not current.source_url:
+        if current is not None:
             if changed := _apply(current, {"kind": doc.kind, "title": title}):
                 current.save(update_fields=[*changed, "updated_at"])
                 self.outcome.counts.manuals_updated += 1
@@ -175,9 +185,18 @@ class CatalogWriter:
         self.outcome.counts.manuals_created += 1
         return Manual.objects.create(kind=doc.kind, title=title)
 
+    def _bundled_manual(self, product: Product | None) -> Manual | None:
+        """The manual without a source URL the catalog gave this product before, if any."""
+        if product is None or not self.links.get(product.pk):
+            return None
+        return Manual.objects.filter(
+            pk__in=self.links[product.pk], source_url="", uploaded_file=""
+        ).first()
+
     def _products(self, records: list[ProductRecord]) -> None:
         counts = self.outcome.counts
         now = timezone.now()
+        self.wanted_links: dict[str, int] = {}
         to_create: list[Product] = []
         to_update: list[Product] = []
         changed_fields: set[str] = set()
@@ -187,7 +206,7 @@ class CatalogWriter:
             fields = {**record.fields, "brand_id": self.brands[record.brand_slug].pk}
             manual = self._manual_for(record, product)
             if manual is not None:
-                fields["manual_id"] = manual.pk
+                self.wanted_links[record.catalog_id] = manual.pk
             if product is None:
                 to_create.append(Product(catalog_id=record.catalog_id, **fields))
                 continue
@@ -205,6 +224,28 @@ class CatalogWriter:
             names = sorted(name.removesuffix("_id") for name in changed_fields)
             Product.objects.bulk_update(to_update, [*names, "updated_at"], batch_size=500)
             counts.updated += len(to_update)
+
+    def _document_links(self, records: list[ProductRecord]) -> None:
+        """Link each record's document to its product, once; links are never removed here."""
+        new = []
+        for record in records:
+            manual_id = self.wanted_links.get(record.catalog_id)
+            if manual_id is None:
+                continue
+            pk = self.products[record.catalog_id].pk
+            if manual_id not in self.links.setdefault(pk, set()):
+                self.links[pk].add(manual_id)
+                new.append(
+                    DocumentLink(
+                        manual_id=manual_id,
+                        product_id=pk,
+                        origin=DocumentLink.Origin.CATALOG,
+                        provenance=record.file,
+                    )
+                )
+        if new:
+            DocumentLink.objects.bulk_create(new, batch_size=500)
+            self.outcome.counts.documents_linked += len(new)
 
     def _aliases(self, records: list[ProductRecord]) -> None:
         new = []

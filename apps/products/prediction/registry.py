@@ -75,7 +75,7 @@ def load_cards(*, version: int) -> dict[int, dict[str, Any]]:
     key = f"{CARDS_PREFIX}:{version}"
     found = cache.get(key)
     if found is None:
-        products = Product.objects.filter(is_active=True).select_related("brand", "manual")
+        products = Product.objects.filter(is_active=True).select_related("brand", "family")
         found = {product.pk: product_card(product=product) for product in products}
         cache.set(key, found)
     return found

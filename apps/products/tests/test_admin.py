@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.manuals.models import Manual
+from apps.manuals.services import attach_document
 from apps.products.models import Brand, Product, ProductAlias
 from apps.products.selectors import current_catalog_version
 
@@ -52,8 +53,8 @@ def catalog() -> dict[str, Product]:
         category="Loopers",
         sku="RC-600",
         price=Decimal("2990"),
-        manual=manual,
     )
+    attach_document(manual=manual, product=rc600)
     stage = Product.objects.create(
         catalog_id="nord-stage-4",
         name="Nord Stage 4",
@@ -151,7 +152,7 @@ def test_an_admin_edit_bumps_the_catalog_version(
         "review_reason": "",
         "product_url": "",
         "image_url": "",
-        "manual": "",
+        "family": "",
         "description": "",
         "specs": "{}",
         "aliases-TOTAL_FORMS": "1",

@@ -7,6 +7,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.manuals.models import Manual
+from apps.manuals.selectors import card_with_documents
+from apps.manuals.services import attach_document
 from apps.products.models import Brand, CatalogStamp, Product
 from apps.products.selectors import CATALOG_VERSION_KEY, current_catalog_version, product_card
 from apps.products.services import bump_catalog_version
@@ -47,21 +49,21 @@ def test_the_product_card_is_the_protocol_object_without_extra_queries(
 ) -> None:
     brand = Brand.objects.create(slug="boss", name="Boss")
     manual = Manual.objects.create(source_url="https://www.boss.info/m.pdf", page_count=48)
-    Product.objects.create(
+    rc600 = Product.objects.create(
         catalog_id="boss-rc-600",
         name="Boss RC-600",
         brand=brand,
         category="Loopers",
         price=Decimal("2990"),
         product_url="https://www.boss.info/rc-600",
-        manual=manual,
     )
+    attach_document(manual=manual, product=rc600)
     Product.objects.create(catalog_id="boss-ds-1", name="Boss DS-1", brand=brand)
 
     with django_assert_num_queries(1):
         cards = {
             p.catalog_id: product_card(product=p)
-            for p in Product.objects.select_related("brand", "manual")
+            for p in Product.objects.select_related("brand", "family")
         }
 
     assert cards["boss-rc-600"] == {
@@ -73,7 +75,14 @@ def test_the_product_card_is_the_protocol_object_without_extra_queries(
         "price": "2990.00",
         "currency": "ILS",
         "url": "https://www.boss.info/rc-600",
-        "manual": {"id": manual.pk, "status": "missing", "pages": 48},
+        "family": None,
     }
-    assert cards["boss-ds-1"]["manual"] is None
+    with_documents = card_with_documents(product=rc600)
+    assert with_documents["manual"] == {"id": manual.pk, "status": "missing", "pages": 48}
+    assert [document["id"] for document in with_documents["documents"]] == [manual.pk]
+    ds1 = Product.objects.get(catalog_id="boss-ds-1")
+    assert card_with_documents(product=ds1) | {"documents": None} == cards["boss-ds-1"] | {
+        "manual": None,
+        "documents": None,
+    }
     assert cards["boss-ds-1"]["price"] is None

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from apps.manuals.models import Manual
+from apps.manuals.services import attach_document
 from apps.products.models import Brand, Product
 
 pytestmark = pytest.mark.django_db
@@ -11,9 +12,8 @@ pytestmark = pytest.mark.django_db
 
 def test_the_landing_page_links_to_the_chat_and_the_admin_and_escapes_names() -> None:
     brand = Brand.objects.create(slug="acme", name="Acme")
-    Product.objects.create(
-        catalog_id="acme-x", name="<b>Acme X</b>", brand=brand, manual=Manual.objects.create()
-    )
+    acme_x = Product.objects.create(catalog_id="acme-x", name="<b>Acme X</b>", brand=brand)
+    attach_document(manual=Manual.objects.create(), product=acme_x)
     Product.objects.create(catalog_id="acme-y", name="Acme Y without manual", brand=brand)
 
     response = Client().get("/")

@@ -12,6 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.manuals.models import Manual, ManualPage
+from apps.manuals.selectors import first_document
+from apps.manuals.services import attach_document
 from apps.products.models import Brand, CatalogStamp, Product
 from apps.products.prediction import refresh_index
 from apps.products.selectors import CATALOG_VERSION_KEY
@@ -35,15 +37,16 @@ def make_product(*, name: str = "Lumenvale LX-88 Stage Piano", catalog_id: str =
     manual = Manual.objects.create(
         title=f"{name} manual", status=Manual.Status.READY, page_count=28, progress=1.0
     )
-    return Product.objects.create(
+    product = Product.objects.create(
         catalog_id=catalog_id or f"p-{uuid.uuid4().hex[:8]}",
         name=name,
         brand=brand,
         category="Stage Pianos",
         price=Decimal("4990.00"),
         currency="ILS",
-        manual=manual,
     )
+    attach_document(manual=manual, product=product)
+    return product
 
 
 def start_chat(client: Client) -> ChatSession:
@@ -71,10 +74,10 @@ def add_exchange(
     citations = (
         [
             {
-                "manual_id": product.manual_id,
+                "manual_id": first_document(product=product).pk,
                 "page": page,
                 "snippet": "Hold SPLIT and press the key where the upper part begins.",
-                "url": f"/manuals/{product.manual_id}/document#page={page}",
+                "url": f"/manuals/{first_document(product=product).pk}/document#page={page}",
             }
         ]
         if state == Message.State.ANSWERED
@@ -110,7 +113,7 @@ def conversation(
         question="How do I split the keyboard?",
         answer="Hold SPLIT and press the key where the upper part should begin. [p. 12]",
     )
-    return Conversation(session, product, product.manual, question, answer)
+    return Conversation(session, product, first_document(product=product), question, answer)
 
 
 MANUAL_PAGES = {
@@ -127,7 +130,7 @@ MANUAL_PAGES = {
 def make_answerable_product(*, status: str = Manual.Status.READY) -> Product:
     """The LX-88 with a short manual whose pages can answer real questions."""
     product = make_product(name="Lumenvale LX-88 Stage Piano", catalog_id="lumenvale-lx-88")
-    manual = product.manual
+    manual = first_document(product=product)
     manual.status = status
     manual.source_url = "https://manuals.example.invalid/lx-88.pdf"
     manual.page_count = len(MANUAL_PAGES)

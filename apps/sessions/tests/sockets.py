@@ -14,6 +14,7 @@ from django.core.cache import cache
 
 from apps.manuals.models import Manual
 from apps.manuals.selectors import MANUAL_STATES_VERSION_KEY
+from apps.manuals.services import attach_document
 from apps.products.models import Brand, Product
 from apps.products.prediction import build_index
 from apps.sessions import cards
@@ -31,9 +32,8 @@ def application() -> Any:
 def make_catalog() -> dict[str, Any]:
     boss = Brand.objects.create(slug="boss", name="Boss")
     manual = Manual.objects.create(title="RC-600", source_url="https://example.test/rc600.pdf")
-    rc600 = Product.objects.create(
-        catalog_id="boss-rc-600", name="Boss RC-600", brand=boss, manual=manual
-    )
+    rc600 = Product.objects.create(catalog_id="boss-rc-600", name="Boss RC-600", brand=boss)
+    attach_document(manual=manual, product=rc600)
     Product.objects.create(catalog_id="boss-rc-505mk2", name="Boss RC-505MKII", brand=boss)
     Product.objects.create(catalog_id="boss-katana-50", name="Boss Katana-50 Gen 3", brand=boss)
     # A version of its own: cached cards are keyed by catalog version.

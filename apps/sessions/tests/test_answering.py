@@ -9,6 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from apps.manuals.models import Manual
+from apps.manuals.selectors import first_document
 from apps.manuals.tests.demo_data import product_with, ready_manual
 from apps.sessions import answering
 from apps.sessions.models import ChatSession, Feedback, Message
@@ -90,7 +91,7 @@ async def test_it_waits_for_a_manual_being_fetched_and_then_answers(settings, pr
     session, product = await database_sync_to_async(_setup)()
 
     def start_fetching() -> Manual:
-        manual = product.manual
+        manual = first_document(product=product)
         manual.status, manual.progress = Manual.Status.FETCHING, 0.3
         manual.save()
         return manual
@@ -119,9 +120,9 @@ async def test_a_manual_still_not_ready_after_the_wait_answers_no_manual(
 ) -> None:
     settings.ANSWER_MANUAL_WAIT_SECONDS = 0.3
     session, product = await database_sync_to_async(_setup)()
-    await database_sync_to_async(Manual.objects.filter(pk=product.manual_id).update)(
-        status=Manual.Status.QUEUED
-    )
+    await database_sync_to_async(
+        Manual.objects.filter(pk=first_document(product=product).pk).update
+    )(status=Manual.Status.QUEUED)
     sent = await _ask(session, product_id=product.catalog_id)
     end = sent[-1]
     assert end["state"] == "no_manual" and end["citations"] == []
@@ -130,9 +131,9 @@ async def test_a_manual_still_not_ready_after_the_wait_answers_no_manual(
 
 async def test_a_failed_manual_answers_no_manual_with_the_reason(prefetches) -> None:
     session, product = await database_sync_to_async(_setup)()
-    await database_sync_to_async(Manual.objects.filter(pk=product.manual_id).update)(
-        status=Manual.Status.FAILED, error="The vendor's site refused the download."
-    )
+    await database_sync_to_async(
+        Manual.objects.filter(pk=first_document(product=product).pk).update
+    )(status=Manual.Status.FAILED, error="The vendor's site refused the download.")
     sent = await _ask(session, product_id=product.catalog_id)
     assert sent[-1]["state"] == "no_manual"
     assert "refused the download" in sent[-1]["text"]

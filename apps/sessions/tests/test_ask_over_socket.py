@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from apps.manuals.models import Manual
+from apps.manuals.selectors import first_document
 from apps.manuals.tests.demo_data import product_with, ready_manual
 from apps.sessions import answering
 from apps.sessions.models import ChatSession, Feedback, Message
@@ -104,9 +105,9 @@ async def test_ask_waits_for_a_manual_still_fetching(settings, monkeypatch) -> N
             }
         )
         await asyncio.sleep(0.5)
-        await database_sync_to_async(Manual.objects.filter(pk=product.manual_id).update)(
-            status=Manual.Status.READY
-        )
+        await database_sync_to_async(
+            Manual.objects.filter(pk=first_document(product=product).pk).update
+        )(status=Manual.Status.READY)
         received = await _until_end(comm)
     finally:
         await comm.disconnect()

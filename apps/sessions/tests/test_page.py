@@ -5,6 +5,7 @@ import re
 import pytest
 from django.test import Client
 
+from apps.manuals.selectors import first_document
 from apps.sessions.models import Message
 from apps.sessions.tests.page_data import (
     HOSTILE_NAME,
@@ -127,9 +128,9 @@ def test_an_empty_question_is_sent_back_with_a_message(client: Client):
 def test_a_product_with_a_manual_still_downloading_shows_its_progress(client: Client):
     session = start_chat(client)
     product = make_product(name="Lumenvale LP-4 Looper")
-    product.manual.status = "fetching"
-    product.manual.progress = 0.4
-    product.manual.save()
+    first_document(product=product).status = "fetching"
+    first_document(product=product).progress = 0.4
+    first_document(product=product).save()
     session.product = product
     session.save()
     html = client.get(f"/chat/{session.pk}/").content.decode()

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.test import Client
 
 from apps.manuals.models import Manual
+from apps.manuals.selectors import first_document
 from apps.sessions.models import Message
 from apps.sessions.tests.page_data import finish_fetch, make_answerable_product, start_chat
 from apps.sessions.tests.sockets import client_socket, receive_type
@@ -57,7 +58,7 @@ async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnectin
     await first.disconnect()
 
     # The download finishes while the customer is away.
-    await database_sync_to_async(finish_fetch)(product.manual_id)
+    await database_sync_to_async(finish_fetch)(first_document(product=product).pk)
     answer = await _saved_answer(start["question_id"])
 
     second = client_socket(client, session.pk)
@@ -72,7 +73,10 @@ async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnectin
     assert caught_up["question_id"] == start["question_id"]
     assert caught_up["state"] == "answered"
     assert caught_up["text"] == answer.text and "[p. 9]" in caught_up["text"]
-    assert caught_up["citations"][0]["url"] == f"/manuals/{product.manual_id}/document#page=9"
+    assert (
+        caught_up["citations"][0]["url"]
+        == f"/manuals/{first_document(product=product).pk}/document#page=9"
+    )
 
     page = await database_sync_to_async(client.get)(f"/chat/{session.pk}/")
     assert f'id="message-{answer.pk}"' in page.content.decode()

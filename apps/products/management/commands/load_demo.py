@@ -17,6 +17,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.manuals.models import Manual
+from apps.manuals.selectors import documents_of
 from apps.products.importer import ImportResult, import_catalog
 from apps.products.models import Product
 
@@ -63,7 +64,8 @@ class Command(BaseCommand):
 
     def attach_manual(self, *, catalog_id: str, file_name: str) -> Manual:
         """Copy the bundled file into media storage, unless the same bytes are already there."""
-        manual = Product.objects.select_related("manual").get(catalog_id=catalog_id).manual
+        documents = documents_of(product=Product.objects.get(catalog_id=catalog_id))
+        manual = documents[0] if documents else None
         if manual is None:
             raise CommandError(f"{catalog_id} has no manual row after the import")
         source = DEMO_MANUALS / Path(file_name).name

@@ -171,7 +171,7 @@ class Command(BaseCommand):
         ids = {question.product_id for question in questions}
         ready = set(
             Product.objects.filter(
-                catalog_id__in=ids, manual__status=Manual.Status.READY
+                catalog_id__in=ids, document_links__manual__status=Manual.Status.READY
             ).values_list("catalog_id", flat=True)
         )
         usable = [question for question in questions if question.product_id in ready]

@@ -1,0 +1,212 @@
+"""Answering a question from a product's documents: the one answer service.
+
+`answer_question` waits (bounded) for the product's documents, looks in the answer cache,
+ranks the passages of every ready document with the conversation as context, and streams
+the answer of the extractive engine or the LLM through `emit`. The chat app's ask service
+(socket and no-JavaScript form alike) calls it and writes the messages.
+
+Ranking and the question's embedding are CPU work: they run on this module's own small
+executor, never on the event loop nor on the thread-sensitive executor every socket shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+
+from apps.manuals.answers import extractive, llm
+from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo
+from apps.manuals.models import Manual
+from apps.manuals.retrieval import ManualIndex, get_index, tokens
+from apps.manuals.selectors import documents_of, manual_status_payload
+from apps.manuals.services.queueing import request_prefetch
+from apps.products.models import Product
+from hscjit import cache
+
+NO_MANUAL = "no_manual"
+ANSWER_CACHE_PREFIX = "answer"
+_POLL_SECONDS = 0.25
+_CACHEABLE = {ANSWERED, NOT_IN_MANUAL}
+_SETTLED = {Manual.Status.READY, Manual.Status.FAILED}
+T = TypeVar("T")
+
+Emit = Callable[[str], Awaitable[None]]
+StatusPush = Callable[[dict[str, Any]], Awaitable[None]]
+
+_ranking = ThreadPoolExecutor(
+    max_workers=settings.ANSWER_RANKING_THREADS, thread_name_prefix="answer-ranking"
+)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question about one product, with what the conversation said just before it."""
+
+    product: Product
+    text: str
+    context: str = ""
+    lang: str | None = None
+
+
+def _on_db(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """A short database read on the shared pool, handing its connection back at once."""
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return sync_to_async(run, thread_sensitive=False)
+
+
+async def _ranked(function: Callable[..., T], /, **kwargs: Any) -> T:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_ranking, partial(function, **kwargs))
+
+
+async def answer_question(*, asked: Asked, emit: Emit, push_status: StatusPush) -> Answer:
+    """The answer to `asked`, its pieces already passed to `emit` as they were made."""
+    documents = await _on_db(documents_of)(product=asked.product)
+    if not documents:
+        return await _say(emit, no_manual(asked.product, "the catalog lists no manual for it"))
+    documents = await _wait_for_documents(asked.product, documents, push_status)
+    ready = [manual for manual in documents if manual.status == Manual.Status.READY]
+    if not ready:
+        return await _say(emit, no_manual(asked.product, _not_ready_reason(documents)))
+    infos = [_info(manual, asked.product) for manual in ready]
+    key = cache_key(infos, asked)
+    cached = await _on_db(cache.get)(key)
+    if isinstance(cached, Answer):
+        for piece in cached.pieces:
+            await emit(piece)
+        return cached
+    exclude = set(
+        tokens(f"{asked.product.name} {asked.product.brand.name} {asked.product.catalog_id}")
+    )
+    grounded, found = await _ranked(_ground, infos=infos, asked=asked, exclude=exclude)
+    if llm.enabled() and found.state == ANSWERED and grounded is not None:
+        info, index = grounded
+        hits = await _ranked(extractive.retrieve, index=index, question=asked.text, exclude=exclude)
+        answer = await llm.answer(
+            manual=info, index=index, hits=hits, question=asked.text, fallback=found, emit=emit
+        )
+    else:
+        answer = await _say(emit, found)
+    # A fallback after an endpoint failure is not what the next asker should get.
+    if answer.state in _CACHEABLE and answer.engine == engine_name():
+        await _on_db(cache.set)(key, answer, settings.ANSWER_CACHE_SECONDS)
+    return answer
+
+
+def _ground(
+    *, infos: list[ManualInfo], asked: Asked, exclude: set[str]
+) -> tuple[tuple[ManualInfo, ManualIndex] | None, Answer]:
+    """The answer from the first document that answers, or the abstention of the first."""
+    first: Answer | None = None
+    for info in infos:
+        index = get_index(manual_id=info.id, version=info.version)
+        question = f"{asked.context} {asked.text}" if asked.context else asked.text
+        found = extractive.compose(manual=info, index=index, question=question, exclude=exclude)
+        if found.state == ANSWERED:
+            return (info, index), found
+        first = first or found
+    assert first is not None
+    return None, first
+
+
+def _info(manual: Manual, product: Product) -> ManualInfo:
+    return ManualInfo(
+        id=manual.pk,
+        version=manual.version,
+        title=manual.title or f"the {product.name} manual",
+        kind=manual.kind,
+        source_url=manual.source_url,
+    )
+
+
+async def _say(emit: Emit, answer: Answer) -> Answer:
+    for piece in answer.pieces:
+        await emit(piece)
+    return answer
+
+
+def no_manual(product: Product, reason: str) -> Answer:
+    known = f"What the catalog knows: {product.name} by {product.brand.name}"
+    known += f", in {product.category}." if product.category else "."
+    pieces = [f"I cannot answer from the manual of {product.name}: {reason}. ", known]
+    if product.product_url:
+        pieces.append(f" Product page: {product.product_url}")
+    return Answer(state=NO_MANUAL, pieces=pieces)
+
+
+def _not_ready_reason(documents: list[Manual]) -> str:
+    if all(manual.status == Manual.Status.FAILED for manual in documents):
+        return (documents[0].error or "its manual could not be fetched").rstrip(".")
+    return "its manual is still being fetched; please ask again in a minute"
+
+
+async def _wait_for_documents(
+    product: Product, documents: list[Manual], push_status: StatusPush
+) -> list[Manual]:
+    """The documents once each is ready or failed, or as they stand when the wait runs out.
+
+    A ready document does not wait for the others to finish being fetched: the answer uses
+    what is ready now, and the page shows the rest arriving.
+    """
+    if any(manual.status == Manual.Status.READY for manual in documents):
+        pending = [m for m in documents if m.status not in _SETTLED]
+        for manual in pending:
+            await _on_db(request_prefetch)(manual_id=manual.pk)
+        return documents
+    for manual in documents:
+        await _on_db(request_prefetch)(manual_id=manual.pk)
+    deadline = time.monotonic() + settings.ANSWER_MANUAL_WAIT_SECONDS
+    last: dict[int, dict[str, Any]] = {}
+    pks = [manual.pk for manual in documents]
+    while True:
+        for manual in documents:
+            status = manual_status_payload(manual=manual)
+            if status != last.get(manual.pk):
+                await push_status({**status, "product_id": product.catalog_id})
+                last[manual.pk] = status
+        remaining = deadline - time.monotonic()
+        settled = all(manual.status in _SETTLED for manual in documents)
+        if settled or remaining <= 0 or any(m.status == Manual.Status.READY for m in documents):
+            return documents
+        await asyncio.sleep(min(_POLL_SECONDS, remaining))
+        fresh = await _on_db(_manuals_by_pk)(pks=pks)
+        documents = [fresh.get(pk, manual) for pk, manual in zip(pks, documents, strict=True)]
+
+
+def _manuals_by_pk(*, pks: list[int]) -> dict[int, Manual]:
+    return Manual.objects.in_bulk(pks)
+
+
+def engine_name() -> str:
+    return "llm" if llm.enabled() else "extractive"
+
+
+def normalise_question(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s.-]", " ", text.lower()).split()).strip(" .")
+
+
+def cache_key(infos: list[ManualInfo], asked: Asked) -> str:
+    """One key per set of document versions, engine, language, question and its context."""
+    documents = ",".join(f"{info.id}.{info.version}" for info in infos)
+    said = "\n".join(
+        [normalise_question(asked.context), normalise_question(asked.text), asked.lang or ""]
+    )
+    digest = hashlib.sha256(f"{documents}\n{said}".encode()).hexdigest()[:32]
+    return f"{ANSWER_CACHE_PREFIX}:{engine_name()}:{digest}"

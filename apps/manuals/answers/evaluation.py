@@ -1,19 +1,23 @@
-"""Measure the extractive engine on the labelled QA set over the bundled demo manuals.
+"""Measure the answer engine on labelled QA sets, without a database.
 
-The demo files are read with the ingestion's own page readers but without a database, so
-the figures depend only on extraction, retrieval and the engine.
+Two sets: `qa_set.json` over the bundled demo manuals, read with the ingestion's own page
+readers; `real_qa_set.json` over the real vendor manuals in ../shared/manuals/, extracted by
+the ingestion's sandboxed child and asked the way customers ask (Hebrew, misspellings,
+follow-ups, questions the manuals do not answer). The figures depend only on extraction,
+retrieval and the engine.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from apps.manuals.answers.extractive import compose
-from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
+from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo
 from apps.manuals.retrieval import ManualIndex, Ranker, query_weights
 
 # Production's BM25; the bm25s library with its own tokenizer; bm25s fed our tokens.
@@ -134,3 +138,244 @@ def _citation_rank(text: str, pages: list[int]) -> list[int]:
             if page in pages and page not in ranked:
                 ranked.append(page)
     return ranked
+
+
+# --- The labelled set over the real vendor manuals (real_qa_set.json) -----------------------
+
+SPLITS = ("tune", "heldout")
+
+
+@dataclass(frozen=True)
+class RealProduct:
+    key: str
+    name: str
+    brand: str
+    documents: dict[str, int]  # file name -> page count
+
+    @property
+    def exclude_text(self) -> str:
+        """What the product calls itself: words of it in a question are not question words."""
+        return f"{self.name} {self.brand}"
+
+
+@dataclass(frozen=True)
+class RealQuestion:
+    id: str
+    product: str
+    lang: str
+    question: str
+    split: str
+    acceptable: frozenset[tuple[str, int]]  # empty: the documents do not answer it
+    previous: str = ""  # the turn a follow-up refers to: its question and what it was told
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.acceptable)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One ready document of a product, as the answer engine gets it."""
+
+    file: str
+    info: ManualInfo
+    index: Any
+
+
+def load_real_set(path: Path = REAL_QA_SET) -> tuple[dict[str, RealProduct], list[RealQuestion]]:
+    """The products and questions of a real-manual set; ValueError names the first bad item."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    products = {
+        key: RealProduct(
+            key=key, name=value["name"], brand=value["brand"], documents=value["documents"]
+        )
+        for key, value in data["products"].items()
+    }
+    for product in products.values():
+        if not product.documents:
+            raise ValueError(f"{path.name}: {product.key} has no documents")
+    questions: list[RealQuestion] = []
+    for item in data["questions"]:
+        product = products.get(item.get("product", ""))
+        if product is None or item.get("split") not in SPLITS:
+            raise ValueError(f"{path.name}: {item.get('id')}: unknown product or split")
+        acceptable = frozenset((a["document"], int(a["page"])) for a in item.get("acceptable", ()))
+        if bool(acceptable) != item.get("answerable", True):
+            raise ValueError(f"{path.name}: {item['id']}: acceptable pages contradict answerable")
+        for document, page in acceptable:
+            if not 1 <= page <= product.documents.get(document, 0):
+                raise ValueError(f"{path.name}: {item['id']}: no page {page} in {document}")
+        previous = item.get("previous")
+        questions.append(
+            RealQuestion(
+                id=item["id"],
+                product=product.key,
+                lang=item["lang"],
+                question=item["question"],
+                split=item["split"],
+                acceptable=acceptable,
+                previous=f"{previous['question']} {previous['answer_hint']}" if previous else "",
+            )
+        )
+    return products, questions
+
+
+def extract_pdf(path: Path) -> list[tuple[int, str]]:
+    """(page number, text) of a PDF, through the ingestion's sandboxed extraction child."""
+    from apps.manuals.extraction import extract_document
+    from apps.manuals.services.pipeline import extract_limits
+
+    return [
+        (page.number, page.text)
+        for page in extract_document(path, kind="pdf", limits=extract_limits())
+    ]
+
+
+def build_documents(products: dict[str, RealProduct], manuals: Path) -> dict[str, list[Document]]:
+    """Every product's documents read from `manuals` and indexed the way ingestion does."""
+    missing = [
+        name
+        for product in products.values()
+        for name in product.documents
+        if not (manuals / name).is_file()
+    ]
+    if missing:
+        raise FileNotFoundError(f"not in {manuals}: {', '.join(missing)}")
+    built: dict[str, list[Document]] = {}
+    manual_id = 0
+    for product in products.values():
+        for name in product.documents:
+            manual_id += 1
+            info = ManualInfo(id=manual_id, version=1, title=name, kind="pdf", source_url="")
+            index = index_pages(manual_id, extract_pdf(manuals / name))
+            built.setdefault(product.key, []).append(Document(file=name, info=info, index=index))
+    return built
+
+
+def index_pages(manual_id: int, pages: list[tuple[int, str]]) -> Any:
+    """A document's retrieval index built from its extracted pages, as ingestion builds it."""
+    return ManualIndex(manual_id=manual_id, version=1, pages=pages)
+
+
+def ask_documents(documents: list[Document], question: RealQuestion, exclude: str) -> Answer:
+    """The product's answer, asked the way the answer service asks (today: the first of its
+    documents that answers, the previous turn prefixed); with `index_pages`, the only code
+    here that depends on the retrieval API."""
+    from apps.manuals.retrieval import tokens
+
+    excluded = set(tokens(exclude))
+    text = f"{question.previous} {question.question}" if question.previous else question.question
+    first: Answer | None = None
+    for document in documents:
+        found = compose(manual=document.info, index=document.index, question=text, exclude=excluded)
+        if found.state == ANSWERED:
+            return found
+        first = first or found
+    assert first is not None, "a product without documents"
+    return first
+
+
+Asker = Callable[[list[Document], RealQuestion, str], Answer]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    question: RealQuestion
+    answered: bool
+    cited: tuple[tuple[str, int], ...]  # (document, page), in the order the answer cites them
+    ms: float
+
+
+@dataclass
+class Tally:
+    answerable: int = 0
+    hit_at_1: int = 0
+    hit_at_3: int = 0
+    false_abstentions: int = 0
+    unanswerable: int = 0
+    false_answers: int = 0
+    answered: int = 0
+    uncited: int = 0
+    ms: list[float] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.ms.append(outcome.ms)
+        if outcome.answered:
+            self.answered += 1
+            self.uncited += not outcome.cited
+        acceptable = outcome.question.acceptable
+        if not acceptable:
+            self.unanswerable += 1
+            self.false_answers += outcome.answered
+            return
+        self.answerable += 1
+        self.false_abstentions += not outcome.answered
+        self.hit_at_1 += bool(acceptable.intersection(outcome.cited[:1]))
+        self.hit_at_3 += bool(acceptable.intersection(outcome.cited[:3]))
+
+
+def cited_in_order(answer: Answer, documents: list[Document]) -> tuple[tuple[str, int], ...]:
+    """The (document, page) pairs an answer cites, in the order its text first cites them.
+
+    Citations alone come in page order; the markers in the text say which came first. A
+    citation no marker names (an engine that does not write markers) follows in list order.
+    """
+    from apps.manuals.answers.types import marker_pages
+
+    files = {document.info.id: document.file for document in documents}
+    cited = [(files.get(c["manual_id"], str(c["manual_id"])), c["page"]) for c in answer.citations]
+    named = [page for _, pages in marker_pages(answer.text) for page in pages]
+    ordered: list[tuple[str, int]] = []
+    for pair in [pair for page in named for pair in cited if pair[1] == page] + cited:
+        if pair not in ordered:
+            ordered.append(pair)
+    return tuple(ordered)
+
+
+def run_real(
+    questions: list[RealQuestion],
+    products: dict[str, RealProduct],
+    documents: dict[str, list[Document]],
+    *,
+    ask: Asker = ask_documents,
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for question in questions:
+        product = products[question.product]
+        started = time.perf_counter()
+        answer = ask(documents[product.key], question, product.exclude_text)
+        ms = (time.perf_counter() - started) * 1000
+        outcomes.append(
+            Outcome(
+                question=question,
+                answered=answer.state == ANSWERED,
+                cited=cited_in_order(answer, documents[product.key]),
+                ms=ms,
+            )
+        )
+    return outcomes
+
+
+def tally(outcomes: list[Outcome]) -> dict[str, Tally]:
+    """Figures overall ("all"), per language ("lang:he") and per product ("product:beads")."""
+    groups: dict[str, Tally] = {"all": Tally()}
+    for outcome in outcomes:
+        question = outcome.question
+        for key in ("all", f"lang:{question.lang}", f"product:{question.product}"):
+            groups.setdefault(key, Tally()).add(outcome)
+    return dict(sorted(groups.items(), key=lambda item: (item[0] != "all", item[0])))
+
+
+def evaluate_real(
+    *,
+    qa_path: Path = REAL_QA_SET,
+    manuals: Path = SHARED_MANUALS,
+    split: str = "all",
+    ask: Asker = ask_documents,
+) -> list[Outcome]:
+    """The questions of `split` ("tune", "heldout" or "all") asked of the real manuals."""
+    if split not in (*SPLITS, "all"):
+        raise ValueError(f"unknown split {split!r}; expected one of {(*SPLITS, 'all')}")
+    products, questions = load_real_set(qa_path)
+    chosen = [question for question in questions if split in ("all", question.split)]
+    return run_real(chosen, products, build_documents(products, manuals), ask=ask)

@@ -14,10 +14,26 @@ from django.utils.html import format_html
 
 from apps.manuals import services
 from apps.manuals.fetching import sniff_kind
+from apps.manuals.fetching.urls import catalog_url_problem
 from apps.manuals.models import DocumentLink, Manual, ManualPage
 
 
+def _checked_url(url: str) -> str:
+    """The importer's rule for a manual's address (apps.manuals.fetching.urls), as a form error."""
+    if not url:
+        return url
+    problem = catalog_url_problem(url)
+    if problem is not None:
+        raise forms.ValidationError(f"This address {problem}.")
+    return url.strip()
+
+
 class ManualForm(forms.ModelForm):
+    # Plain text fields: the address rule is ours (the importer's), not URLField's, so staff
+    # read the same reason the import report gives.
+    source_url = forms.CharField(required=False, max_length=2000)
+    backup_url = forms.CharField(required=False, max_length=2000)
+
     class Meta:
         model = Manual
         fields = [
@@ -29,6 +45,12 @@ class ManualForm(forms.ModelForm):
             "uploaded_file",
             "kind",
         ]
+
+    def clean_source_url(self) -> str:
+        return _checked_url(self.cleaned_data.get("source_url", ""))
+
+    def clean_backup_url(self) -> str:
+        return _checked_url(self.cleaned_data.get("backup_url", ""))
 
     def clean_uploaded_file(self) -> Any:
         upload = self.cleaned_data.get("uploaded_file")

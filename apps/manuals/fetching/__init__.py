@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from apps.manuals.fetching.addresses import Resolver, is_public, system_resolver
+from apps.manuals.fetching.addresses import (
+    Resolver,
+    is_public,
+    parse_allowed_hosts,
+    system_resolver,
+)
 from apps.manuals.fetching.client import Fetched, FetchError, FetchPolicy, fetch_to_file, sniff_kind
 
 __all__ = [
@@ -12,6 +17,7 @@ __all__ = [
     "Resolver",
     "fetch_to_file",
     "is_public",
+    "parse_allowed_hosts",
     "sniff_kind",
     "system_resolver",
 ]

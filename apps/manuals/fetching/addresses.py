@@ -16,8 +16,22 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
-_SHARED_V4 = ipaddress.ip_network("100.64.0.0/10")
+# Special-purpose ranges (IANA registries) that `is_global` lets through on some Python
+# versions, or that are not a vendor's web server even where they are routable.
+_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "100.64.0.0/10",  # carrier-grade NAT: the operator's network, not the internet
+        "192.0.0.0/24",  # IETF protocol assignments (Python exempts .9 and .10)
+        "192.88.99.0/24",  # 6to4 relay anycast, deprecated: a relay's inside
+        "198.18.0.0/15",  # benchmarking
+        "64:ff9b:1::/48",  # local-use NAT64
+        "fec0::/10",  # site-local, deprecated but still routed inside some sites
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # SRv6 segment identifiers
+        "2001::/23",  # IETF protocol assignments, Teredo included
+    )
+)
 
 
 class AddressRefused(Exception):
@@ -64,15 +78,58 @@ def is_public(ip: IPAddress) -> bool:
         or not ip.is_global
     ):
         return False
-    if isinstance(ip, ipaddress.IPv4Address):
-        return ip not in _SHARED_V4
-    if ip in _NAT64_LOCAL or ip.teredo is not None:
+    if any(ip.version == network.version and ip in network for network in _NOT_PUBLIC):
         return False
+    if isinstance(ip, ipaddress.IPv4Address):
+        return True
     return all(is_public(inner) for inner in _embedded_ipv4(ip))
 
 
+def _split_host_port(entry: str) -> tuple[str, str]:
+    entry = entry.strip().lower()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, rest[1:] if rest.startswith(":") else ""
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        return host, port
+    return entry, ""
+
+
+def parse_allowed_hosts(entries: Sequence[str]) -> frozenset[tuple[str, int | None]]:
+    """`host:port` pairs from MANUAL_FETCH_ALLOWED_HOSTS; a bare host means the web ports.
+
+    `host:*` allows every port of that host, for a test server on an ephemeral port: it has to
+    be written out, because an allowed host on every port reaches its Redis and SSH too.
+    """
+    allowed: set[tuple[str, int | None]] = set()
+    for entry in entries:
+        host, port = _split_host_port(entry)
+        host = host.rstrip(".")
+        if not host:
+            raise ValueError(f"allowed fetch host {entry!r} has no host")
+        if port == "*":
+            allowed.add((host, None))
+        elif not port:
+            allowed.update({(host, 80), (host, 443)})
+        elif port.isdigit() and 0 < int(port) < 65536:
+            allowed.add((host, int(port)))
+        else:
+            raise ValueError(f"allowed fetch host {entry!r}: the port must be 1-65535 or *")
+    return frozenset(allowed)
+
+
+def host_allowed(host: str, port: int, allowed: frozenset[tuple[str, int | None]]) -> bool:
+    name = host.strip("[]").rstrip(".").lower()
+    return (name, port) in allowed or (name, None) in allowed
+
+
 def checked_addresses(
-    host: str, port: int, *, resolver: Resolver, allowed_hosts: frozenset[str]
+    host: str,
+    port: int,
+    *,
+    resolver: Resolver,
+    allowed_hosts: frozenset[tuple[str, int | None]],
 ) -> list[str]:
     """Resolve `host` and return its addresses, refusing the lot if any of them is not public.
 
@@ -86,7 +143,7 @@ def checked_addresses(
         addresses = list(resolver(name, port))
     if not addresses:
         raise ResolutionFailed(host)
-    if name in allowed_hosts:
+    if host_allowed(name, port, allowed_hosts):
         return addresses
     for address in addresses:
         if not is_public(ipaddress.ip_address(address.split("%", 1)[0])):

@@ -3,17 +3,22 @@
 Every hop's host is resolved and checked (see addresses.py) and the request goes to the
 checked address itself, with the original name in the Host header and in TLS SNI, so a DNS
 answer that changes between the check and the connection cannot redirect us. Redirects are
-followed here, not by httpx, so that each one is checked the same way.
+followed here, not by httpx, so that each one is checked the same way. The deadline covers
+the whole exchange: every socket read and write is given only the time left (a server that
+drips its headers a byte a second is cut off like one that drips its body).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
+from urllib.parse import urljoin
 
+import httpcore
 import httpx
 
 from apps.manuals.fetching.addresses import (
@@ -21,8 +26,10 @@ from apps.manuals.fetching.addresses import (
     ResolutionFailed,
     Resolver,
     checked_addresses,
+    host_allowed,
     system_resolver,
 )
+from apps.manuals.fetching.urls import InvalidUrl, check_url
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _SNIFF_BYTES = 2048
@@ -49,7 +56,9 @@ class FetchPolicy:
     retries: int = 2
     backoff: float = 1.0
     max_redirects: int = 5
-    allowed_hosts: frozenset[str] = field(default_factory=frozenset)
+    # (host, port) pairs fetched even from private addresses; port None is any port
+    # (addresses.parse_allowed_hosts reads them from settings).
+    allowed_hosts: frozenset[tuple[str, int | None]] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,10 @@ def fetch_to_file(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Fetched:
     """Write the body at `url` into `dest`, retrying timeouts and 5xx answers with backoff."""
+    try:
+        url = check_url(url)
+    except InvalidUrl as error:
+        raise FetchError(f"The manual's address cannot be downloaded: it {error.reason}.") from None
     deadline = time.monotonic() + policy.deadline
     attempt = 0
     while True:
@@ -121,25 +134,23 @@ def _fetch_once(
         conditional["If-None-Match"] = etag
     if last_modified:
         conditional["If-Modified-Since"] = last_modified
-    # trust_env=False: proxies from the environment would connect for us, unchecked.
-    with httpx.Client(
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
-        transport=httpx.HTTPTransport(retries=0),
-    ) as client:
+    # trust_env=False: proxies from the environment would connect for us, unchecked. Requests
+    # go straight to the transport: the client would parse a Location header itself (and
+    # fail on a malformed one) before redirects are checked here.
+    transport = _DeadlineTransport(deadline)
+    with httpx.Client(timeout=timeout, trust_env=False, transport=transport) as client:
         current = httpx.URL(url)
         for _hop in range(policy.max_redirects + 1):
             request = _pinned_request(client, current, policy, resolver, conditional)
             try:
-                response = client.send(request, stream=True)
+                response = transport.handle_request(request)
             except httpx.TimeoutException as exc:
                 raise FetchError(_SLOW, transient=True) from exc
             except httpx.HTTPError as exc:
                 raise FetchError(_UNREACHABLE, transient=True) from exc
             try:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
-                    current = current.join(response.headers["location"])
+                    current = _redirect_target(current, response.headers["location"])
                     continue
                 if response.status_code == 304 and conditional:
                     return Fetched(
@@ -166,12 +177,6 @@ def _pinned_request(
     resolver: Resolver,
     extra_headers: dict[str, str],
 ) -> httpx.Request:
-    if url.scheme not in ("http", "https") or not url.host:
-        raise FetchError(
-            "The manual's address cannot be downloaded: only http and https links are allowed."
-        )
-    if url.userinfo:
-        raise FetchError("The manual's address cannot be downloaded: it contains a password.")
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         addresses = checked_addresses(
@@ -188,7 +193,7 @@ def _pinned_request(
         ) from exc
     # Vendors publish manuals on the web ports; any other port on a public host is more
     # likely a probe of some other service (mail, SSH, a database) than a manual.
-    if port not in _WEB_PORTS and url.host.lower().rstrip(".") not in policy.allowed_hosts:
+    if port not in _WEB_PORTS and not host_allowed(url.host, port, policy.allowed_hosts):
         raise FetchError(
             "The manual's address cannot be downloaded: only the standard web ports are allowed."
         )
@@ -253,6 +258,92 @@ def _read_body(
         etag=response.headers.get("etag", ""),
         last_modified=response.headers.get("last-modified", ""),
     )
+
+
+def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
+    """The next hop, refused with the same reasons as a catalog address when it is malformed."""
+    try:
+        return httpx.URL(check_url(urljoin(str(current), location)))
+    except (InvalidUrl, httpx.InvalidURL) as error:
+        reason = error.reason if isinstance(error, InvalidUrl) else "is not a well-formed address"
+        raise FetchError(
+            f"The manual could not be downloaded: the vendor's site redirected to an address "
+            f"that {reason}."
+        ) from None
+
+
+def _time_left(deadline: float, timeout: float | None) -> float:
+    """What a socket operation may wait; past the deadline, a timeout httpx reports as one."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the fetch deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket whose every read and write may wait only for the time left before `deadline`."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _time_left(self._deadline, timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(self._deadline, timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(
+            ssl_context, server_hostname, _time_left(self._deadline, timeout)
+        )
+        return _DeadlineStream(tls, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: float) -> None:
+        self._backend = httpcore.SyncBackend()
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, _time_left(self._deadline, timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream, self._deadline)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's transport on sockets that honour one deadline for the whole exchange.
+
+    httpx takes no network backend, so the pool it built is replaced by the same pool on
+    ours (httpcore's public API), without retries: fetch_to_file retries itself.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(retries=0)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            retries=0,
+            network_backend=_DeadlineBackend(deadline),
+        )
 
 
 _SLOW = "The manual could not be downloaded: the vendor's server did not answer in time."

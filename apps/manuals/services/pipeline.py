@@ -17,7 +17,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.manuals.extraction import ExtractionError, ExtractLimits, Page, extract_document
-from apps.manuals.fetching import Fetched, FetchError, FetchPolicy, fetch_to_file, sniff_kind
+from apps.manuals.fetching import (
+    Fetched,
+    FetchError,
+    FetchPolicy,
+    fetch_to_file,
+    parse_allowed_hosts,
+    sniff_kind,
+)
 from apps.manuals.models import Manual, ManualPage
 from apps.manuals.services.leases import (
     IN_FLIGHT,
@@ -53,7 +60,7 @@ def fetch_policy() -> FetchPolicy:
         deadline=settings.MANUAL_FETCH_DEADLINE,
         retries=settings.MANUAL_FETCH_RETRIES,
         backoff=settings.MANUAL_FETCH_BACKOFF,
-        allowed_hosts=frozenset(h.lower() for h in settings.MANUAL_FETCH_ALLOWED_HOSTS),
+        allowed_hosts=parse_allowed_hosts(settings.MANUAL_FETCH_ALLOWED_HOSTS),
     )
 
 

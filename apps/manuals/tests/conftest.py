@@ -139,7 +139,7 @@ def pdf_factory() -> Callable[..., bytes]:
 @pytest.fixture
 def manual_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
     """Fast retries, the loopback vendor allowed, and originals stored under tmp_path."""
-    settings.MANUAL_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.MANUAL_FETCH_ALLOWED_HOSTS = ["127.0.0.1:*"]
     settings.MANUAL_FETCH_RETRIES = 1
     settings.MANUAL_FETCH_BACKOFF = 0.01
     settings.MANUAL_FETCH_READ_TIMEOUT = 2.0

@@ -40,14 +40,14 @@ class StatusWatcher(AsyncJsonWebsocketConsumer):
 
 @pytest.fixture
 def worker(tmp_path, settings):
-    settings.MANUAL_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.MANUAL_FETCH_ALLOWED_HOSTS = ["127.0.0.1:*"]
     database = urlparse(os.environ["DATABASE_URL"])._replace(
         path="/" + connection.settings_dict["NAME"]
     )
     # The worker reads the test database, which this test's transaction=True commits to.
     env = project_env(
         DATABASE_URL=database.geturl(),
-        MANUAL_FETCH_ALLOWED_HOSTS="127.0.0.1",
+        MANUAL_FETCH_ALLOWED_HOSTS="127.0.0.1:*",
         MEDIA_ROOT=str(tmp_path / "media"),
         DB_POOL="0",
     )

@@ -11,28 +11,23 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.validators import slug_re
 from django.utils.text import slugify
 
+from apps.manuals.fetching.urls import InvalidUrl, catalog_url_problem, check_url, reserved_host
 from apps.manuals.models import Manual
 
 MAX_ID = 200
 MAX_NAME = 300
 MAX_CATEGORY = 120
 MAX_SKU = 120
-MAX_URL = 1000
 MAX_ALIAS = 200
 MAX_RAW_PRICE = 64
 
 DOC_KINDS = {"pdf": Manual.Kind.PDF, "html": Manual.Kind.HTML, "html_scrape": Manual.Kind.HTML}
 RELATIONSHIP_KINDS = {"accessory", "related", "spare_part"}
 
-# Reserved by RFC 2606 / RFC 6761: a manual there can never be fetched, so such a URL is a
-# placeholder, and a product with one has no manual rather than one that always fails.
-_PLACEHOLDER_HOSTS = ("example.com", "example.net", "example.org")
-_PLACEHOLDER_TLDS = (".example", ".invalid", ".test", ".localhost")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
@@ -142,21 +137,19 @@ def raw_price_text(raw: Any) -> str:
 
 
 def is_placeholder_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    return any(host == h or host.endswith("." + h) for h in _PLACEHOLDER_HOSTS) or any(
-        host.endswith(tld) or host == tld[1:] for tld in _PLACEHOLDER_TLDS
-    )
+    # Reserved names can never serve a manual: a product with one has no manual rather than
+    # one that always fails.
+    return reserved_host(url)
 
 
 def web_url(value: Any) -> str | None:
     """An absolute http(s) URL, or None: other schemes must never reach an href."""
     if not isinstance(value, str) or not value.strip():
         return None
-    url = value.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or len(url) > MAX_URL:
+    try:
+        return check_url(value)
+    except InvalidUrl:
         return None
-    return url
 
 
 def _text(record: dict[str, Any], key: str, *, limit: int | None = None) -> str:
@@ -184,13 +177,11 @@ def _documentation(value: Any, warnings: list[str]) -> Documentation | None:
     file_name = value.get("file")
     if isinstance(file_name, str) and file_name.strip():
         return Documentation(kind=kind, file=file_name.strip())
-    url = web_url(value.get("url"))
-    if url is None:
-        warnings.append(f"documentation URL {value.get('url')!r} is not an http(s) URL; ignored")
+    problem = catalog_url_problem(value.get("url"))
+    if problem is not None:
+        warnings.append(f"documentation URL {value.get('url')!r} {problem}; no manual linked")
         return None
-    if is_placeholder_url(url):
-        warnings.append(f"documentation URL {url} is a placeholder; no manual linked")
-        return None
+    url = value["url"].strip()
     backup = web_url(value.get("backup_url")) or ""
     return Documentation(kind=kind, url=url, backup_url=backup)
 

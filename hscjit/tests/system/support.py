@@ -89,7 +89,7 @@ class Deployment:
             MEDIA_ROOT=str(self.media_root),
             STATIC_ROOT=str(self.workdir / "static"),
             # The vendor website of these tests is a loopback server.
-            MANUAL_FETCH_ALLOWED_HOSTS="127.0.0.1",
+            MANUAL_FETCH_ALLOWED_HOSTS="127.0.0.1:*",
             MANUAL_FETCH_RETRIES="0",
             # Every client of these tests comes from 127.0.0.1: per-address limits would
             # count them all as one customer.

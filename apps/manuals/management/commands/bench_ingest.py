@@ -61,7 +61,7 @@ class Command(BaseCommand):
         source: str = options["source"]
         repeat = max(1, options["repeat"])
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as media:
-            with override_settings(MEDIA_ROOT=media, MANUAL_FETCH_ALLOWED_HOSTS=["127.0.0.1"]):
+            with override_settings(MEDIA_ROOT=media, MANUAL_FETCH_ALLOWED_HOSTS=["127.0.0.1:*"]):
                 if source.startswith(("http://", "https://")):
                     runs = [self.run_pipeline(source) for _ in range(repeat)]
                 else:

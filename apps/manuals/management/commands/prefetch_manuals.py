@@ -6,6 +6,7 @@ with --sync, they are fetched here one by one, since a command's own threads end
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
@@ -17,6 +18,7 @@ from apps.manuals.models import Manual
 from apps.manuals.selectors import manuals_to_prefetch
 
 _BAR = 30
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -56,6 +58,10 @@ class Command(BaseCommand):
             manual = services.ingest_manual(manual_id=manual_id)
         except services.ManualBusy:
             return "busy", ""
+        except Exception as error:
+            # One manual's bug must not cost the rest of the batch; the traceback is logged.
+            logger.exception("prefetch of manual %s failed", manual_id)
+            return "error", f"error on our side ({type(error).__name__}); see the log"
         return manual.status, manual.error if manual.status == Manual.Status.FAILED else ""
 
     def show_progress(self, done: int, total: int) -> None:

@@ -6,7 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format install install-dev browser-deps
+.PHONY: run demo-full test lint format install install-dev browser-deps
+# The real catalog, imported by `make demo-full` when it is there (shared/ beside the repository).
+FULL_CATALOG ?= ../shared/catalogs/halilit-2026
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +27,17 @@ install-dev: $(BIN)/.installed-dev
 run: $(BIN)/.installed
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_demo
+	@echo "Only the demo catalog is loaded. For the real one: make demo-full (imports $(FULL_CATALOG)),"
+	@echo "or DEBUG=1 $(BIN)/python manage.py import_catalog PATH... for other catalog files."
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## Like `run`, with the real catalog imported as well when $(FULL_CATALOG) is there.
+demo-full: $(BIN)/.installed
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py load_demo
+	@if [ -d "$(FULL_CATALOG)" ]; then \
+	  DEBUG=1 $(BIN)/python manage.py import_catalog "$(FULL_CATALOG)"; \
+	else echo "warning: $(FULL_CATALOG) not found; serving the demo catalog only (FULL_CATALOG=PATH names another)"; fi
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Debian's chromium for the browser tests (needs root; skipped with a warning otherwise).

@@ -19,24 +19,24 @@ logger = logging.getLogger(__name__)
 _local_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hscjit-task")
 
 
-def _run_locally(task: Any, args: tuple[Any, ...]) -> None:
+def _run_locally(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     close_old_connections()
     try:
-        task.apply(args=args, throw=False)
+        task.apply(args=args, kwargs=kwargs, throw=False)
     except Exception:
         logger.exception("background task %s failed", task.name)
     finally:
         close_old_connections()
 
 
-def enqueue(task: Any, *args: Any) -> None:
-    """Start `task(*args)` in the background once the current transaction commits."""
+def enqueue(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Start `task(*args, **kwargs)` in the background once the current transaction commits."""
 
     def send() -> None:
         if settings.CELERY_ENABLED:
-            task.delay(*args)
+            task.delay(*args, **kwargs)
         else:
-            _local_pool.submit(_run_locally, task, args)
+            _local_pool.submit(_run_locally, task, args, kwargs)
 
     transaction.on_commit(send)
 

@@ -10,12 +10,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from apps.manuals import services
 from apps.manuals.fetching import sniff_kind
 from apps.manuals.fetching.urls import catalog_url_problem
 from apps.manuals.models import DocumentLink, Manual, ManualPage
+from apps.manuals.selectors import products_using
+
+# Products linked by name on a document's page; the rest are counted.
+USED_BY_SHOWN = 30
 
 
 def _checked_url(url: str) -> str:
@@ -97,6 +101,7 @@ class ManualAdmin(admin.ModelAdmin):
         "progress",
         "page_count",
         "pages_link",
+        "used_by",
         "size",
         "content_hash",
         "etag",
@@ -114,6 +119,7 @@ class ManualAdmin(admin.ModelAdmin):
             "uploaded_file",
         ]}),
         ("State", {"fields": ["status", "error", "progress", "page_count", "pages_link"]}),
+        ("Used by", {"fields": ["used_by"]}),
         ("Stored original", {"fields": [
             "stored_file", "size", "content_hash", "etag", "last_modified", "version",
             "fetched_at", "extracted_at", "created_at", "updated_at",
@@ -134,6 +140,25 @@ class ManualAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:manuals_manualpage_changelist") + f"?manual__id__exact={manual.pk}"
         return format_html('<a href="{}">Read the {} extracted pages</a>', url, manual.page_count)
+
+    @admin.display(description="products using it")
+    def used_by(self, manual: Manual) -> str:
+        """Every product that answers from this document, directly or through its family."""
+        products = products_using(manual=manual) if manual.pk else []
+        if not products:
+            return "No product uses this document yet."
+        shown = products[:USED_BY_SHOWN]
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:products_product_change", args=[product.pk]), product.name)
+                for product in shown
+            ),
+        )
+        if len(products) > len(shown):
+            return format_html("{} and {} more", links, len(products) - len(shown))
+        return links
 
     def save_model(self, request: HttpRequest, obj: Manual, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -6,6 +6,7 @@ credential for that customer's chat.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
@@ -15,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from apps.products.models import Product
 from apps.sessions.models import ChatSession, Feedback, Message
@@ -60,6 +62,37 @@ class RatingFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ConversationFilter(admin.SimpleListFilter):
+    """Every `GET /chat/` makes a session; those nobody wrote in are hidden unless asked for."""
+
+    title = _("messages")
+    parameter_name = "messages"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("empty", _("Empty only")), ("all", _("All, empty ones too"))]
+
+    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("With messages"),
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        written = Exists(Message.objects.filter(session=OuterRef("pk")))
+        if self.value() == "all":
+            return queryset
+        if self.value() == "empty":
+            return queryset.filter(~written)
+        return queryset.filter(written)
+
+
 class ProductFilter(admin.SimpleListFilter):
     """The product in focus or any product a question was answered about."""
 
@@ -92,7 +125,13 @@ class ChatSessionAdmin(ReadOnlyAdmin):
         "thumbs_up",
         "thumbs_down",
     )
-    list_filter = ("created_at", AnswerStateFilter, RatingFilter, ProductFilter)
+    list_filter = (
+        ConversationFilter,
+        "created_at",
+        AnswerStateFilter,
+        RatingFilter,
+        ProductFilter,
+    )
     list_select_related = ("product",)
     date_hierarchy = "created_at"
     search_fields = ("=id", "product__name", "product__catalog_id", "messages__text")

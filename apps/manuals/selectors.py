@@ -146,6 +146,19 @@ def products_using(*, manual: Manual) -> list[Product]:
     )
 
 
+def servable_manual(*, manual_id: int) -> Manual | None:
+    """The manual if anyone may read it: ready, and a document of an active product (its own
+    or its family's). Failed originals, staff uploads not linked yet and documents of retired
+    products are for staff only."""
+    active = Product.objects.filter(is_active=True)
+    linked = Q(links__product__in=active) | Q(
+        links__family__in=active.filter(family__isnull=False).values("family_id")
+    )
+    return (
+        Manual.objects.filter(linked, pk=manual_id, status=Manual.Status.READY).distinct().first()
+    )
+
+
 def manuals_to_prefetch(
     *, brand: str | None = None, status: str | None = None, everything: bool = False
 ) -> QuerySet[Manual]:

@@ -130,6 +130,120 @@ class DocumentLink(models.Model):
         return f"{self.manual} → {self.product or self.family}"
 
 
+class DiscoverySource(models.Model):
+    """A vendor page that links to documents (a support index, a product page): not a manual.
+
+    Discovery reads it once per run and looks for the documents of each of its targets.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "Not read yet"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Being read"
+        DONE = "done", "Read"
+        FAILED = "failed", "Could not be read"
+
+    url = models.URLField(max_length=2000, unique=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    error = models.TextField(blank=True, help_text="Why the page could not be read.")
+    links_found = models.PositiveIntegerField(null=True, blank=True)
+    pages_read = models.PositiveIntegerField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    # A run claims the row until lease_until, so one page is read by one worker at a time.
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["url"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DiscoveryTarget(models.Model):
+    """A product whose documents are looked for on a source page, and what was found."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Not looked for yet"
+        FOUND = "found", "Documents attached"
+        REVIEW = "review", "Waiting for a staff check"
+        NOTHING = "nothing", "Nothing found"
+        FAILED = "failed", "Page could not be read"
+
+    source = models.ForeignKey(DiscoverySource, on_delete=models.CASCADE, related_name="targets")
+    product = models.ForeignKey(
+        "products.Product", on_delete=models.CASCADE, related_name="discovery_targets"
+    )
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    reason = models.TextField(blank=True, help_text="A sentence a customer can read.")
+    documents_found = models.PositiveIntegerField(default=0)
+    provenance = models.CharField(max_length=2000, blank=True, help_text="Who named this page.")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "product"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "product"], name="one_target_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} on {self.source}"
+
+
+class DocumentCandidate(models.Model):
+    """A link discovery was not sure of: staff accept it (it is attached) or reject it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    product = models.ForeignKey(
+        "products.Product", on_delete=models.CASCADE, related_name="document_candidates"
+    )
+    source = models.ForeignKey(
+        DiscoverySource,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="candidates",
+    )
+    url = models.URLField(max_length=2000)
+    page_url = models.URLField(max_length=2000, blank=True, help_text="The page linking to it.")
+    link_text = models.CharField(max_length=500, blank=True)
+    document_kind = models.CharField(
+        max_length=24, choices=Manual.DocumentKind.choices, default=Manual.DocumentKind.OTHER
+    )
+    language = models.CharField(max_length=8, blank=True)
+    score = models.FloatField(default=0.0)
+    reasons = models.JSONField(default=list, blank=True)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    manual = models.ForeignKey(
+        Manual, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-score", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "url"], name="one_candidate_per_url")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.link_text or self.url} for {self.product}"
+
+
 class ManualPage(models.Model):
     manual = models.ForeignKey(Manual, on_delete=models.CASCADE, related_name="pages")
     number = models.PositiveIntegerField(help_text="1-based, as a PDF viewer numbers pages.")

@@ -258,3 +258,109 @@ class ManualPage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manual} p. {self.number}"
+
+
+class ManualIndexData(models.Model):
+    """The passage index of a manual's current version, built by the worker at ingest.
+
+    `lexical` is the serialised `ManualIndex` (units, passages, BM25 postings as flat arrays);
+    `embeddings` the passages' vectors, float16 row-major. A manual is answerable lexically
+    as soon as the row exists, and hybrid once `state` is hybrid.
+    """
+
+    class State(models.TextChoices):
+        LEXICAL = "lexical", "Lexical"
+        HYBRID = "hybrid", "Hybrid"
+
+    manual = models.OneToOneField(Manual, on_delete=models.CASCADE, related_name="index_data")
+    version = models.PositiveIntegerField()
+    format = models.PositiveSmallIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.LEXICAL)
+    passages = models.PositiveIntegerField()
+    lexical = models.BinaryField()
+    embeddings = models.BinaryField(null=True, blank=True)
+    embedding_model = models.CharField(max_length=200, blank=True)
+    embedding_dim = models.PositiveSmallIntegerField(default=0)
+    embedded_passages = models.PositiveIntegerField(default=0)
+    embedding_error = models.TextField(blank=True)
+    lexical_seconds = models.FloatField(default=0.0)
+    embedding_seconds = models.FloatField(null=True, blank=True)
+    built_at = models.DateTimeField()
+    embedded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"index of {self.manual_id} v{self.version} ({self.state})"
+
+    @property
+    def embedding_progress(self) -> float:
+        return self.embedded_passages / self.passages if self.passages else 1.0
+
+
+class StaffNote(models.Model):
+    """What the shop knows that the manual does not (the warranty in Israel, store hours,
+    service centres), written by an agent for a product or its family.
+
+    Answers quote a note only once staff approved it in the admin; a note cites itself as the
+    shop's own information, never as the manual.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    product = models.ForeignKey(
+        "products.Product",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="staff_notes",
+    )
+    family = models.ForeignKey(
+        "products.Family",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="staff_notes",
+        help_text="A note on the family serves every product in it.",
+    )
+    text = models.TextField(max_length=4000)
+    manual = models.ForeignKey(
+        Manual,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Optional: the manual page this note adds to or corrects.",
+    )
+    page = models.PositiveIntegerField(null=True, blank=True)
+    language = models.CharField(
+        max_length=8, blank=True, default="", help_text="ISO 639-1 code; empty for any language."
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    created_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # The chat message the note was saved from (a plain id: manuals does not know chats).
+    source_message_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(product__isnull=False) | models.Q(family__isnull=False),
+                name="manuals_staffnote_on_product_or_family",
+            )
+        ]
+        permissions = [("approve_staffnote", "Can approve staff notes for answers")]
+
+    def __str__(self) -> str:
+        return self.text if len(self.text) <= 60 else self.text[:59] + "…"

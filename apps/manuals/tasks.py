@@ -63,6 +63,15 @@ def reextract_manual(self: Task, manual_id: int) -> None:
 
 
 @shared_task
+def build_manual_index(manual_id: int) -> None:
+    """Backfill: build and embed the stored index of a ready manual that has none."""
+    from apps.manuals.retrieval.store import index_manual
+
+    with log_context(manual_id=manual_id), BACKGROUND_TASKS_ACTIVE.track_inprogress():
+        index_manual(manual_id=manual_id)
+
+
+@shared_task
 def refresh_manuals() -> int | None:
     """Weekly (migration chat 0002): queue a conditional re-download of every ready manual
     fetched from a URL. Returns how many were queued; None when a duplicate run was skipped."""

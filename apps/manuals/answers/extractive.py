@@ -1,54 +1,135 @@
-"""The extractive engine: an answer made only of the manual's own sentences and steps.
+"""The extractive engine: an answer made only of the manuals' own sentences, steps and rows.
 
-Every claim is a unit of the manual, quoted as printed and followed by its page marker, in
-the manual's order. The only words of our own are the fixed sentences of an abstention.
+The answer leads with the passage that answers best and, inside it, with the sentence that
+holds most of the question; numbered steps stay a list in the manual's order, a table row
+comes with its header row, and a matched heading is answered with what it titles. Each
+passage is cited once, by its pages, and names its document. The only words of our own
+("According to ...", the page labels, the abstention) follow the customer's language; the
+quotes stay in the manual's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+import numpy as np
+
+from apps.manuals.answers.framing import document_list, phrase
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo, marker
-from apps.manuals.retrieval import Hit, ManualIndex, Ranker, query_weights
+from apps.manuals.retrieval import store
+from apps.manuals.retrieval.index import Hit, ManualIndex, Ranker
+from apps.manuals.retrieval.search import Query, answerable, build_query, rank, uses_context
+from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, STEP
+from apps.manuals.retrieval.text import detect_language, query_weights
 
-# Below this share of the question's weighted terms in the best passage, the manual is taken
-# not to answer it (tuned on qa_set.json with `manage.py eval_answers`).
-MIN_PASSAGE_COVERAGE = 0.4
 # A sentence must carry this share of the question on its own to be quoted.
 MIN_UNIT_COVERAGE = 0.3
-# Sentences within this share of the best sentence's score are quoted too.
+# Sentences within this share of the passage's best sentence are quoted too.
 RELATIVE_UNIT_SCORE = 0.6
+# Passages within this share of the best passage's evidence are quoted too.
+RELATIVE_PASSAGE_EVIDENCE = 0.8
+MAX_PASSAGES = 3
 MAX_CLAIMS = 3
-MAX_STEPS = 10
+MAX_STEPS = 12
+# What a heading, or a passage matched on meaning only, is answered with.
+LEAD_WORDS = 70
+
+Document = tuple[ManualInfo, ManualIndex]
 
 
-def abstention(manual: ManualInfo) -> Answer:
+@dataclass
+class _Block:
+    document: int
+    units: list[int]  # in the order quoted
+
+
+def abstention(manuals: ManualInfo | Sequence[ManualInfo], lang: str | None = None) -> Answer:
+    listed = [manuals] if isinstance(manuals, ManualInfo) else list(manuals)
+    searched = document_list([manual.title for manual in listed], lang)
     return Answer(
         state=NOT_IN_MANUAL,
-        pieces=[
-            "The manual does not cover this question. ",
-            f"I searched {manual.title or 'the manual'} and found no passage that answers it, "
-            "so I will not guess; try other words, or contact support.",
-        ],
+        pieces=[phrase("not_covered", lang) + " ", phrase("searched", lang, documents=searched)],
     )
 
 
-def _step_run(index: ManualIndex, unit: int) -> range:
-    """The numbered list around `unit`, or starting right after it (a heading or intro)."""
+def _documents(
+    documents: Sequence[Document] | None, manual: ManualInfo | None, index: ManualIndex | None
+) -> list[Document]:
+    if documents:
+        return list(documents)
+    if manual is None or index is None:
+        raise TypeError("compose() needs documents=[(ManualInfo, index), ...]")
+    return [(manual, index)]
+
+
+def _query(
+    *,
+    question: str,
+    context: str,
+    exclude: Iterable[str],
+    query_vector: np.ndarray | None,
+) -> Query:
+    context_vector = None
+    if (
+        context
+        and query_vector is not None
+        and uses_context(question, query_weights(question, exclude=exclude))
+    ):
+        context_vector = store.embed_question(context)
+    return build_query(
+        question=question,
+        context=context,
+        exclude=exclude,
+        query_vector=query_vector,
+        context_vector=context_vector,
+    )
+
+
+def retrieve(
+    documents: Sequence[Document] | ManualIndex | None = None,
+    question: str = "",
+    *,
+    index: ManualIndex | None = None,
+    context: str = "",
+    exclude: Iterable[str] = (),
+    query_vector: np.ndarray | None = None,
+    lang: str | None = None,
+    limit: int = 5,
+) -> list[Hit]:
+    """The passages an LLM is given, across the documents (`hit.document` says whose)."""
+    if isinstance(documents, ManualIndex):
+        indexes = [documents]
+    elif documents:
+        indexes = [found for _, found in documents]
+    else:
+        indexes = [index] if index is not None else []
+    exclude = list(exclude)
+    query = _query(question=question, context=context, exclude=exclude, query_vector=query_vector)
+    return rank(indexes, query, limit=limit)
+
+
+def _unit_score(index: ManualIndex, unit: int, weights: dict[str, float]) -> float:
+    terms = index.unit_terms(unit)
+    return sum(weight * index.term_idf(term) for term, weight in weights.items() if terms[term])
+
+
+def _run(index: ManualIndex, unit: int) -> list[int]:
+    """The numbered steps around `unit`, or the ones a heading or intro leads into."""
     units = index.units
-    if not units[unit].is_step:
+    if units[unit].kind != STEP:
         following = unit + 1
         if (
             following < len(units)
-            and units[following].is_step
+            and units[following].kind == STEP
             and units[following].text.startswith("1.")
         ):
-            return range(unit, _run_end(index, following))
-        return range(unit, unit + 1)
+            return [unit, *range(following, _run_end(index, following))]
+        return [unit]
     start = unit
-    while start > 0 and units[start - 1].is_step and not units[start].text.startswith("1."):
+    while start > 0 and units[start - 1].kind == STEP and not units[start].text.startswith("1."):
         start -= 1
-    return range(start, _run_end(index, start))
+    return list(range(start, _run_end(index, start)))
 
 
 def _run_end(index: ManualIndex, start: int) -> int:
@@ -56,87 +137,183 @@ def _run_end(index: ManualIndex, start: int) -> int:
     while (
         end < len(index.units)
         and end - start < MAX_STEPS
-        and index.units[end].is_step
+        and index.units[end].kind == STEP
         and not index.units[end].text.startswith("1.")
+        and index.units[end].section == index.units[start].section
     ):
         end += 1
     return end
 
 
-def select_units(index: ManualIndex, weights: dict[str, float], hits: list[Hit]) -> list[int]:
-    """Indices of the units to quote, in manual order; empty when the evidence is weak."""
-    if not hits or hits[0].coverage < MIN_PASSAGE_COVERAGE:
-        return []
+def _section_lead(index: ManualIndex, first: int, last: int) -> list[int]:
+    """What a passage says first, skipping its heading: up to LEAD_WORDS, steps kept whole."""
+    chosen: list[int] = []
+    words = 0
+    unit = first
+    limit = max(last, first + 1)
+    while unit < len(index.units) and (unit < limit or index.units[unit].kind == STEP):
+        found = index.units[unit]
+        if found.section != index.units[first].section and chosen:
+            break
+        if found.kind != HEADING:
+            chosen.append(unit)
+            words += len(found.text.split())
+            if words >= LEAD_WORDS and found.kind != STEP:
+                break
+        unit += 1
+    return chosen
+
+
+def _heading_body(index: ManualIndex, heading: int) -> list[int]:
+    end = heading + 1
+    while end < len(index.units) and index.units[end].section == heading:
+        end += 1
+    return _section_lead(index, heading + 1, end)
+
+
+def _with_context_rows(index: ManualIndex, units: list[int]) -> list[int]:
+    """A table row is quoted with its header row, so the values can be read."""
+    out: list[int] = []
+    for unit in units:
+        header = index.table_header(unit)
+        if header is not None and header not in out and header not in units:
+            out.append(header)
+        out.append(unit)
+    return out
+
+
+def _block(index: ManualIndex, hit: Hit, weights: dict[str, float]) -> list[int]:
+    """The units of a passage to quote, the best first (steps and rows in manual order)."""
     wanted = index.wanted(weights)
-    candidates = sorted(
-        {
-            unit
-            for hit in hits
-            if hit.coverage >= 0.8 * hits[0].coverage
+    scored = sorted(
+        (
+            (score / wanted, unit)
             for unit in range(hit.start, hit.end)
-        }
+            if (score := _unit_score(index, unit, weights)) > 0
+        ),
+        key=lambda item: (-item[0], item[1]),
     )
-    scored: list[tuple[float, int]] = []
-    for unit in candidates:
-        terms = index.unit_terms[unit]
-        score = sum(
-            weight * index.term_idf(term) for term, weight in weights.items() if terms[term]
-        )
-        if score > 0:
-            scored.append((score / wanted, unit))
-    if not scored:
-        return []
-    scored.sort(key=lambda item: (-item[0], item[1]))
+    if not scored or scored[0][0] < MIN_UNIT_COVERAGE:
+        if hit.dense is None:
+            return []  # no sentence holds enough of the question, and nothing else vouches
+        # Matched on meaning, not words (a paraphrase, a Hebrew question): what it says first.
+        return _section_lead(index, hit.start, hit.end)
     best = scored[0][0]
-    if best < MIN_UNIT_COVERAGE:
-        return []
-    chosen: set[int] = set()
+    lead: list[int] = []
+    rest: set[int] = set()
     quoted: set[str] = set()
     for score, unit in scored:
         if len(quoted) >= MAX_CLAIMS or score < RELATIVE_UNIT_SCORE * best:
             break
-        # A manual that repeats itself (the same note in two chapters) is quoted once.
-        if index.units[unit].text in quoted:
+        text = index.units[unit].text
+        if text in quoted:  # a manual that repeats itself is quoted once
             continue
-        quoted.add(index.units[unit].text)
-        chosen.update(_step_run(index, unit))
-    return sorted(chosen)
+        quoted.add(text)
+        expansion = (
+            _heading_body(index, unit) if index.units[unit].kind == HEADING else _run(index, unit)
+        )
+        if lead:
+            rest.update(expansion)
+        else:
+            lead = expansion
+    # The best sentence (or its list of steps) leads; the others follow in manual order.
+    return _with_context_rows(index, [*lead, *sorted(rest - set(lead))])
+
+
+def _join(index: ManualIndex, units: list[int]) -> str:
+    """The units as quoted: lists a line each, and "…" where the manual's text was skipped."""
+    listed_kinds = (STEP, ROW, ITEM)
+    parts: list[str] = []
+    for position, unit in enumerate(units):
+        found = index.units[unit]
+        if position:
+            previous = units[position - 1]
+            if found.kind in listed_kinds or index.units[previous].kind in listed_kinds:
+                parts.append("\n")
+            else:
+                parts.append(" " if unit == previous + 1 else " … ")
+        parts.append(found.text)
+    return "".join(parts)
 
 
 def compose(
     *,
-    manual: ManualInfo,
-    index: ManualIndex,
+    documents: Sequence[Document] | None = None,
     question: str,
+    context: str = "",
     exclude: Iterable[str] = (),
+    query_vector: np.ndarray | None = None,
+    lang: str | None = None,
     ranker: Ranker | None = None,
+    manual: ManualInfo | None = None,
+    index: ManualIndex | None = None,
 ) -> Answer:
-    """`ranker` replaces the index's own BM25 (the evaluation compares it with bm25s)."""
-    weights = query_weights(question, exclude=exclude)
-    hits = (ranker or index.rank)(question, weights, 3)
-    chosen = select_units(index, weights, hits)
-    if not chosen:
-        return abstention(manual)
-    pieces: list[str] = []
-    citations: dict[int, dict] = {}
-    previous_step = False
-    for position, unit_index in enumerate(chosen):
-        unit = index.units[unit_index]
-        separator = ""
-        if position:
-            separator = "\n" if unit.is_step or previous_step else " "
-        pieces.append(f"{separator}{unit.text} {marker(unit.pages)}")
-        previous_step = unit.is_step
-        for page in unit.pages:
-            citations.setdefault(page, manual.citation(page=page, snippet=unit.text))
-    return Answer(
-        state=ANSWERED,
-        pieces=pieces,
-        citations=[citations[page] for page in sorted(citations)],
-        engine="extractive",
+    """Answer `question` from the product's documents, or abstain.
+
+    `documents` are (ManualInfo, index) pairs of one product; `manual`/`index` stand for a
+    single document. `context` is the previous question and answer, used for a follow-up;
+    `query_vector` the question's embedding (None: lexical only); `lang` the customer's
+    language (default: detected from the question). `ranker` replaces BM25 for a single
+    document (the evaluation compares it with bm25s).
+    """
+    docs = _documents(documents, manual, index)
+    lang = lang or detect_language(question)
+    exclude = list(exclude)
+    query = _query(question=question, context=context, exclude=exclude, query_vector=query_vector)
+    hits = rank(
+        [found for _, found in docs],
+        query,
+        limit=MAX_PASSAGES * 2,
+        ranker=ranker,
+        question=question,
     )
+    if not answerable(hits):
+        return abstention([info for info, _ in docs], lang)
+    blocks: list[_Block] = []
+    covered: set[tuple[int, int]] = set()
+    for hit in hits:
+        if len(blocks) >= MAX_PASSAGES or hit.fused < RELATIVE_PASSAGE_EVIDENCE * hits[0].fused:
+            break
+        found = docs[hit.document][1]
+        units = [
+            unit
+            for unit in _block(found, hit, query.weights)
+            if (hit.document, unit) not in covered
+        ]
+        if not units:
+            continue
+        covered.update((hit.document, unit) for unit in units)
+        blocks.append(_Block(hit.document, units))
+    if not blocks:
+        return abstention([info for info, _ in docs], lang)
+    return _answer(docs, blocks, lang)
 
 
-def retrieve(index: ManualIndex, question: str, *, exclude: Iterable[str] = ()) -> list[Hit]:
-    """The passages an LLM is given for a question."""
-    return index.search(query_weights(question, exclude=exclude), limit=5)
+def _answer(docs: list[Document], blocks: list[_Block], lang: str) -> Answer:
+    pieces: list[str] = []
+    citations: dict[tuple[int, int], dict] = {}
+    previous_document: int | None = None
+    for block in blocks:
+        info, found = docs[block.document]
+        separator = "\n\n" if pieces else ""
+        if block.document != previous_document:
+            title = info.title or phrase("the_manual", lang)
+            pieces.append(f"{separator}{phrase('according', lang, document=title)}\n")
+            separator = ""
+        previous_document = block.document
+        pages = tuple(sorted({page for unit in block.units for page in found.units[unit].pages}))
+        pieces.append(f"{separator}{_join(found, block.units)} {marker(pages, lang)}")
+        for unit in block.units:
+            for page in found.units[unit].pages:
+                if (info.id, page) not in citations and found.units[unit].kind != HEADING:
+                    citations[(info.id, page)] = info.citation(
+                        page=page, snippet=found.units[unit].text
+                    )
+        for page in pages:
+            if (info.id, page) not in citations:
+                citations[(info.id, page)] = info.citation(
+                    page=page, snippet=found.units[block.units[0]].text
+                )
+    return Answer(
+        state=ANSWERED, pieces=pieces, citations=list(citations.values()), engine="extractive"
+    )

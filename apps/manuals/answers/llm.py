@@ -15,6 +15,7 @@ from django.conf import settings
 
 from apps.manuals import llm_client
 from apps.manuals.answers.extractive import abstention
+from apps.manuals.answers.framing import phrase
 from apps.manuals.answers.types import (
     ANSWERED,
     NOT_IN_MANUAL,
@@ -26,22 +27,20 @@ from apps.manuals.answers.types import (
 from apps.manuals.retrieval import Hit, ManualIndex
 
 NOT_IN_MANUAL_REPLY = "NOT_IN_MANUAL"
-FALLBACK_NOTICE = (
-    "The language model could not finish this answer, so here is the answer quoted "
-    "from the manual instead: "
-)
-NO_CITATION_NOTICE = (
-    "The language model gave no page references, so here is the answer quoted "
-    "from the manual instead: "
-)
+FALLBACK_NOTICE = "llm_failed"
+NO_CITATION_NOTICE = "llm_uncited"
+LANGUAGE_NAMES = {"en": "English", "he": "Hebrew"}
 SYSTEM_PROMPT = (
     "You answer customers' questions about a musical instrument using only the manual "
-    "passages given. Each passage starts with its page label such as [p. 12]. After every "
-    "sentence that states a fact, put the label of the page it comes from, exactly as given, "
-    "for example [p. 12]. Never use knowledge from outside the passages and never cite a page "
-    "that was not given. Be brief; keep numbered steps as steps. If the passages do not "
-    f"answer the question, reply with exactly {NOT_IN_MANUAL_REPLY} and nothing else."
+    "passages given. Each passage names its document and starts with its page label such as "
+    "[p. 12]. After every sentence that states a fact, put the label of the page it comes "
+    "from, exactly as given, for example [p. 12]. Never use knowledge from outside the "
+    "passages and cite only the pages given. Answer in {language}, the customer's language, "
+    "whatever the language of the manual; keep names of controls as printed. Be brief; keep "
+    "numbered steps as steps. If the passages do not answer the question, reply with exactly "
+    f"{NOT_IN_MANUAL_REPLY} and nothing else."
 )
+Document = tuple[ManualInfo, ManualIndex]
 
 _semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
@@ -61,13 +60,17 @@ def enabled() -> bool:
     return bool(settings.LLM_BASE_URL)
 
 
-def build_messages(*, index: ManualIndex, hits: list[Hit], question: str) -> list[dict[str, str]]:
+def build_messages(
+    *, documents: list[Document], hits: list[Hit], question: str, lang: str | None = None
+) -> list[dict[str, str]]:
     passages = []
-    for hit in sorted(hits, key=lambda hit: hit.start):
+    for hit in sorted(hits, key=lambda hit: (hit.document, hit.start)):
+        info, index = documents[hit.document]
         lines = [f"{unit.text} {marker(unit.pages)}" for unit in index.units[hit.start : hit.end]]
-        passages.append(f"Passage {marker(hit.pages)}:\n" + "\n".join(lines))
+        passages.append(f"Passage from {info.title} {marker(hit.pages)}:\n" + "\n".join(lines))
+    language = LANGUAGE_NAMES.get(lang or "en", "English")
     return [
-        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "system", "content": SYSTEM_PROMPT.format(language=language)},
         {
             "role": "user",
             "content": "Manual passages:\n\n" + "\n\n".join(passages) + f"\n\nQuestion: {question}",
@@ -116,39 +119,52 @@ def split_complete(buffer: str) -> tuple[str, str]:
     return buffer[:cut], buffer[cut:]
 
 
-def _citations(manual: ManualInfo, text: str, index: ManualIndex, hits: list[Hit]) -> list[dict]:
-    snippets: dict[int, str] = {}
+def _citations(text: str, documents: list[Document], hits: list[Hit]) -> list[dict]:
+    """Citations of the pages the text names, each from the first given passage printed on it."""
+    snippets: dict[int, tuple[ManualInfo, str]] = {}
     for hit in hits:
+        info, index = documents[hit.document]
         for unit in index.units[hit.start : hit.end]:
             for page in unit.pages:
-                snippets.setdefault(page, unit.text)
+                snippets.setdefault(page, (info, unit.text))
     cited: list[int] = []
     for _, pages in marker_pages(text):
         cited.extend(page for page in pages if page in snippets and page not in cited)
-    return [manual.citation(page=page, snippet=snippets[page]) for page in sorted(cited)]
+    return [
+        snippets[page][0].citation(page=page, snippet=snippets[page][1]) for page in sorted(cited)
+    ]
 
 
 async def answer(
     *,
-    manual: ManualInfo,
-    index: ManualIndex,
     hits: list[Hit],
     question: str,
     fallback: Answer,
     emit: Callable[[str], Awaitable[None]],
+    documents: list[Document] | None = None,
+    manual: ManualInfo | None = None,
+    index: ManualIndex | None = None,
+    lang: str | None = None,
 ) -> Answer:
-    """Stream the model's answer through `emit`; the extractive `fallback` covers failures."""
+    """Stream the model's answer through `emit`; the extractive `fallback` covers failures.
+
+    `documents` are the (ManualInfo, index) pairs the `hits` point into (`hit.document`);
+    `manual`/`index` stand for a single document. `lang` is the customer's language.
+    """
+    if not documents:
+        assert manual is not None and index is not None, "answer() needs documents"
+        documents = [(manual, index)]
     given = {page for hit in hits for page in hit.pages}
     sent: list[str] = []
     buffer = ""
 
     async def fall_back(notice: str) -> Answer:
-        lead = ("\n\n" if sent else "") + notice
+        lead = ("\n\n" if sent else "") + phrase(notice, lang) + " "
         pieces = [lead, *fallback.pieces] if fallback.state == ANSWERED else fallback.pieces
         for piece in pieces:
             await emit(piece)
         text = "".join(sent)
-        merged = {c["page"]: c for c in _citations(manual, text, index, hits)}
+        merged = {c["page"]: c for c in _citations(text, documents, hits)}
         merged.update({c["page"]: c for c in fallback.citations})
         return Answer(
             state=fallback.state if not merged else ANSWERED,
@@ -173,7 +189,7 @@ async def answer(
             base_url=settings.LLM_BASE_URL,
             model=settings.LLM_MODEL,
             api_key=settings.LLM_API_KEY,
-            messages=build_messages(index=index, hits=hits, question=question),
+            messages=build_messages(documents=documents, hits=hits, question=question, lang=lang),
             timeout=settings.LLM_TIMEOUT,
         )
         # Closed before the slot is released, even when the answer is cancelled mid-stream,
@@ -189,18 +205,18 @@ async def answer(
     finally:
         semaphore.release()
     if not sent and buffer.strip().startswith(NOT_IN_MANUAL_REPLY):
-        abstained = _abstention_of(fallback, manual)
+        abstained = _abstention_of(fallback, [info for info, _ in documents], lang)
         for piece in abstained.pieces:
             await emit(piece)
         return Answer(state=NOT_IN_MANUAL, pieces=abstained.pieces, engine="llm")
     if buffer:
         await send(buffer)
     text = "".join(sent)
-    citations = _citations(manual, text, index, hits)
+    citations = _citations(text, documents, hits)
     if not citations:
         return await fall_back(NO_CITATION_NOTICE)
     return Answer(state=ANSWERED, pieces=sent, citations=citations, engine="llm")
 
 
-def _abstention_of(fallback: Answer, manual: ManualInfo) -> Answer:
-    return fallback if fallback.state == NOT_IN_MANUAL else abstention(manual)
+def _abstention_of(fallback: Answer, manuals: list[ManualInfo], lang: str | None) -> Answer:
+    return fallback if fallback.state == NOT_IN_MANUAL else abstention(manuals, lang)

@@ -10,7 +10,8 @@ ANSWERED = "answered"
 NOT_IN_MANUAL = "not_in_manual"
 SNIPPET_CHARS = 240
 
-_MARKER = re.compile(r"\[pp?\.\s*([0-9][0-9,\s-]*)\]")
+# "[p. 4]", "[pp. 4-5]" in English; "[עמ' 4]", "[עמ' 4-5]" in Hebrew.
+_MARKER = re.compile(r"\[(?:pp?\.|עמ['׳])\s*([0-9][0-9,\s-]*)\]")  # noqa: RUF001 - geresh
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class ManualInfo:
     title: str
     kind: str
     source_url: str
+    # What the document is (owner's manual, MIDI implementation...) and its language, when
+    # the catalog knows; both optional.
+    document_kind: str = ""
+    language: str = ""
 
     def citation_url(self, page: int) -> str:
         if self.kind == "html":
@@ -37,6 +42,7 @@ class ManualInfo:
             "page": page,
             "snippet": snippet,
             "url": self.citation_url(page),
+            "document": self.title,
         }
 
 
@@ -52,10 +58,13 @@ class Answer:
         return "".join(self.pieces)
 
 
-def marker(pages: tuple[int, ...]) -> str:
+def marker(pages: tuple[int, ...], lang: str | None = None) -> str:
+    """The citation label of pages, in the answer's language."""
+    from apps.manuals.answers.framing import phrase
+
     if len(pages) == 1:
-        return f"[p. {pages[0]}]"
-    return f"[pp. {pages[0]}-{pages[-1]}]"
+        return f"[{phrase('page', lang, pages=pages[0])}]"
+    return f"[{phrase('pages', lang, pages=f'{pages[0]}-{pages[-1]}')}]"
 
 
 def marker_pages(text: str) -> list[tuple[re.Match[str], list[int]]]:

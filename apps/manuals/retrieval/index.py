@@ -1,120 +1,42 @@
-"""Passages of a manual that keep their page numbers, ranked for a question with BM25.
+"""The passage index of one manual version: BM25 postings in numpy arrays, and embeddings.
 
-Our own BM25 rather than bm25s or PostgreSQL full-text search, and `manage.py eval_answers
---ranker all` shows why: on the QA set bm25s with its own tokenizer cites the expected page
-within three citations for 84% of the questions against our 92%, while bm25s fed our `tokens()`
-gets our figures exactly. What counts is the tokenization (stop words of questions, synonyms,
-"LX-88" and "E-04" kept whole, per-term weights for model numbers, error codes and upper-case
-terms such as MIDI); owning the index also gives the same behaviour on SQLite and the coverage
-figure the engines abstain on. With postings in dicts, a 900-page manual is scored in about a
-millisecond; the index is pickled into the two-layer cache per manual id and version.
+Passages follow the manual's structure: one never crosses a section heading, and every
+passage of a section carries the heading's terms, so "restore the factory settings" finds
+the steps under "Restoring the Factory Settings". Inside a section a passage is built up to
+about 70 words and the next one starts half-way through it.
+
+The index is built once by the worker at ingest and stored as bytes (`to_bytes`): a small
+JSON header (the units and passages) followed by flat arrays that `from_bytes` maps back
+with `numpy.frombuffer`, so a web process loads a 2,000-page index in milliseconds instead
+of rebuilding it. Scoring is vectorised: per query term one slice of the postings.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
-import re
+import struct
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hscjit import cache
+import numpy as np
 
-INDEX_CACHE_PREFIX = "manual_index"
+from apps.manuals.retrieval.structure import HEADING, ROW, Unit, split_units
+from apps.manuals.retrieval.text import tokens
+
+FORMAT = 1
+_MAGIC = b"HSCIX"
 _K1 = 1.2
 _B = 0.75
-# A passage is built up to about this many words; the next one starts half-way through it.
 _PASSAGE_WORDS = 70
-_TECHNICAL_WEIGHT = 2.0
-
-_TOKEN = re.compile(r"[a-z0-9]+(?:[-./][a-z0-9]+)*", re.IGNORECASE)
-_STEP = re.compile(r"^\d{1,2}\.\s+\S")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
-_PAGE_FURNITURE = re.compile(r"\d+")
-STOPWORDS = frozenset(
-    """a about after all also am an and any are as at be been before being but by can could
-    did do does doing don for from get gets getting had has have how i if in into is it its
-    me my myself no not of on once only or other our out over own please same should so some
-    such than that the their them then there these they this those through to too under until
-    up very was way we were what when where which while who whom why will with would you your
-    yours want need know tell manual say says said use using used make work works many much
-    long take takes turn hear come comes keep keeps there here get got thing things thanks
-    thank hello hi hey""".split()  # noqa: SIM905 - a word list reads better as prose
-)
-
-
-# A few words customers use for what manuals call otherwise; both sides map to one term.
-SYNONYMS = {
-    "heavy": "weight",
-    "weigh": "weight",
-    "backward": "revers",
-    "everyth": "all",
-    "loudnes": "volume",
-    "reboot": "restart",
-    "setup": "setup",
-}
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper: enough for loops/loop and recording/record, never aggressive.
-
-    Plurals go first, then -ing/-ed (undoubling "sett" to "set"), then a final "e", so that
-    save, saves, saving and saved all give "sav".
-    """
-    if len(word) <= 3 or not word.isalpha():
-        return SYNONYMS.get(word, word)
-    if word.endswith("ies") and len(word) >= 5:
-        word = word[:-3] + "y"
-    elif word.endswith(("sses", "ches", "shes", "xes")):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]
-            break
-    if word.endswith("e") and len(word) >= 4:
-        word = word[:-1]
-    return SYNONYMS.get(word, word)
-
-
-def tokens(text: str) -> list[str]:
-    """Terms of a text: lower-case, stemmed, with "LX-88" and "LX88" both giving "lx88"."""
-    terms: list[str] = []
-    for raw in _TOKEN.findall(text.lower()):
-        joined = re.sub(r"[-./]", "", raw)
-        if joined in STOPWORDS:
-            continue
-        terms.append(stem(joined))
-        parts = re.split(r"[-./]", raw)
-        if len(parts) > 1 and all(part.isalpha() and len(part) >= 3 for part in parts):
-            terms.extend(stem(part) for part in parts if part not in STOPWORDS)
-    return terms
-
-
-def query_weights(text: str, *, exclude: Iterable[str] = ()) -> dict[str, float]:
-    """Query terms and their weights; terms in `exclude` (the product's own name) are dropped."""
-    excluded = set(exclude)
-    weights: dict[str, float] = {}
-    for raw in _TOKEN.findall(text):
-        technical = any(ch.isdigit() for ch in raw) or (raw.isupper() and len(raw) >= 2)
-        for term in tokens(raw):
-            if term in excluded:
-                continue
-            weight = _TECHNICAL_WEIGHT if technical else 1.0
-            weights[term] = max(weights.get(term, 0.0), weight)
-    return weights
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A sentence, numbered step, table row or heading, with the page(s) it is printed on."""
-
-    text: str
-    pages: tuple[int, ...]
-    is_step: bool
+# Embedded text per passage: the model reads at most 512 tokens, and shorter is faster.
+_EMBED_WORDS = 110
+# Boilerplate (repeated notices, safety sections) ranks as if it matched this much less.
+_BOILERPLATE_WEIGHT = 0.6
+# Unit kinds are stored one letter each: heading, step, item, row, sentence.
+_KIND_NAMES = {"h": "heading", "s": "step", "i": "item", "r": "row", "t": "sentence"}
 
 
 @dataclass(frozen=True)
@@ -124,96 +46,118 @@ class Hit:
     pages: tuple[int, ...]
     score: float
     coverage: float  # share of the query's weighted idf that the passage contains
-
-
-def _furniture(pages: Sequence[tuple[int, str]]) -> set[str]:
-    """Lines repeated on most pages (running headers, footers): noise for ranking."""
-    if len(pages) < 4:
-        return set()
-    seen: Counter[str] = Counter()
-    for _, text in pages:
-        seen.update({_PAGE_FURNITURE.sub("#", line.strip()) for line in text.splitlines()})
-    return {line for line, count in seen.items() if line and count >= 0.6 * len(pages)}
-
-
-def _lines(pages: Sequence[tuple[int, str]]) -> list[tuple[str, int]]:
-    furniture = _furniture(pages)
-    lines: list[tuple[str, int]] = []
-    for number, text in pages:
-        for line in text.splitlines():
-            line = " ".join(line.split())
-            if line and _PAGE_FURNITURE.sub("#", line) not in furniture:
-                lines.append((line, number))
-    return lines
-
-
-def split_units(pages: Sequence[tuple[int, str]]) -> list[Unit]:
-    """Join wrapped lines (also across a page break) and split them into sentences and steps."""
-    blocks: list[tuple[str, list[int]]] = []
-    for line, number in _lines(pages):
-        if blocks:
-            previous, numbers = blocks[-1]
-            open_sentence = not previous.endswith((".", ":", "!", "?"))
-            continues = line[0].islower() or (len(previous) >= 80 and not _STEP.match(line))
-            if open_sentence and continues:
-                blocks[-1] = (f"{previous} {line}", [*numbers, number])
-                continue
-        blocks.append((line, [number]))
-    units: list[Unit] = []
-    for text, numbers in blocks:
-        if _STEP.match(text):
-            units.append(Unit(text=text, pages=tuple(sorted(set(numbers))), is_step=True))
-            continue
-        # A block spanning two pages keeps both on every sentence of it, which errs on the
-        # side of citing the page a reader needs.
-        pages_of_block = tuple(sorted(set(numbers)))
-        for sentence in _SENTENCE_END.split(text):
-            if sentence.strip():
-                units.append(Unit(text=sentence.strip(), pages=pages_of_block, is_step=False))
-    return units
+    passage: int = -1
+    dense: float | None = None  # cosine of the question and the passage
+    fused: float = 0.0  # what passages are ranked by (0..1)
+    evidence: float = 0.0  # what "not covered" is decided on (0..1)
+    document: int = 0  # position of its document in a multi-document query
 
 
 class ManualIndex:
-    """BM25 over overlapping passages of one manual version."""
+    """BM25 and (once stored) embeddings over the structured passages of a manual version."""
 
-    def __init__(self, *, manual_id: int, version: int, pages: Sequence[tuple[int, str]]):
+    def __init__(
+        self,
+        *,
+        manual_id: int,
+        version: int,
+        pages: Sequence[tuple[int, str]] = (),
+        units: list[Unit] | None = None,
+    ) -> None:
         self.manual_id = manual_id
         self.version = version
-        self.units = split_units(pages)
-        self.unit_terms = [Counter(tokens(unit.text)) for unit in self.units]
-        self.passages: list[tuple[int, int]] = []
-        start = 0
-        while start < len(self.units):
-            end, words, half = start, 0, start
-            while end < len(self.units) and words < _PASSAGE_WORDS:
-                words += sum(self.unit_terms[end].values()) + 1
-                end += 1
-                if words < _PASSAGE_WORDS / 2:
-                    half = end
-            self.passages.append((start, end))
-            if end >= len(self.units):
-                break
-            start = max(half, start + 1)
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        self.lengths: list[int] = []
+        self.units = split_units(pages) if units is None else units
+        self.embeddings: np.ndarray | None = None
+        self.embedding_model = ""
+        self._unit_terms: dict[int, Counter[str]] = {}
+        self._build()
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.passages = self._cut_passages()
+        vocabulary: dict[str, int] = {}
+        rows: list[tuple[int, int, int]] = []  # (term id, passage, count)
+        lengths: list[int] = []
         for number, (first, last) in enumerate(self.passages):
             counts: Counter[str] = Counter()
             for unit in range(first, last):
-                counts.update(self.unit_terms[unit])
-            self.lengths.append(sum(counts.values()))
+                counts.update(self.unit_terms(unit))
+            heading = self.units[first].section
+            if heading >= 0 and heading < first:
+                counts.update(set(self.unit_terms(heading)))
+            lengths.append(sum(counts.values()))
             for term, count in counts.items():
-                self.postings.setdefault(term, []).append((number, count))
+                rows.append((vocabulary.setdefault(term, len(vocabulary)), number, count))
+        self.vocabulary = vocabulary
+        self.lengths = np.array(lengths, dtype=np.float32)
+        order = sorted(range(len(rows)), key=lambda row: (rows[row][0], rows[row][1]))
+        term_ids = np.array([rows[row][0] for row in order], dtype=np.int32)
+        self.post_passages = np.array([rows[row][1] for row in order], dtype=np.int32)
+        counts_array = np.array([rows[row][2] for row in order], dtype=np.float32)
+        self.post_offsets = np.searchsorted(
+            term_ids, np.arange(len(vocabulary) + 1, dtype=np.int32)
+        ).astype(np.int32)
+        average = float(self.lengths.mean()) if len(lengths) else 1.0
+        norm = _K1 * (1 - _B + _B * self.lengths[self.post_passages] / (average or 1.0))
+        self.post_scores = (counts_array * (_K1 + 1) / (counts_array + norm)).astype(np.float32)
+        self.passage_weight = np.array(
+            [self._weight(first, last) for first, last in self.passages], dtype=np.float32
+        )
+        self._finish()
+
+    def _finish(self) -> None:
         total = len(self.passages) or 1
-        self.average_length = (sum(self.lengths) / total) or 1.0
-        self.idf = {
-            term: math.log(1 + (total - len(posts) + 0.5) / (len(posts) + 0.5))
-            for term, posts in self.postings.items()
-        }
+        document_frequency = np.diff(self.post_offsets).astype(np.float64)
+        self.idf_array = np.log(1 + (total - document_frequency + 0.5) / (document_frequency + 0.5))
         # A query term the manual never uses weighs as much as the rarest possible term.
         self.unknown_idf = math.log(1 + (total + 0.5) / 0.5)
 
+    def _weight(self, first: int, last: int) -> float:
+        units = self.units[first:last]
+        share = sum(unit.boilerplate for unit in units) / max(1, len(units))
+        return 1.0 - (1.0 - _BOILERPLATE_WEIGHT) * share
+
+    def _cut_passages(self) -> list[tuple[int, int]]:
+        passages: list[tuple[int, int]] = []
+        section_starts = [
+            position
+            for position, unit in enumerate(self.units)
+            if position == 0 or unit.section != self.units[position - 1].section
+        ]
+        bounds = [*section_starts, len(self.units)]
+        for begin, finish in itertools.pairwise(bounds):
+            start = begin
+            while start < finish:
+                end, words, half = start, 0, start
+                while end < finish and words < _PASSAGE_WORDS:
+                    words += len(self.units[end].text.split())
+                    end += 1
+                    if words < _PASSAGE_WORDS / 2:
+                        half = end
+                # A passage that is only its heading says nothing: it joins what follows.
+                if end == start + 1 and self.units[start].kind == HEADING and end < finish:
+                    end += 1
+                passages.append((start, end))
+                if end >= finish:
+                    break
+                start = max(half, start + 1)
+        return passages
+
+    # --- terms ------------------------------------------------------------------------------
+
+    def unit_terms(self, unit: int) -> Counter[str]:
+        terms = self._unit_terms.get(unit)
+        if terms is None:
+            terms = self._unit_terms[unit] = Counter(tokens(self.units[unit].text))
+        return terms
+
     def term_idf(self, term: str) -> float:
-        return self.idf.get(term, self.unknown_idf)
+        term_id = self.vocabulary.get(term)
+        return self.unknown_idf if term_id is None else float(self.idf_array[term_id])
+
+    def knows(self, term: str) -> bool:
+        return term in self.vocabulary
 
     def wanted(self, weights: dict[str, float]) -> float:
         """The weighted idf a passage would need to hold the whole question.
@@ -225,26 +169,56 @@ class ManualIndex:
             sum(
                 weight * self.term_idf(term)
                 for term, weight in weights.items()
-                if term in self.idf or not term.isdigit()
+                if self.knows(term) or not term.isdigit()
             )
             or 1.0
         )
 
+    def passage_terms(self, passage: int) -> set[str]:
+        first, last = self.passages[passage]
+        present: set[str] = set()
+        for unit in range(first, last):
+            present.update(self.unit_terms(unit))
+        heading = self.units[first].section
+        if 0 <= heading < first:
+            present.update(self.unit_terms(heading))
+        return present
+
+    # --- text -------------------------------------------------------------------------------
+
     def pages_of(self, start: int, end: int) -> tuple[int, ...]:
         return tuple(sorted({page for unit in self.units[start:end] for page in unit.pages}))
+
+    def section_of(self, passage: int) -> str:
+        heading = self.units[self.passages[passage][0]].section
+        return self.units[heading].text if heading >= 0 else ""
 
     def passage_text(self, passage: int) -> str:
         first, last = self.passages[passage]
         return " ".join(unit.text for unit in self.units[first:last])
 
+    def embedding_texts(self) -> list[str]:
+        """What is embedded per passage: its section title, then its text."""
+        texts = []
+        for passage, (first, _) in enumerate(self.passages):
+            heading = self.units[first].section
+            title = self.units[heading].text if 0 <= heading < first else ""
+            words = (
+                f"{title}: {self.passage_text(passage)}" if title else self.passage_text(passage)
+            )
+            texts.append(" ".join(words.split()[:_EMBED_WORDS]))
+        return texts
+
+    # --- ranking ----------------------------------------------------------------------------
+
     def hit(self, passage: int, *, score: float, weights: dict[str, float]) -> Hit:
         """A ranked passage with its pages and the share of the question it holds."""
         first, last = self.passages[passage]
-        present = set().union(*(self.unit_terms[unit] for unit in range(first, last)))
+        present = self.passage_terms(passage)
         matched = sum(
-            weight * self.idf[term]
+            weight * self.term_idf(term)
             for term, weight in weights.items()
-            if term in present and term in self.idf
+            if term in present and self.knows(term)
         )
         return Hit(
             start=first,
@@ -252,50 +226,143 @@ class ManualIndex:
             pages=self.pages_of(first, last),
             score=score,
             coverage=matched / self.wanted(weights),
+            passage=passage,
         )
+
+    def scores(self, weights: dict[str, float]) -> np.ndarray:
+        """BM25 of every passage, boilerplate weighed down."""
+        scores = np.zeros(len(self.passages), dtype=np.float32)
+        for term, weight in weights.items():
+            term_id = self.vocabulary.get(term)
+            if term_id is None:
+                continue
+            begin, end = self.post_offsets[term_id], self.post_offsets[term_id + 1]
+            scores[self.post_passages[begin:end]] += (
+                weight * self.idf_array[term_id] * self.post_scores[begin:end]
+            )
+        return scores * self.passage_weight
 
     def search(self, weights: dict[str, float], *, limit: int = 5) -> list[Hit]:
         if not weights or not self.passages:
             return []
-        scores: dict[int, float] = {}
-        for term, weight in weights.items():
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for passage, count in self.postings[term]:
-                norm = _K1 * (1 - _B + _B * self.lengths[passage] / self.average_length)
-                scores[passage] = scores.get(passage, 0.0) + weight * idf * (
-                    count * (_K1 + 1) / (count + norm)
-                )
-        best = sorted(scores, key=lambda passage: (-scores[passage], passage))[:limit]
-        return [self.hit(passage, score=scores[passage], weights=weights) for passage in best]
+        scores = self.scores(weights)
+        best = _top(scores, limit)
+        return [
+            self.hit(int(passage), score=float(scores[passage]), weights=weights)
+            for passage in best
+            if scores[passage] > 0
+        ]
 
     def rank(self, question: str, weights: dict[str, float], limit: int) -> list[Hit]:
         """The production `Ranker`: the question's weighted terms are all it needs."""
         return self.search(weights, limit=limit)
 
+    def dense_scores(self, vector: np.ndarray) -> np.ndarray | None:
+        if self.embeddings is None or not len(self.passages):
+            return None
+        if vector.shape[-1] != self.embeddings.shape[1]:
+            return None  # embedded by another model: lexical only until re-embedded
+        return self.embeddings @ vector.astype(np.float32)
+
+    def set_embeddings(self, matrix: np.ndarray, *, model: str) -> None:
+        if matrix.shape[0] != len(self.passages):
+            raise ValueError(
+                f"{matrix.shape[0]} embeddings for {len(self.passages)} passages of the index"
+            )
+        self.embeddings = np.ascontiguousarray(matrix, dtype=np.float32)
+        self.embedding_model = model
+
+    def table_header(self, unit: int) -> int | None:
+        """The header row of the table a row belongs to (None for the header itself)."""
+        found = self.units[unit]
+        if found.kind == ROW and 0 <= found.label < unit:
+            return found.label
+        return None
+
+    # --- storage ----------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        header: dict = {
+            "format": FORMAT,
+            "units": {
+                "text": [unit.text for unit in self.units],
+                "pages": [list(unit.pages) for unit in self.units],
+                "kind": "".join(_code(unit.kind) for unit in self.units),
+                "section": [unit.section for unit in self.units],
+                "label": [unit.label for unit in self.units],
+                "boilerplate": [int(unit.boilerplate) for unit in self.units],
+            },
+            "passages": [list(passage) for passage in self.passages],
+            "vocabulary": sorted(self.vocabulary, key=self.vocabulary.__getitem__),
+            "arrays": [],
+        }
+        arrays = {
+            "lengths": self.lengths,
+            "post_passages": self.post_passages,
+            "post_offsets": self.post_offsets,
+            "post_scores": self.post_scores,
+            "passage_weight": self.passage_weight,
+        }
+        blobs: list[bytes] = []
+        offset = 0
+        for name, array in arrays.items():
+            data = np.ascontiguousarray(array).tobytes()
+            header["arrays"].append([name, array.dtype.str, len(array), offset])
+            blobs.append(data)
+            offset += len(data)
+        encoded = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+        return _MAGIC + struct.pack("<I", len(encoded)) + encoded + b"".join(blobs)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, manual_id: int, version: int) -> ManualIndex:
+        if data[: len(_MAGIC)] != _MAGIC:
+            raise ValueError("not a stored passage index")
+        (length,) = struct.unpack_from("<I", data, len(_MAGIC))
+        start = len(_MAGIC) + 4
+        header = json.loads(data[start : start + length])
+        if header.get("format") != FORMAT:
+            raise ValueError(f"stored index format {header.get('format')}, expected {FORMAT}")
+        body = memoryview(data)[start + length :]
+        index = cls.__new__(cls)
+        index.manual_id = manual_id
+        index.version = version
+        stored = header["units"]
+        index.units = [
+            Unit(text, tuple(pages), _KIND_NAMES[kind], section, label, bool(flag))
+            for text, pages, kind, section, label, flag in zip(
+                stored["text"],
+                stored["pages"],
+                stored["kind"],
+                stored["section"],
+                stored["label"],
+                stored["boilerplate"],
+                strict=True,
+            )
+        ]
+        index.passages = [tuple(passage) for passage in header["passages"]]
+        index.vocabulary = {term: number for number, term in enumerate(header["vocabulary"])}
+        for name, dtype, count, offset in header["arrays"]:
+            size = np.dtype(dtype).itemsize * count
+            setattr(index, name, np.frombuffer(body[offset : offset + size], dtype=dtype))
+        index.embeddings = None
+        index.embedding_model = ""
+        index._unit_terms = {}
+        index._finish()
+        return index
+
+
+def _code(kind: str) -> str:
+    return {"heading": "h", "step": "s", "item": "i", "row": "r"}.get(kind, "t")
+
+
+def _top(scores: np.ndarray, limit: int) -> list[int]:
+    """Indices of the `limit` best scores, best first; ties keep manual order."""
+    if len(scores) > limit * 4:
+        candidates = np.argpartition(-scores, limit)[:limit]
+    else:
+        candidates = np.arange(len(scores))
+    return sorted(candidates.tolist(), key=lambda passage: (-scores[passage], passage))[:limit]
+
 
 # Ranks the passages of one index for a question (given as text and as our weighted terms).
 Ranker = Callable[[str, dict[str, float], int], list[Hit]]
-
-
-def _cache_key(manual_id: int, version: int) -> str:
-    return f"{INDEX_CACHE_PREFIX}:{manual_id}:{version}"
-
-
-def get_index(*, manual_id: int, version: int) -> ManualIndex:
-    """The index of a manual version, built from its stored pages once and then cached."""
-    key = _cache_key(manual_id, version)
-    index = cache.get(key)
-    if isinstance(index, ManualIndex):
-        return index
-    from apps.manuals.models import ManualPage
-
-    pages = list(
-        ManualPage.objects.filter(manual_id=manual_id)
-        .order_by("number")
-        .values_list("number", "text")
-    )
-    index = ManualIndex(manual_id=manual_id, version=version, pages=pages)
-    cache.set(key, index)
-    return index

@@ -26,6 +26,7 @@ from apps.manuals.fetching import (
     sniff_kind,
 )
 from apps.manuals.models import Manual, ManualPage
+from apps.manuals.retrieval import store as index_store
 from apps.manuals.services.leases import (
     IN_FLIGHT,
     ManualBusy,
@@ -228,6 +229,13 @@ def _extract(
 def _store_pages(
     manual_id: int, token: str, pages: list[Page], *, source: dict[str, Any]
 ) -> Manual:
+    # The lexical index is built here in the worker and stored with the pages, so the manual
+    # is answerable the moment it is ready; its embeddings follow (`_embed`).
+    started = time.perf_counter()
+    index = index_store.build_lexical(
+        manual_id=manual_id, version=0, pages=[(page.number, page.text) for page in pages]
+    )
+    index_seconds = time.perf_counter() - started
     with transaction.atomic():
         manual = Manual.objects.select_for_update().filter(pk=manual_id, lease_token=token).first()
         if manual is None:
@@ -255,11 +263,22 @@ def _store_pages(
         manual.lease_until = None
         manual.save()
         manual.refresh_from_db()
+        index.version = manual.version
+        index_store.save_lexical(manual_id=manual_id, index=index, seconds=index_seconds)
         publish_status(manual=manual)
         if previous_file and previous_file != manual.stored_file.name:
             after_commit(lambda: _delete_unless_used(previous_file, manual_id))
     DOCUMENTS_INDEXED.inc()
+    _embed(manual_id, manual.version)
     return manual
+
+
+def _embed(manual_id: int, version: int) -> None:
+    """Embed the stored index's passages; a failure leaves the manual answerable lexically."""
+    try:
+        index_store.embed_stored(manual_id=manual_id, version=version)
+    except Exception:
+        logger.exception("manual %s v%s: embedding failed; it stays lexical", manual_id, version)
 
 
 def _fetch_original(manual: Manual, dest: Path, *, conditional: bool) -> Fetched:

@@ -14,6 +14,7 @@ import pytest
 from apps.manuals import llm_client
 from apps.manuals.answers import extractive, llm
 from apps.manuals.answers.evaluation import demo_pages
+from apps.manuals.answers.framing import phrase
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
 from apps.manuals.retrieval import ManualIndex
 
@@ -195,13 +196,13 @@ async def test_a_failing_endpoint_falls_back_to_the_extractive_answer_saying_so(
     answer, emitted, fallback = await _ask(configured, index, mode, ["Switch it off first. "])
     assert answer.engine == "extractive" and answer.state == ANSWERED
     assert "".join(emitted) == answer.text
-    assert llm.FALLBACK_NOTICE in answer.text
+    assert phrase(llm.FALLBACK_NOTICE) in answer.text
     assert answer.text.endswith(fallback.text)
 
 
 async def test_an_answer_without_page_references_falls_back(configured, index) -> None:
     answer, _, fallback = await _ask(configured, index, "uncited", ["Just press reset. "])
-    assert llm.NO_CITATION_NOTICE in answer.text
+    assert phrase(llm.NO_CITATION_NOTICE) in answer.text
     assert answer.citations == fallback.citations
 
 
@@ -254,7 +255,7 @@ async def test_an_answer_that_gets_no_slot_in_time_falls_back_saying_so(slow, in
     held, _, _ = await holder
     assert answer.engine == "extractive" and answer.state == ANSWERED
     assert "".join(emitted) == answer.text
-    assert answer.text.startswith(llm.FALLBACK_NOTICE)
+    assert answer.text.startswith(phrase(llm.FALLBACK_NOTICE))
     assert answer.text.endswith(fallback.text)
     assert len(_Handler.requests) == 1
     assert held.engine == "llm"

@@ -1,0 +1,164 @@
+"""Hybrid retrieval over the documents of a product: BM25 and embeddings, fused per passage.
+
+Each candidate passage (the best of either ranking, per document) gets a lexical evidence
+(the share of the question's weighted idf it holds, scaled by its BM25 relative to the best
+passage) and a dense evidence (the cosine of question and passage, mapped from the range
+where multilingual-e5 separates unrelated from related text onto 0..1). The fused evidence
+is their weighted mean; the weight of the lexical side is the share of the question written
+in the manual's script, so a Hebrew question is matched on meaning and an English one on
+both. Both evidences live on 0..1 for every document, so passages of several documents rank
+against each other, and one threshold on the fused evidence decides "not covered".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from apps.manuals.retrieval.index import Hit, ManualIndex, Ranker
+from apps.manuals.retrieval.text import query_weights
+
+# Tuned with `manage.py eval_answers` on the non-held-out part of the real-manual set.
+LEXICAL_WEIGHT = 0.5
+DENSE_FLOOR = 0.0  # lift of cosine over the manual's median passage at which relevance starts
+DENSE_CEILING = 0.08  # the further lift at which a passage is squarely on topic
+MIN_EVIDENCE = 0.08  # below this evidence the manuals are taken not to answer
+# Without embeddings (none stored yet, or the model unavailable) the evidence is BM25's
+# coverage alone, which needs more of the question (tuned on the demo set, qa_set.json).
+MIN_LEXICAL_EVIDENCE = 0.5
+CONTEXT_WEIGHT = 0.35  # the previous turn's words, against 1.0 for the question's own
+CANDIDATES = 20
+_HEBREW = re.compile(r"[\u05d0-\u05ea]")
+# Words that point back at the previous turn ("and how do I undo that?").
+_ANAPHORA = re.compile(
+    r"\b(?:that|this|it|those|them|these|there)\b|(?:^|\s)(?:זה|זאת|אותו|אותה|אותם|שם)(?:\s|$|[?.!,])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    weights: dict[str, float]
+    vector: np.ndarray | None
+    lexical_weight: float  # of the lexical side in ranking
+    lexical_share: float  # of the lexical side in the evidence: the question's matchable share
+    with_context: bool
+
+
+def _latin_share(weights: dict[str, float]) -> float:
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    return sum(w for term, w in weights.items() if not _HEBREW.search(term)) / total
+
+
+def uses_context(question: str, weights: dict[str, float]) -> bool:
+    """A follow-up: few words of its own, or words that point back at the previous turn."""
+    return len(weights) <= 2 or bool(_ANAPHORA.search(question))
+
+
+def build_query(
+    *,
+    question: str,
+    context: str = "",
+    exclude: Iterable[str] = (),
+    query_vector: np.ndarray | None = None,
+    context_vector: np.ndarray | None = None,
+) -> Query:
+    exclude = list(exclude)
+    weights = query_weights(question, exclude=exclude)
+    with_context = bool(context.strip()) and uses_context(question, weights)
+    vector = query_vector
+    if with_context:
+        for term, weight in query_weights(context, exclude=exclude).items():
+            if term not in weights:
+                weights[term] = CONTEXT_WEIGHT * weight
+        if vector is not None and context_vector is not None:
+            mixed = vector + CONTEXT_WEIGHT * context_vector
+            vector = mixed / (np.linalg.norm(mixed) or 1.0)
+    share = _latin_share(weights) if vector is not None else 1.0
+    lexical_weight = LEXICAL_WEIGHT * share if vector is not None else 1.0
+    return Query(weights, vector, lexical_weight, share, with_context)
+
+
+def dense_evidence(cosine: float, background: float) -> float:
+    """How far a passage stands out from the rest of its manual for this question.
+
+    e5's cosines sit in a narrow band whose height moves with the question's language and
+    length (a Hebrew question scores every English passage lower), so the passage is measured
+    against the median passage of its manual, not against a fixed cosine.
+    """
+    lift = cosine - background - DENSE_FLOOR
+    return float(np.clip(lift / DENSE_CEILING, 0.0, 1.0))
+
+
+def lexical_terms(index: ManualIndex, weights: dict[str, float]) -> dict[str, float]:
+    """The question's terms that BM25 can match: a Hebrew word an English manual never
+    uses is left to the embeddings rather than counted as a topic the manual lacks."""
+    return {
+        term: weight
+        for term, weight in weights.items()
+        if index.knows(term) or not _HEBREW.search(term)
+    }
+
+
+def rank(
+    indexes: Sequence[ManualIndex],
+    query: Query,
+    *,
+    limit: int = 5,
+    ranker: Ranker | None = None,
+    question: str = "",
+) -> list[Hit]:
+    """The best passages of all the documents, by fused evidence, best first.
+
+    `ranker` replaces BM25 for the lexical candidates of a single document (the evaluation
+    compares it with bm25s).
+    """
+    per_document: list[tuple[int, ManualIndex, dict[int, Hit], np.ndarray | None]] = []
+    best_bm25 = 0.0
+    for position, index in enumerate(indexes):
+        weights = lexical_terms(index, query.weights)
+        if ranker is not None and len(indexes) == 1:
+            lexical = ranker(question, weights, CANDIDATES)
+        else:
+            lexical = index.search(weights, limit=CANDIDATES)
+        candidates = {hit.passage: hit for hit in lexical}
+        dense = index.dense_scores(query.vector) if query.vector is not None else None
+        if dense is not None:
+            for passage in np.argsort(-dense)[:CANDIDATES].tolist():
+                if passage not in candidates:
+                    candidates[passage] = index.hit(passage, score=0.0, weights=weights)
+        best_bm25 = max([best_bm25, *(hit.score for hit in candidates.values())])
+        per_document.append((position, index, candidates, dense))
+    fused: list[Hit] = []
+    for position, _index, candidates, dense in per_document:
+        background = float(np.median(dense)) if dense is not None else 0.0
+        for passage, hit in candidates.items():
+            lexical = hit.coverage * (0.5 + 0.5 * hit.score / best_bm25) if best_bm25 else 0.0
+            if dense is None:
+                score, evidence, cosine = lexical, lexical, None
+            else:
+                cosine = float(dense[passage])
+                meaning = dense_evidence(cosine, background)
+                weight, share = query.lexical_weight, query.lexical_share
+                score = weight * lexical + (1 - weight) * meaning
+                # Words the manual does not have ("bluetooth", "weigh") are the surest sign
+                # it does not cover a question; the embeddings speak for what the question
+                # says in another script.
+                evidence = share * lexical + (1 - share) * meaning
+            fused.append(
+                replace(hit, dense=cosine, fused=score, evidence=evidence, document=position)
+            )
+    fused.sort(key=lambda hit: (-hit.fused, hit.document, hit.start))
+    return fused[:limit]
+
+
+def answerable(hits: Sequence[Hit]) -> bool:
+    if not hits:
+        return False
+    threshold = MIN_LEXICAL_EVIDENCE if hits[0].dense is None else MIN_EVIDENCE
+    return max(hit.evidence for hit in hits[:3]) >= threshold

@@ -1,0 +1,278 @@
+"""Stored passage indexes: built and embedded by the worker, loaded (and cached) by web processes.
+
+The worker builds the lexical index right after extraction and stores it with the pages, so
+the manual is answerable at once; it then embeds the passages and stores the vectors, and the
+manual becomes hybrid. A web process only loads: `load_index` reads the row (one query,
+`numpy.frombuffer` on its bytes) and keeps it in a bounded in-process LRU. A manual indexed
+before indexes were stored has no row: `get_index` then builds a lexical-only index from its
+pages (the caller runs it off the event loop), says so in the log, and queues the backfill.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.utils import timezone
+
+from apps.manuals.embeddings import Embedder, EmbeddingError, get_embedder
+from apps.manuals.retrieval.index import FORMAT, ManualIndex
+
+logger = logging.getLogger(__name__)
+
+# How often a cached lexical-only index looks for the embeddings the worker may have stored.
+_RECHECK_SECONDS = 5.0
+_EMBED_BATCH = 64
+
+
+class IndexNotReady(LookupError):
+    """No stored index for this manual version (not ingested yet, or ingested before
+    indexes were stored: run `manage.py index_manuals`)."""
+
+
+@dataclass
+class _Entry:
+    index: ManualIndex
+    hybrid: bool
+    checked: float
+
+
+_lock = threading.Lock()
+_cache: OrderedDict[tuple[int, int], _Entry] = OrderedDict()
+
+
+def _remember(key: tuple[int, int], entry: _Entry) -> None:
+    with _lock:
+        _cache[key] = entry
+        _cache.move_to_end(key)
+        while len(_cache) > settings.MANUAL_INDEX_CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def _cached(key: tuple[int, int]) -> _Entry | None:
+    with _lock:
+        entry = _cache.get(key)
+        if entry is not None:
+            _cache.move_to_end(key)
+        return entry
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def _from_row(row: object, *, manual_id: int, version: int) -> ManualIndex:
+    index = ManualIndex.from_bytes(bytes(row.lexical), manual_id=manual_id, version=version)  # type: ignore[attr-defined]
+    if row.state == "hybrid" and row.embeddings:  # type: ignore[attr-defined]
+        matrix = np.frombuffer(bytes(row.embeddings), dtype=np.float16).reshape(  # type: ignore[attr-defined]
+            row.passages,  # type: ignore[attr-defined]
+            row.embedding_dim,  # type: ignore[attr-defined]
+        )
+        index.set_embeddings(matrix, model=row.embedding_model)  # type: ignore[attr-defined]
+    return index
+
+
+def load_index(*, manual_id: int, version: int) -> ManualIndex:
+    """The stored index of this manual version (cached); IndexNotReady when none is stored."""
+    from apps.manuals.models import ManualIndexData
+
+    key = (manual_id, version)
+    entry = _cached(key)
+    now = time.monotonic()
+    if entry is not None and (entry.hybrid or now - entry.checked < _RECHECK_SECONDS):
+        return entry.index
+    if entry is not None and not entry.hybrid:
+        upgraded = ManualIndexData.objects.filter(
+            manual_id=manual_id, version=version, state=ManualIndexData.State.HYBRID
+        ).exists()
+        if not upgraded:
+            entry.checked = now
+            return entry.index
+    row = ManualIndexData.objects.filter(manual_id=manual_id, version=version).first()
+    if row is None or row.format != FORMAT:
+        raise IndexNotReady(f"manual {manual_id} v{version} has no stored index")
+    index = _from_row(row, manual_id=manual_id, version=version)
+    _remember(key, _Entry(index, hybrid=index.embeddings is not None, checked=now))
+    return index
+
+
+def get_index(*, manual_id: int, version: int) -> ManualIndex:
+    """The stored index, or a lexical-only one built from the pages when none is stored.
+
+    The fallback costs about a second per thousand pages of CPU, so callers run this in an
+    executor of their own, never on the event loop.
+    """
+    try:
+        return load_index(manual_id=manual_id, version=version)
+    except IndexNotReady:
+        pass
+    from apps.manuals.models import ManualPage
+
+    logger.warning(
+        "manual %s v%s: no stored index; building a lexical-only one from its pages",
+        manual_id,
+        version,
+    )
+    pages = list(
+        ManualPage.objects.filter(manual_id=manual_id)
+        .order_by("number")
+        .values_list("number", "text")
+    )
+    index = ManualIndex(manual_id=manual_id, version=version, pages=pages)
+    _remember((manual_id, version), _Entry(index, hybrid=False, checked=time.monotonic()))
+    _request_backfill(manual_id)
+    return index
+
+
+def _request_backfill(manual_id: int) -> None:
+    from apps.manuals.tasks import build_manual_index
+    from hscjit.background import enqueue
+
+    try:
+        enqueue(build_manual_index, manual_id)
+    except Exception:  # a broker outage must not cost the customer the answer
+        logger.exception("manual %s: could not queue the index backfill", manual_id)
+
+
+# --- The worker's side --------------------------------------------------------------------
+
+
+def build_lexical(*, manual_id: int, version: int, pages: Sequence[tuple[int, str]]) -> ManualIndex:
+    return ManualIndex(manual_id=manual_id, version=version, pages=pages)
+
+
+def save_lexical(*, manual_id: int, index: ManualIndex, seconds: float) -> None:
+    """Store (or replace) the manual's index row with this lexical index, not yet embedded."""
+    from apps.manuals.models import ManualIndexData
+
+    ManualIndexData.objects.update_or_create(
+        manual_id=manual_id,
+        defaults={
+            "version": index.version,
+            "format": FORMAT,
+            "state": ManualIndexData.State.LEXICAL,
+            "passages": len(index.passages),
+            "lexical": index.to_bytes(),
+            "embeddings": None,
+            "embedding_model": "",
+            "embedding_dim": 0,
+            "embedded_passages": 0,
+            "embedding_error": "",
+            "lexical_seconds": seconds,
+            "embedding_seconds": None,
+            "built_at": timezone.now(),
+            "embedded_at": None,
+        },
+    )
+
+
+def embed_stored(*, manual_id: int, version: int, embedder: Embedder | None = None) -> bool:
+    """Embed the passages of the stored index of this version; True when it became hybrid.
+
+    Progress is written as it goes (`embedded_passages`); a newer version stored meanwhile
+    wins, and an embedding failure leaves the manual lexical with the reason recorded.
+    """
+    from apps.manuals.models import ManualIndexData
+
+    row = ManualIndexData.objects.filter(manual_id=manual_id, version=version).first()
+    if row is None:
+        return False
+    if row.state == ManualIndexData.State.HYBRID:
+        return True
+    index = ManualIndex.from_bytes(bytes(row.lexical), manual_id=manual_id, version=version)
+    texts = index.embedding_texts()
+    started = time.perf_counter()
+    current = ManualIndexData.objects.filter(manual_id=manual_id, version=version)
+    try:
+        embedder = embedder or get_embedder()
+        parts: list[np.ndarray] = []
+        for start in range(0, len(texts), _EMBED_BATCH):
+            parts.append(embedder.embed_passages(texts[start : start + _EMBED_BATCH]))
+            done = min(len(texts), start + _EMBED_BATCH)
+            if not current.update(embedded_passages=done):
+                return False  # a newer version replaced this one
+        dim = parts[0].shape[1] if parts else 0
+        matrix = np.vstack(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+    except EmbeddingError as exc:
+        logger.warning("manual %s v%s: not embedded, stays lexical: %s", manual_id, version, exc)
+        current.update(embedding_error=str(exc)[:1000])
+        return False
+    seconds = time.perf_counter() - started
+    updated = current.update(
+        state=ManualIndexData.State.HYBRID,
+        embeddings=matrix.astype(np.float16).tobytes(),
+        embedding_model=embedder.name,
+        embedding_dim=dim,
+        embedded_passages=len(texts),
+        embedding_error="",
+        embedding_seconds=seconds,
+        embedded_at=timezone.now(),
+    )
+    logger.info(
+        "manual %s v%s: %s passages embedded in %.1f s (%.0f/s)",
+        manual_id,
+        version,
+        len(texts),
+        seconds,
+        len(texts) / seconds if seconds else 0.0,
+    )
+    return bool(updated)
+
+
+def index_manual(*, manual_id: int) -> bool:
+    """Build and embed the index of a ready manual whose current version has none (backfill)."""
+    from apps.manuals.models import Manual, ManualIndexData, ManualPage
+
+    manual = Manual.objects.filter(pk=manual_id, status=Manual.Status.READY).first()
+    if manual is None:
+        return False
+    stored = ManualIndexData.objects.filter(
+        manual_id=manual_id, version=manual.version, format=FORMAT
+    ).first()
+    if stored is None:
+        started = time.perf_counter()
+        pages = list(
+            ManualPage.objects.filter(manual_id=manual_id)
+            .order_by("number")
+            .values_list("number", "text")
+        )
+        index = build_lexical(manual_id=manual_id, version=manual.version, pages=pages)
+        save_lexical(manual_id=manual_id, index=index, seconds=time.perf_counter() - started)
+    return embed_stored(manual_id=manual_id, version=manual.version)
+
+
+def index_status(*, manual_id: int, version: int) -> dict[str, object]:
+    """How far the index of this version is: missing, lexical (with embedding progress), hybrid."""
+    from apps.manuals.models import ManualIndexData
+
+    row = (
+        ManualIndexData.objects.filter(manual_id=manual_id, version=version)
+        .only("state", "passages", "embedded_passages", "embedding_error")
+        .first()
+    )
+    if row is None:
+        return {"state": "missing", "progress": 0.0, "error": ""}
+    return {
+        "state": row.state,
+        "progress": row.embedding_progress,
+        "error": row.embedding_error,
+    }
+
+
+# --- The question's side ------------------------------------------------------------------
+
+
+def embed_question(text: str) -> np.ndarray | None:
+    """The question's vector, or None (then retrieval is lexical only, and the log says so)."""
+    try:
+        return get_embedder().embed_query(text)
+    except EmbeddingError as exc:
+        logger.warning("question not embedded, answering lexically: %s", exc)
+        return None

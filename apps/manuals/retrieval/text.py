@@ -1,0 +1,166 @@
+"""Terms of manuals and questions: the Snowball English stemmer, Hebrew kept, product names.
+
+English words are stemmed with PyStemmer's Snowball "english" algorithm. Hebrew words are
+kept (a manual is usually English, but a question may mix in English terms, and a Hebrew
+manual must still be searchable); Hebrew glues the prefix letters vav, he, bet, lamed, mem,
+shin and kaf to the word, so a Hebrew word also gives the forms without one or two of them,
+on both sides. Model numbers stay whole: "LX-88" and "LX88" both give "lx88".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import Stemmer
+
+_STEMMER = Stemmer.Stemmer("english")
+_HEBREW_LETTERS = "\u05d0-\u05ea"
+_TOKEN = re.compile(
+    rf"[a-z0-9{_HEBREW_LETTERS}\u00e0-\u00ff]+(?:[-./][a-z0-9{_HEBREW_LETTERS}]+)*",
+    re.IGNORECASE,
+)
+_NIQQUD = re.compile(r"[\u0591-\u05c7\u05f3\u05f4'\"]")
+_HEBREW_WORD = re.compile(rf"[{_HEBREW_LETTERS}]")
+_HEBREW_PREFIXES = frozenset("והבלמשכ")
+_TECHNICAL_WEIGHT = 2.0
+# A prefix-stripped Hebrew form is a guess, so it weighs less than the word as written.
+_HEBREW_VARIANT_WEIGHT = 0.6
+
+STOPWORDS = frozenset(
+    """a about after all also am an and any are as at be been before being but by can could
+    did do does doing don for from get gets getting had has have how i if in into is it its
+    me my myself no not of on once only or other our out over own please same should so some
+    such than that the their them then there these they this those through to too under until
+    up very was way we were what when where which while who whom why will with would you your
+    yours want need know tell manual say says said use using used make work works many much
+    long take takes turn hear come comes keep keeps there here get got thing things thanks
+    thank hello hi hey
+    מה איך אני את של על זה זאת זו יש אין לא אם עם גם כמה האם אפשר למה מתי איפה הוא היא הם
+    הן אותו אותה שלי לי או כל עוד רק כן אבל כדי צריך רוצה ניתן יכול יכולה אפשרי בבקשה תודה
+    שלום היי לו לה מי יותר פה כאן""".split()  # noqa: SIM905 - a word list reads better as prose
+)
+
+
+def _hebrew_forms(word: str) -> list[str]:
+    """The word and, when it starts with prefix letters, the word without one or two."""
+    forms = [word]
+    for cut in (1, 2):
+        if (
+            len(word) - cut >= 3
+            and all(letter in _HEBREW_PREFIXES for letter in word[:cut])
+            and word[cut:] not in STOPWORDS
+        ):
+            forms.append(word[cut:])
+    return forms
+
+
+def _is_hebrew(word: str) -> bool:
+    return bool(_HEBREW_WORD.search(word))
+
+
+def term_forms(raw: str) -> list[str]:
+    """The index terms of one raw token (already lower-case); empty for a stop word."""
+    raw = _NIQQUD.sub("", raw)
+    joined = re.sub(r"[-./]", "", raw)
+    if not joined or joined in STOPWORDS:
+        return []
+    if _is_hebrew(joined):
+        return _hebrew_forms(joined)
+    terms = [_STEMMER.stemWord(joined) if joined.isalpha() else joined]
+    parts = re.split(r"[-./]", raw)
+    if len(parts) > 1 and all(part.isalpha() and len(part) >= 3 for part in parts):
+        terms.extend(_STEMMER.stemWord(part) for part in parts if part not in STOPWORDS)
+    return terms
+
+
+def tokens(text: str) -> list[str]:
+    """Terms of a text: lower-case, stemmed English, Hebrew with its prefix-less forms."""
+    terms: list[str] = []
+    for raw in _TOKEN.findall(text.lower()):
+        terms.extend(term_forms(raw))
+    return terms
+
+
+# --- Product names as customers write them -------------------------------------------------
+
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6"}
+_MARK = re.compile(r"^(?:mk|mark)(i{1,3}|iv|vi?|\d+)?$")
+_PIECE = re.compile(r"[a-z]+|\d+|[\u05d0-\u05ea]+")
+
+
+def name_pieces(raw: str) -> list[str]:
+    """A token cut where letters meet digits, with "MkII", "mk 2" and "Mark II" made "mk 2"."""
+    pieces: list[str] = []
+    for piece in _PIECE.findall(raw.lower()):
+        mark = _MARK.match(piece)
+        if mark:
+            pieces.append("mk")
+            if mark.group(1):
+                pieces.append(_ROMAN.get(mark.group(1), mark.group(1)))
+        elif pieces and pieces[-1] == "mk" and piece in _ROMAN:
+            pieces.append(_ROMAN[piece])
+        else:
+            pieces.append(piece)
+    return pieces
+
+
+def product_name_pieces(names: Iterable[str]) -> frozenset[str]:
+    """Every piece of the product's names (model name, brand, catalog id, aliases)."""
+    found: set[str] = set()
+    for name in names:
+        for raw in _TOKEN.findall(name.lower()):
+            found.update(name_pieces(raw))
+    return frozenset(found)
+
+
+def _naming_tokens(raws: list[str], pieces: frozenset[str]) -> set[int]:
+    """Positions of the question tokens that name the product.
+
+    A bare number names the product only next to a word that does ("katana 50", "mk 2"), so
+    "can I save 2 sounds" keeps its 2 even for a MkII.
+    """
+    if not pieces:
+        return set()
+    naming: set[int] = set()
+    for position, raw in enumerate(raws):
+        own = name_pieces(raw)
+        if own and all(piece in pieces for piece in own) and not raw.isdigit():
+            naming.add(position)
+    for position, raw in enumerate(raws):
+        if raw.isdigit() and raw in pieces and {position - 1, position + 1} & naming:
+            naming.add(position)
+    return naming
+
+
+def query_weights(text: str, *, exclude: Iterable[str] = ()) -> dict[str, float]:
+    """Query terms and their weights, without the words that name the product.
+
+    `exclude` holds the product's names (or their tokens): its model name, brand, catalog id.
+    Model numbers and error codes (with a digit) and upper-case terms such as MIDI weigh more.
+    """
+    raws = [_NIQQUD.sub("", raw) for raw in _TOKEN.findall(text)]
+    naming = _naming_tokens([raw.lower() for raw in raws], product_name_pieces(exclude))
+    weights: dict[str, float] = {}
+    for position, raw in enumerate(raws):
+        if position in naming:
+            continue
+        technical = any(ch.isdigit() for ch in raw) or (raw.isupper() and len(raw) >= 2)
+        forms = term_forms(raw.lower())
+        for rank, term in enumerate(forms):
+            weight = _TECHNICAL_WEIGHT if technical else 1.0
+            if rank and _is_hebrew(term):
+                weight *= _HEBREW_VARIANT_WEIGHT
+            weights[term] = max(weights.get(term, 0.0), weight)
+    return weights
+
+
+def detect_language(text: str) -> str:
+    """ "he" when Hebrew letters make up at least a third of the letters, else "en".
+
+    The script of the letters is an honest rule for the two languages we serve; a question
+    in Hebrew often carries English model names and terms, hence a third, not a majority.
+    """
+    hebrew = len(re.findall(rf"[{_HEBREW_LETTERS}]", text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    return "he" if hebrew and hebrew * 2 >= latin else "en"

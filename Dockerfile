@@ -57,6 +57,8 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 # Code stays root-owned and read-only for the service user; only media and /tmp are writable.
 COPY . .
+# The Hebrew (and any other) catalogs, compiled from the committed .po files.
+RUN pybabel -q compile -d locale -D django
 COPY --from=static /static /app/staticfiles
 USER 10001:10001
 EXPOSE 8000

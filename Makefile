@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run demo-full test lint format install install-dev browser-deps
+.PHONY: run demo-full test lint format install install-dev browser-deps messages
 # The real catalog, imported by `make demo-full` when it is there (shared/ beside the repository).
 FULL_CATALOG ?= ../shared/catalogs/halilit-2026
 
@@ -20,11 +20,18 @@ $(BIN)/.installed-dev: $(BIN)/.installed
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
-install-dev: $(BIN)/.installed-dev
+# Translations: locale/*/LC_MESSAGES/*.po are committed, their .mo compiled here with Babel
+# (pure Python, a dependency), so no machine needs GNU gettext to serve Hebrew.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+%.mo: %.po $(BIN)/.installed
+	$(BIN)/pybabel -q compile -i $< -o $@
+messages: $(MO_FILES)
+
+install: $(BIN)/.installed messages
+install-dev: $(BIN)/.installed-dev messages
 
 ## Serve the product on the embedded defaults (SQLite, in-memory channel layer, in-process tasks).
-run: $(BIN)/.installed
+run: $(BIN)/.installed messages
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_demo
 	@echo "Only the demo catalog is loaded. For the real one: make demo-full (imports $(FULL_CATALOG)),"
@@ -32,7 +39,7 @@ run: $(BIN)/.installed
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Like `run`, with the real catalog imported as well when $(FULL_CATALOG) is there.
-demo-full: $(BIN)/.installed
+demo-full: $(BIN)/.installed messages
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_demo
 	@if [ -d "$(FULL_CATALOG)" ]; then \
@@ -50,7 +57,7 @@ browser-deps:
 	fi
 
 ## The whole suite against PostgreSQL and Redis (DATABASE_URL/REDIS_URL override the defaults).
-test: $(BIN)/.installed-dev browser-deps
+test: $(BIN)/.installed-dev messages browser-deps
 	@exports="$$($(BIN)/python -m hscjit.probe)" || exit 1; eval "$$exports"; \
 	  SECRET_KEY=test-secret-key-not-for-production-0123456789abcdefghijklmnop SECURE=0 \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import csp.constants as csp
+
 from hscjit.env import (
     ConfigError,
     database_from_url,
@@ -51,8 +53,12 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "hscjit.logging_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "hscjit.csp.SitePolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common: the language comes from the cookie the switch sets, else
+    # from the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -72,6 +78,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -197,6 +204,12 @@ READY_CHECK_TIMEOUT = env_float("READY_CHECK_TIMEOUT", 2.0, minimum=0.1)
 CHAT_SESSION_RETENTION_DAYS = env_int("CHAT_SESSION_RETENTION_DAYS", 30, minimum=1)
 # How many of the most asked-about products regenerate_product_cache warms.
 CACHE_WARM_PRODUCTS = env_int("CACHE_WARM_PRODUCTS", 200, minimum=0)
+# --- Live support (apps/sessions/handoff): opening hours are kept in the admin, in this zone.
+SUPPORT_TIME_ZONE = env_str("SUPPORT_TIME_ZONE", "Asia/Jerusalem")
+# An agent whose console has not been heard from for this long counts as away.
+SUPPORT_AGENT_AWAY_SECONDS = env_int("SUPPORT_AGENT_AWAY_SECONDS", 90, minimum=5)
+# The wait promised when no recent wait times exist yet.
+SUPPORT_DEFAULT_WAIT_MINUTES = env_int("SUPPORT_DEFAULT_WAIT_MINUTES", 3, minimum=1)
 # A periodic task that started less than this long ago is not started again (a second beat).
 SCHEDULE_LOCK_SECONDS = env_int("SCHEDULE_LOCK_SECONDS", 600, minimum=1)
 
@@ -224,12 +237,37 @@ SECURE_HSTS_PRELOAD = SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp; hscjit/csp.py relaxes style-src for the admin and
+# names the chat socket): our own scripts, each page's nonce, no inline script or style.
+# Product images come from the vendors' sites, over https.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:", "https:"],
+        "connect-src": [csp.SELF],
+        "font-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
 
-# --- Files ----------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# --- Languages: Hebrew (right to left) and English; catalogs in locale/ (compiled by `make`) --
+LANGUAGES = [("he", "עברית"), ("en", "English")]
+# The language of a visitor whose browser names neither (a deployment in Israel sets "he").
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
+if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
+    raise ConfigError(f"LANGUAGE_CODE must be one of he, en; got {LANGUAGE_CODE!r}")
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# --- Files ----------------------------------------------------------------------------------
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -274,6 +312,13 @@ MANUAL_LARGE_DOCUMENT_BYTES = env_int("MANUAL_LARGE_DOCUMENT_BYTES", 8 * 1024 * 
 # taken over, which is how a dead worker's manual recovers. Keep it above
 # MANUAL_FETCH_DEADLINE; the low floor is for tests that kill workers on purpose.
 MANUAL_LEASE_SECONDS = env_int("MANUAL_LEASE_SECONDS", 600, minimum=5)
+# Document discovery on vendor pages (support indexes, product pages): a page is read up to
+# this size; one run reads at most this many pages and checks this many links' first bytes;
+# documents in these languages are attached, others only offered to staff.
+DISCOVERY_PAGE_MAX_BYTES = env_int("DISCOVERY_PAGE_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+DISCOVERY_MAX_PAGES = env_int("DISCOVERY_MAX_PAGES", 60, minimum=1)
+DISCOVERY_MAX_CHECKS = env_int("DISCOVERY_MAX_CHECKS", 300, minimum=1)
+DISCOVERY_LANGUAGES = env_list("DISCOVERY_LANGUAGES", ["en", "he"])
 
 # --- Chat socket ------------------------------------------------------------------------------
 # A frame bigger than this closes the socket with 1009 (the protocol's largest field is 4,000

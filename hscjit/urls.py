@@ -15,6 +15,8 @@ admin.site.index_title = _("Catalog, manuals and conversations")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Django's language switch (set_language) for pages outside a chat.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("health", health, name="health"),
     path("ready", ReadyView.as_view(), name="ready"),
     # Aggregates every process's files when PROMETHEUS_MULTIPROC_DIR is set (hscjit/metrics.py).
@@ -28,4 +30,5 @@ urlpatterns = [
     path("", include("apps.products.urls")),
     path("", include("apps.manuals.urls")),
     path("", include("apps.sessions.urls")),
+    path("", include("apps.sessions.console.urls")),
 ]

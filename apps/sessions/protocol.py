@@ -30,7 +30,10 @@ ERROR_CODES = frozenset(
         "internal",
     }
 )
-CLIENT_TYPES = frozenset({"typing", "select", "ask", "feedback", "ping"})
+CLIENT_TYPES = frozenset(
+    # Version 1.1 adds the live-support messages (docs/protocol.md).
+    {"typing", "select", "ask", "feedback", "ping", "handoff_request", "contact", "handoff_cancel"}
+)
 # `\ud800` to `\udfff`: half of a surrogate pair, spelled as a JSON escape.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
@@ -117,6 +120,22 @@ def optional_text_field(body: dict[str, Any], name: str, *, maximum: int) -> str
     if body.get(name) is None:
         return None
     return text_field(body, name, maximum=maximum)
+
+
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+MAX_LANG = 35
+
+
+def lang_field(body: dict[str, Any]) -> str | None:
+    """The optional `lang` of `ask` (protocol 1.1): a language tag such as "he" or "en-US",
+    returned as its primary subtag in lower case; a language we do not serve is kept too
+    (the answer then falls back to the question's own language)."""
+    value = body.get("lang")
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_LANG or not _LANGUAGE_TAG.match(value):
+        raise ProtocolError("invalid", '`lang` must be a language tag such as "he" or "en".')
+    return value.split("-", 1)[0].lower()
 
 
 def message_id_field(body: dict[str, Any]) -> int:

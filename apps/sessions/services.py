@@ -6,19 +6,42 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.manuals import retrieval
 from apps.manuals.models import Manual
+from apps.products.models import Product
 from apps.products.prediction.registry import load_cards
 from apps.products.selectors import current_catalog_version
 from apps.sessions import selectors
-from apps.sessions.models import ChatSession, Message
+from apps.sessions.models import ChatSession, Message, Site
+
+LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
 
 
-def create_session(*, owner_key: str) -> ChatSession:
-    return ChatSession.objects.create(owner_key=owner_key)
+def create_session(
+    *,
+    owner_key: str,
+    language: str | None = None,
+    site: Site | None = None,
+    product: Product | None = None,
+) -> ChatSession:
+    return ChatSession.objects.create(
+        owner_key=owner_key,
+        language=language if language in LANGUAGE_CODES else settings.LANGUAGE_CODE,
+        site=site,
+        product=product,
+    )
+
+
+def set_language(*, session: ChatSession, language: str) -> None:
+    """Keep the chat in `language` from now on (its page, states and answers)."""
+    if language not in LANGUAGE_CODES:
+        raise ValueError(f"unsupported language {language!r}")
+    ChatSession.objects.filter(pk=session.pk).update(language=language)
+    session.language = language
 
 
 def set_focus(*, session_id: uuid.UUID, product_pk: int | None) -> None:

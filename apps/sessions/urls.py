@@ -12,4 +12,5 @@ urlpatterns = [
     path("chat/<uuid:session_id>/messages", views.chat_messages, name="messages"),
     path("chat/<uuid:session_id>/ask", views.chat_ask, name="ask"),
     path("chat/<uuid:session_id>/feedback", views.chat_feedback, name="feedback"),
+    path("chat/<uuid:session_id>/language", views.chat_language, name="language"),
 ]

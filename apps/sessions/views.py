@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.contrib import messages as django_messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.sessions import answering, ratelimit, selectors, services
+from apps.sessions import answering, ratelimit, selectors, services, texts
 from apps.sessions.forms import AskForm, FeedbackForm
 from apps.sessions.models import ChatSession, Message
 
@@ -28,7 +32,10 @@ def _session_key(request: HttpRequest) -> str:
 def chat_start(request: HttpRequest) -> HttpResponse:
     if not ratelimit.allow_address(kind="sessions", address=ratelimit.request_address(request)):
         return _too_many(request)
-    session = services.create_session(owner_key=_session_key(request))
+    # LocaleMiddleware chose it: the language switch's cookie, else Accept-Language.
+    session = services.create_session(
+        owner_key=_session_key(request), language=translation.get_language()
+    )
     return redirect("chat:page", session_id=session.pk)
 
 
@@ -54,12 +61,39 @@ def chat_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     return _render_page(request, session=_owned_session(request, session_id))
 
 
+@require_POST
+def chat_language(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    """The page's language switch: the chat, and chats started later, go on in that language."""
+    session = _owned_session(request, session_id)
+    language = request.POST.get("language", "")
+    if language not in services.LANGUAGE_CODES:
+        return HttpResponseBadRequest("Unsupported language")
+    services.set_language(session=session, language=language)
+    response = redirect("chat:page", session_id=session.pk)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=request.is_secure(),
+    )
+    return response
+
+
 def _render_page(
     request: HttpRequest,
     *,
     session: ChatSession,
     ask_form: AskForm | None = None,
     status: int = 200,
+) -> HttpResponse:
+    # The chat keeps its own language, whatever the browser asks for on this request.
+    with translation.override(session.language):
+        return _render_page_in_language(request, session, ask_form, status)
+
+
+def _render_page_in_language(
+    request: HttpRequest, session: ChatSession, ask_form: AskForm | None, status: int
 ) -> HttpResponse:
     context = {
         "session": session,
@@ -68,8 +102,12 @@ def _render_page(
         # Empty messages the page keeps in <template>s for the script to clone.
         "blank_question": {"role": Message.Role.QUESTION},
         "blank_answer": {"role": Message.Role.ANSWER, "citations": []},
+        "blank_agent": {"role": Message.Role.AGENT},
         "ask_errors": ask_form.errors.get("text", []) if ask_form else [],
         "ask_text": ask_form.data.get("text", "") if ask_form else "",
+        # chat.js reads its sentences from an attribute: the page carries no inline script.
+        "browser_strings": json.dumps(texts.browser_strings(), ensure_ascii=False),
+        "languages": settings.LANGUAGES,
     }
     return render(request, "chat/page.html", context, status=status)
 
@@ -105,7 +143,9 @@ def chat_ask(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     page = reverse("chat:page", args=[session.pk])
     for message in sent:
         if message.get("type") == "error":
-            django_messages.error(request, message.get("message") or "Please try again.")
+            with translation.override(session.language):
+                fallback = gettext("Please try again.")
+            django_messages.error(request, message.get("message") or fallback)
             return redirect(page)
     answers = [m["message_id"] for m in sent if m.get("type") == "answer_end"]
     return redirect(f"{page}#message-{answers[-1]}" if answers else page)
@@ -117,7 +157,8 @@ def chat_feedback(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     form = FeedbackForm(request.POST)
     page = reverse("chat:page", args=[session.pk])
     if not form.is_valid():
-        django_messages.error(request, "Please choose thumbs up or thumbs down.")
+        with translation.override(session.language):
+            django_messages.error(request, gettext("Please choose thumbs up or thumbs down."))
         return redirect(page)
     try:
         message_id = async_to_sync(answering.save_feedback)(
@@ -128,5 +169,6 @@ def chat_feedback(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         )
     except LookupError:
         raise Http404("No such answer") from None
-    django_messages.success(request, "Thanks for your feedback.")
+    with translation.override(session.language):
+        django_messages.success(request, gettext("Thanks for your feedback."))
     return redirect(f"{page}#message-{message_id}")

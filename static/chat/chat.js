@@ -12,6 +12,17 @@
   var messagesUrl = body.dataset.messagesUrl;
   if (!wsPath || !messagesUrl || !("WebSocket" in window) || !("fetch" in window)) return;
 
+  // The page's language and its sentences (apps/sessions/texts.py), looked up by their English.
+  var LANG = body.dataset.lang || document.documentElement.lang || "en";
+  var STRINGS = {};
+  try { STRINGS = JSON.parse(body.dataset.strings || "{}"); } catch (e) { STRINGS = {}; }
+  function t(sentence, values) {
+    var text = STRINGS[sentence] || sentence;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && name in values ? String(values[name]) : whole;
+    });
+  }
+
   var TYPING_DEBOUNCE_MS = 120;
   var BACKOFF_BASE_MS = 500;
   var BACKOFF_CAP_MS = 15000;
@@ -21,18 +32,18 @@
   var RESYNC_DELAYS_MS = [0, 1000, 2000, 3000, 5000, 8000, 13000, 20000];
   var CITATION = /\[pp?\.\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]/g;
   var STATE_LABELS = {
-    answered: "From the manual",
-    not_in_manual: "Not covered in the manual",
-    no_manual: "No manual available",
-    no_product: "Which product do you mean?",
-    error: "Something went wrong",
+    answered: t("From the manual"),
+    not_in_manual: t("Not covered in the manual"),
+    no_manual: t("No manual available"),
+    no_product: t("Which product do you mean?"),
+    error: t("Something went wrong"),
   };
   var ERROR_SENTENCES = {
-    unavailable: "The service is busy right now. Please try again in a moment.",
-    rate_limited: "That was a lot of messages at once. Please wait a few seconds and try again.",
-    not_found: "We could not find that product any more. Please pick it again.",
-    too_large: "That question is too long. Please shorten it.",
-    invalid: "That question could not be sent. Please check it and try again.",
+    unavailable: t("The service is busy right now. Please try again in a moment."),
+    rate_limited: t("That was a lot of messages at once. Please wait a few seconds and try again."),
+    not_found: t("We could not find that product any more. Please pick it again."),
+    too_large: t("That question is too long. Please shorten it."),
+    invalid: t("That question could not be sent. Please check it and try again."),
   };
 
   function byId(id) { return document.getElementById(id); }
@@ -73,6 +84,15 @@
   var asks = {};                 // ref -> {text, question, answer, questionId, ended}
   var feedbacks = {};            // ref -> feedback form
   var resyncRun = 0;
+
+  var hooks = [];              // listeners of every server message (handoff.js)
+  var api = {
+    send: function (message) { return send(message); },
+    nextRef: function (prefix) { return nextRef(prefix); },
+    onMessage: function (hook) { hooks.push(hook); },
+    appendMessage: function (item) { appendMessage(item); },
+    renderAgent: null,         // set by handoff.js: shows a saved agent reply
+  };
 
   function nextRef(prefix) { refCounter += 1; return prefix + refCounter; }
   function isOpen() { return socket !== null && socket.readyState === WebSocket.OPEN; }
@@ -145,14 +165,14 @@
   function newAnswer() {
     var item = cloneTemplate(ui.answerTemplate);
     item.classList.add("is-waiting");
-    setText(item, ".msg-text", "Looking it up…");
+    setText(item, ".msg-text", t("Looking it up…"));
     return item;
   }
 
   function setState(item, state) {
     item.dataset.state = state;
     var label = setText(item, ".msg-state", STATE_LABELS[state] || "");
-    label.hidden = !state || state === "answered";
+    label.hidden = !state || state === "answered" || state === "handed_off";
   }
 
   // Fills an answer from `answer_end` or from a saved message (same fields, `id` or `message_id`).
@@ -172,8 +192,9 @@
       if (url) link.href = url;
       link.target = "_blank";
       link.rel = "noopener noreferrer";
-      link.textContent = "p. " + c.page;
+      link.textContent = t("p. {page}", { page: c.page });
       var quote = document.createElement("q");
+      quote.dir = "auto";
       quote.textContent = c.snippet || "";
       li.appendChild(link);
       li.appendChild(document.createTextNode(" "));
@@ -225,15 +246,15 @@
   // ----- Product card and chips ---------------------------------------------------------
 
   function manualLabel(manual) {
-    if (!manual) return "No manual on file for this product";
+    if (!manual) return t("No manual on file for this product");
     var percent = Math.round((manual.progress || 0) * 100);
     switch (manual.status) {
-      case "ready": return manual.pages ? "Manual ready · " + manual.pages + " pages" : "Manual ready";
-      case "queued": return "Manual queued for download…";
-      case "fetching": return "Downloading the manual… " + percent + "%";
-      case "extracting": return "Reading the manual… " + percent + "%";
-      case "failed": return manual.error || "The manual could not be loaded.";
-      default: return "Manual not downloaded yet";
+      case "ready": return manual.pages ? t("Manual ready · {pages} pages", { pages: manual.pages }) : t("Manual ready");
+      case "queued": return t("Manual queued for download…");
+      case "fetching": return t("Downloading the manual… {percent}%", { percent: percent });
+      case "extracting": return t("Reading the manual… {percent}%", { percent: percent });
+      case "failed": return manual.error || t("The manual could not be loaded.");
+      default: return t("Manual not downloaded yet");
     }
   }
 
@@ -247,10 +268,50 @@
     bar.value = busy ? manual.progress || 0 : 0;
   }
 
+  var DOCUMENT_KINDS = {
+    owners_manual: t("Owner's manual"),
+    reference: t("Reference manual"),
+    parameter_guide: t("Parameter guide"),
+    midi_implementation: t("MIDI implementation"),
+    quick_start: t("Quick start"),
+    other: t("Document"),
+  };
+
+  // Every document of the product and its status, when it has more than one.
+  function renderDocuments(documents) {
+    var list = byId("card-documents");
+    if (!list) return;
+    list.textContent = "";
+    (documents || []).forEach(function (document_) {
+      var item = document.createElement("li");
+      item.dataset.manualId = document_.id;
+      item.dataset.status = document_.status;
+      var title = document.createElement("span");
+      title.className = "document-title";
+      title.dir = "auto";
+      title.textContent = document_.title || DOCUMENT_KINDS[document_.kind] || DOCUMENT_KINDS.other;
+      var status = document.createElement("span");
+      status.className = "document-status";
+      status.textContent = manualLabel(document_);
+      item.appendChild(title);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(status);
+      list.appendChild(item);
+    });
+    list.hidden = !documents || documents.length < 2;
+  }
+
   function formatPrice(price, currency) {
     var amount = Number(price);
     if (price == null || price === "" || !isFinite(amount)) return "";
-    return amount.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) +
+    // The same as the server's Babel formatting: "₪4,990.00" in English, "4,990.00 ₪" in Hebrew.
+    var locale = LANG === "he" ? "he-IL" : "en-IL";
+    if (currency) {
+      try {
+        return new Intl.NumberFormat(locale, { style: "currency", currency: currency }).format(amount);
+      } catch (e) { /* an unknown currency code: the number and the code */ }
+    }
+    return amount.toLocaleString(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) +
       (currency ? " " + currency : "");
   }
 
@@ -278,6 +339,7 @@
     if (productUrl) link.href = productUrl; else link.removeAttribute("href");
     link.hidden = !productUrl;
     renderManual(product.manual);
+    renderDocuments(product.documents);
     ui.card.hidden = false;
     ui.focusEmpty.hidden = true;
     if (changed) hideChips();
@@ -332,7 +394,7 @@
     appendMessage(question);
     appendMessage(answer);
     if (!send(message)) {
-      failAnswer(answer, "Not sent: the connection dropped. Your question is back in the box below.");
+      failAnswer(answer, t("Not sent: the connection dropped. Your question is back in the box below."));
       restoreQuestion(ref);
     }
   }
@@ -368,6 +430,12 @@
 
   function onAnswerEnd(msg, ref, pending) {
     pending.ended = true;
+    if (msg.state === "handed_off" && !msg.message_id) {
+      // Protocol 1.1: the question went to the person who has the chat; no bot answer.
+      pending.answer.remove();
+      delete asks[ref];
+      return;
+    }
     fillAnswer(pending.answer, msg);
     if (msg.state === "no_product") retryQuestion = pending.text;
     // A `prediction` with the same ref may follow a no_product answer; keep the ref until then.
@@ -389,7 +457,7 @@
     feedbacks[ref] = form;
     var rating = Number(button.value);
     markRating(form, rating);
-    form.querySelector(".feedback-status").textContent = "Saving…";
+    form.querySelector(".feedback-status").textContent = t("Saving…");
     send({
       type: "feedback",
       ref: ref,
@@ -405,11 +473,12 @@
     var msg;
     try { msg = JSON.parse(event.data); } catch (e) { return; }
     var pending = msg.ref ? asks[msg.ref] : null;
+    hooks.forEach(function (hook) { hook(msg); });
     switch (msg.type) {
       case "prediction":
         if (pending) {
           delete asks[msg.ref];
-          showChips(msg.candidates || [], "Pick your product and we will answer:", true);
+          showChips(msg.candidates || [], t("Pick your product and we will answer:"), true);
         } else if (msg.ref === latestTypingRef) {
           onPrediction(msg.candidates || []);
         }
@@ -419,9 +488,18 @@
         break;
       case "manual_status":
         if (focus && focus.manual && (msg.product_id === focus.id || msg.manual_id === focus.manual.id)) {
-          focus.manual = { id: msg.manual_id, status: msg.status, pages: msg.pages,
+          var update = { id: msg.manual_id, status: msg.status, pages: msg.pages,
             progress: msg.progress, error: msg.error };
-          renderManual(focus.manual);
+          (focus.documents || []).forEach(function (document_, position) {
+            if (document_.id === msg.manual_id) {
+              focus.documents[position] = Object.assign({}, document_, update);
+            }
+          });
+          if (msg.manual_id === focus.manual.id) {
+            focus.manual = update;
+            renderManual(focus.manual);
+          }
+          renderDocuments(focus.documents);
         }
         break;
       case "answer_start":
@@ -435,7 +513,7 @@
         break;
       case "feedback_saved":
         if (feedbacks[msg.ref]) {
-          feedbacks[msg.ref].querySelector(".feedback-status").textContent = "Thanks for your feedback.";
+          feedbacks[msg.ref].querySelector(".feedback-status").textContent = t("Thanks for your feedback.");
           delete feedbacks[msg.ref];
         }
         break;
@@ -452,16 +530,16 @@
     var top = candidates[0];
     if (top && top.confident) {
       setFocus(top.product);
-      showChips(candidates.slice(1), "Not this one? Other matches:", false);
+      showChips(candidates.slice(1), t("Not this one? Other matches:"), false);
     } else if (candidates.length) {
-      showChips(candidates, focus ? "Or did you mean:" : "Did you mean:", false);
+      showChips(candidates, focus ? t("Or did you mean:") : t("Did you mean:"), false);
     } else {
       hideChips();
     }
   }
 
   function onError(msg, pending) {
-    var sentence = ERROR_SENTENCES[msg.code] || "Sorry, something went wrong on our side. Please try again.";
+    var sentence = ERROR_SENTENCES[msg.code] || t("Sorry, something went wrong on our side. Please try again.");
     if (pending) {
       if (!pending.ended) failAnswer(pending.answer, sentence);
       delete asks[msg.ref];
@@ -497,7 +575,7 @@
     if (!text) return;
     if (answering()) {
       // The server takes one question at a time; keep this one in the box until it can go.
-      ui.hint.textContent = "One moment: the current answer is still coming in.";
+      ui.hint.textContent = t("One moment: the current answer is still coming in.");
       ui.hint.classList.add("is-warning");
       return;
     }
@@ -547,12 +625,12 @@
     body.classList.remove("is-connected");
     if (event.code === 4403 || event.code === 4404) {
       closedForGood = true;
-      showBanner("This conversation is not available here.", { restart: true });
+      showBanner(t("This conversation is not available here."), { restart: true });
       return;
     }
     Object.keys(asks).forEach(function (ref) {
       var pending = asks[ref];
-      if (!pending.ended) setText(pending.answer, ".msg-text", "Connection lost. The answer will appear here when we are back.");
+      if (!pending.ended) setText(pending.answer, ".msg-text", t("Connection lost. The answer will appear here when we are back."));
     });
     scheduleReconnect();
   }
@@ -563,7 +641,7 @@
     var ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, attempts));
     var delay = Math.round(250 + Math.random() * ceiling);
     attempts += 1;
-    showBanner("Connection lost. Reconnecting…", { retry: true });
+    showBanner(t("Connection lost. Reconnecting…"), { retry: true });
     reconnectTimer = setTimeout(connect, delay);
   }
 
@@ -658,14 +736,14 @@
         shown[answer.id] = pending.answer;
         delete asks[ref];
       } else if (!pending.questionId && lastTry) {
-        failAnswer(pending.answer, "Not sent: the connection dropped. Your question is back in the box below.");
+        failAnswer(pending.answer, t("Not sent: the connection dropped. Your question is back in the box below."));
         restoreQuestion(ref);
       } else if (lastTry) {
-        failAnswer(pending.answer, "The answer is taking too long. Please reload the page or ask again.");
+        failAnswer(pending.answer, t("The answer is taking too long. Please reload the page or ask again."));
         delete asks[ref];
       } else {
         waiting = true;
-        setText(pending.answer, ".msg-text", "Reconnected. Fetching the rest of the answer…");
+        setText(pending.answer, ".msg-text", t("Reconnected. Fetching the rest of the answer…"));
       }
     });
 
@@ -674,6 +752,8 @@
       if (shown[m.id]) return;
       if (m.role === "question") {
         appendMessage(newQuestion(m.text, m.id));
+      } else if (m.role === "agent") {
+        if (api.renderAgent) api.renderAgent(m);
       } else if (!waitingFor(m.question_id)) {
         var item = cloneTemplate(ui.answerTemplate);
         fillAnswer(item, m);
@@ -699,5 +779,7 @@
   }
   var last = ui.list.lastElementChild;
   if (last) last.scrollIntoView({ block: "nearest" });
+  // What static/chat/handoff.js (live support, protocol 1.1) builds on.
+  window.hscChat = api;
   connect();
 })();

@@ -11,21 +11,21 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.numbers import format_currency, format_decimal
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language, gettext
+
+from apps.sessions import texts
 
 register = template.Library()
 
 # `[p. 12]`, and `[pp. 12-13]` for a passage that runs over a page boundary.
 CITATION_MARKER = re.compile(r"\[pp?\.\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]")
 
-STATE_LABELS = {
-    "answered": "From the manual",
-    "not_in_manual": "Not covered in the manual",
-    "no_manual": "No manual available",
-    "no_product": "Which product do you mean?",
-}
+# Babel's locale for each page language: Israeli conventions in both (₪, the week, dates).
+NUMBER_LOCALES = {"he": "he_IL", "en": "en_IL"}
 
 MANUAL_BUSY = {"queued", "fetching", "extracting"}
 
@@ -59,12 +59,22 @@ def card_price(card: object) -> str:
         amount = Decimal(str(card["price"]))
     except (InvalidOperation, ValueError):
         return ""
-    return f"{amount:,.2f} {card.get('currency') or ''}".strip()
+    return money(amount, str(card.get("currency") or ""))
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """`amount` as the page's language writes it: "₪4,990.00" in English, "4,990.00 ₪" in Hebrew
+    (chat.js writes the same with Intl.NumberFormat)."""
+    locale = NUMBER_LOCALES.get((get_language() or "en")[:2], "en_IL")
+    if not currency:
+        return format_decimal(amount, format="#,##0.00", locale=locale)
+    return format_currency(amount, currency.upper(), locale=locale)
 
 
 @register.filter
 def state_label(state: object) -> str:
-    return STATE_LABELS.get(str(state or ""), "")
+    label = texts.STATE_LABELS.get(str(state or ""))
+    return gettext(label) if label else ""
 
 
 @register.filter
@@ -72,25 +82,46 @@ def manual_busy(manual: object) -> bool:
     return isinstance(manual, Mapping) and manual.get("status") in MANUAL_BUSY
 
 
+DOCUMENT_KINDS = {
+    "owners_manual": "Owner's manual",
+    "reference": "Reference manual",
+    "parameter_guide": "Parameter guide",
+    "midi_implementation": "MIDI implementation",
+    "quick_start": "Quick start",
+}
+
+
+@register.filter
+def document_title(document: object) -> str:
+    """A document's title, else its kind, as chat.js words it."""
+    if not isinstance(document, Mapping):
+        return ""
+    if document.get("title"):
+        return str(document["title"])
+    return gettext(DOCUMENT_KINDS.get(str(document.get("kind")), "Document"))
+
+
 @register.filter
 def manual_label(manual: object) -> str:
     """The manual's status as the card states it; chat.js words it the same way."""
     if not isinstance(manual, Mapping):
-        return "No manual on file for this product"
+        return gettext(texts.MANUAL_NONE)
     status = manual.get("status")
     pages = manual.get("pages")
     percent = round(float(manual.get("progress") or 0) * 100)
     if status == "ready":
-        return f"Manual ready · {pages} pages" if pages else "Manual ready"
+        if pages:
+            return gettext(texts.MANUAL_READY_PAGES).format(pages=pages)
+        return gettext(texts.MANUAL_READY)
     if status == "queued":
-        return "Manual queued for download…"
+        return gettext(texts.MANUAL_QUEUED)
     if status == "fetching":
-        return f"Downloading the manual… {percent}%"
+        return gettext(texts.MANUAL_FETCHING).format(percent=percent)
     if status == "extracting":
-        return f"Reading the manual… {percent}%"
+        return gettext(texts.MANUAL_EXTRACTING).format(percent=percent)
     if status == "failed":
-        return str(manual.get("error") or "The manual could not be loaded.")
-    return "Manual not downloaded yet"
+        return str(manual.get("error") or gettext(texts.MANUAL_FAILED))
+    return gettext(texts.MANUAL_NOT_YET)
 
 
 def _page_urls(citations: Iterable[Any]) -> dict[int, str]:

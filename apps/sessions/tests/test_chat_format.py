@@ -39,5 +39,5 @@ def test_the_manual_label_reads_progress_and_failure_as_sentences():
 
 
 def test_the_price_is_grouped_with_its_currency():
-    assert card_price({"price": "2990.00", "currency": "ILS"}) == "2,990.00 ILS"
+    assert card_price({"price": "2990.00", "currency": "ILS"}) == "₪2,990.00"
     assert card_price({"price": None, "currency": "ILS"}) == ""

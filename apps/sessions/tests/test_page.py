@@ -5,7 +5,7 @@ import re
 import pytest
 from django.test import Client
 
-from apps.manuals.selectors import first_document
+from apps.manuals.models import Manual
 from apps.sessions.models import Message
 from apps.sessions.tests.page_data import (
     HOSTILE_NAME,
@@ -71,7 +71,7 @@ def test_the_product_in_focus_shows_as_a_card_with_price_and_manual_status(clien
     card = re.search(r'<article class="card".*?</article>', html, re.S).group(0)
     assert f'data-product-id="{chat.product.catalog_id}"' in card
     assert "Lumenvale LX-88 Stage Piano" in card
-    assert "4,990.00 ILS" in card
+    assert "₪4,990.00" in card
     assert "Manual ready · 28 pages" in card
     assert " hidden" not in card.split(">", 1)[0]
 
@@ -128,9 +128,7 @@ def test_an_empty_question_is_sent_back_with_a_message(client: Client):
 def test_a_product_with_a_manual_still_downloading_shows_its_progress(client: Client):
     session = start_chat(client)
     product = make_product(name="Lumenvale LP-4 Looper")
-    first_document(product=product).status = "fetching"
-    first_document(product=product).progress = 0.4
-    first_document(product=product).save()
+    Manual.objects.filter(links__product=product).update(status="fetching", progress=0.4)
     session.product = product
     session.save()
     html = client.get(f"/chat/{session.pk}/").content.decode()

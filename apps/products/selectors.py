@@ -43,3 +43,15 @@ def product_card(*, product: Product) -> dict[str, Any]:
         "url": product.product_url,
         "family": product.family.name if product.family_id is not None else None,
     }
+
+
+def product_names(*, product: Product) -> list[str]:
+    """Every name the product goes by: model, brand, catalog id, family and aliases.
+
+    Words of these in a question name the product; they are not what the customer asks.
+    """
+    names = [product.name, product.brand.name, product.catalog_id]
+    if product.family_id is not None:
+        names.append(product.family.name)
+    names.extend(product.aliases.values_list("alias", flat=True))
+    return names

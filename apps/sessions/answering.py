@@ -179,7 +179,8 @@ def _conversation_context(session: ChatSession, product: Product | None) -> str:
 
 
 def _predicted_product(text: str) -> tuple[Product | None, list[Any]]:
-    candidates = prediction_index().predict(text, limit=5)
+    index = prediction_index()
+    candidates = index.predict(text, limit=5)
     if candidates and candidates[0].confident:
         product = (
             Product.objects.filter(pk=candidates[0].pk, is_active=True)
@@ -188,7 +189,8 @@ def _predicted_product(text: str) -> tuple[Product | None, list[Any]]:
         )
         if product is not None:
             return product, candidates
-    return None, candidates
+    # The chips offered with a no_product answer: a brand alone still narrows it down.
+    return None, candidates or index.suggest(text, limit=5)
 
 
 def _save_question(session: ChatSession, text: str, product: Product | None) -> Message:

@@ -6,10 +6,12 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from apps.manuals.selectors import card_with_documents, documents_of, manual_status_payload
 from apps.products.models import Product
+from apps.products.prediction import get_index as get_prediction_index
+from apps.products.selectors import product_card
 from apps.sessions.models import ChatSession, Message
 
 
@@ -41,6 +43,45 @@ def product_cards(*, pks: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Protocol product objects by primary key, in one query."""
     products = Product.objects.filter(pk__in=list(pks)).select_related("brand", "family")
     return {product.pk: card_with_documents(product=product) for product in products}
+
+
+def product_suggestions(*, text: str, limit: int = 6) -> list[dict[str, Any]]:
+    """Cards of the products to offer for `text` (a question naming no product for sure, or a
+    name typed into the page's search box), best first."""
+    candidates = get_prediction_index().suggest(text, limit=limit) if text else []
+    products = Product.objects.filter(pk__in=[c.pk for c in candidates]).select_related("brand")
+    cards = {product.pk: product_card(product=product) for product in products}
+    return [cards[c.pk] for c in candidates if c.pk in cards]
+
+
+def recent_conversations(*, owner_key: str | None, limit: int = 5) -> list[dict[str, Any]]:
+    """The browser's latest conversations that have a question, newest first, each with its
+    first question and the product it was about, for the home page."""
+    if not owner_key:
+        return []
+    first_question = Message.objects.filter(
+        session=OuterRef("pk"), role=Message.Role.QUESTION
+    ).order_by("created_at", "pk")
+    sessions = (
+        ChatSession.objects.filter(owner_key=owner_key)
+        .annotate(
+            opening=Subquery(first_question.values("text")[:1]),
+            questions=Count("messages", filter=Q(messages__role=Message.Role.QUESTION)),
+        )
+        .filter(questions__gt=0)
+        .select_related("product")
+        .order_by("-last_activity_at", "-created_at")
+    )
+    return [
+        {
+            "id": session.pk,
+            "opening": session.opening,
+            "questions": session.questions,
+            "product_name": session.product.name if session.product else "",
+            "last_activity_at": session.last_activity_at,
+        }
+        for session in sessions[:limit]
+    ]
 
 
 def focus_card(*, session: ChatSession) -> dict[str, Any] | None:

@@ -63,6 +63,11 @@ SCRIPT_SENTENCES = (
     _("MIDI implementation"),
     _("Quick start"),
     _("Document"),
+    _("No product matches that yet. Try its model name:"),
+    _("Choose Yes or No to send your comment with it."),
+    _("Not saved: the connection dropped. Please send it again in a moment."),
+    _("Not sent yet: press Enter or Send comment."),
+    _("Thanks, your comment was saved."),
 )
 
 # The answer the sessions app writes itself, when no product could be told from a question.

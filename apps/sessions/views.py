@@ -16,7 +16,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.sessions import answering, ratelimit, selectors, services, texts
+from apps.products.prediction import get_index as prediction_index
+from apps.sessions import answering, protocol, ratelimit, selectors, services, texts
 from apps.sessions.forms import AskForm, FeedbackForm
 from apps.sessions.models import ChatSession, Message
 
@@ -46,6 +47,13 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    # The same page for a session that does not exist and for one of another browser: a
+    # stranger learns nothing about it, the customer learns why and what to do (PROTOCOL.md
+    # keeps the status 404).
+    return render(request, "chat/unavailable.html", status=404)
+
+
 def _owned_session(request: HttpRequest, session_id: uuid.UUID) -> ChatSession:
     session = selectors.session_for_owner(
         session_id=session_id, owner_key=request.session.session_key
@@ -58,7 +66,11 @@ def _owned_session(request: HttpRequest, session_id: uuid.UUID) -> ChatSession:
 
 @require_GET
 def chat_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
-    return _render_page(request, session=_owned_session(request, session_id))
+    try:
+        session = _owned_session(request, session_id)
+    except Http404:
+        return _unavailable(request)
+    return _render_page(request, session=session)
 
 
 @require_POST
@@ -95,10 +107,12 @@ def _render_page(
 def _render_page_in_language(
     request: HttpRequest, session: ChatSession, ask_form: AskForm | None, status: int
 ) -> HttpResponse:
+    history = selectors.transcript(session=session)
     context = {
         "session": session,
-        "history": selectors.transcript(session=session),
+        "history": history,
         "focus": selectors.focus_card(session=session),
+        "pick": _pick(request, history),
         # Empty messages the page keeps in <template>s for the script to clone.
         "blank_question": {"role": Message.Role.QUESTION},
         "blank_answer": {"role": Message.Role.ANSWER, "citations": []},
@@ -110,6 +124,22 @@ def _render_page_in_language(
         "languages": settings.LANGUAGES,
     }
     return render(request, "chat/page.html", context, status=status)
+
+
+def _pick(request: HttpRequest, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The products offered after a no_product answer, or found by the page's search box
+    (`?find=`), as the page renders them without JavaScript."""
+    find = request.GET.get("find", "").strip()[: protocol.MAX_TYPING]
+    last = history[-1] if history else None
+    if not find and (last is None or last["state"] != Message.State.NO_PRODUCT):
+        return None
+    questions = [m["text"] for m in history if m["role"] == Message.Role.QUESTION]
+    question = questions[-1] if questions else ""
+    return {
+        "find": find,
+        "question": question,
+        "products": selectors.product_suggestions(text=find or question),
+    }
 
 
 @require_GET
@@ -133,13 +163,20 @@ def chat_ask(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     async def keep(message: dict[str, Any]) -> None:
         sent.append(message)
 
+    text = form.cleaned_data["text"]
     async_to_sync(answering.run_ask)(
         session=session,
-        text=form.cleaned_data["text"],
-        product_id=form.cleaned_data["product_id"] or None,
+        text=text,
+        product_id=_asked_product_id(text, form.cleaned_data["product_id"]),
         ref=None,
         send=keep,
     )
+    # The page keeps the product the answer was about, as the socket does for the script.
+    started = next((m for m in sent if m.get("type") == "answer_start"), None)
+    if started and started.get("product"):
+        product = selectors.active_product(catalog_id=started["product"]["id"])
+        if product is not None:
+            services.set_focus(session_id=session.pk, product_pk=product.pk)
     page = reverse("chat:page", args=[session.pk])
     for message in sent:
         if message.get("type") == "error":
@@ -151,6 +188,17 @@ def chat_ask(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     return redirect(f"{page}#message-{answers[-1]}" if answers else page)
 
 
+def _asked_product_id(text: str, focus_id: str) -> str | None:
+    """The product in focus, unless the question names another one for sure (the script's
+    prediction does the same while the customer types)."""
+    if not focus_id:
+        return None
+    candidates = prediction_index().predict(text, limit=1)
+    if candidates and candidates[0].confident and candidates[0].product_id != focus_id:
+        return None
+    return focus_id
+
+
 @require_POST
 def chat_feedback(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     session = _owned_session(request, session_id)
@@ -158,7 +206,9 @@ def chat_feedback(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     page = reverse("chat:page", args=[session.pk])
     if not form.is_valid():
         with translation.override(session.language):
-            django_messages.error(request, gettext("Please choose thumbs up or thumbs down."))
+            django_messages.error(
+                request, gettext("Choose Yes or No to send your comment with it.")
+            )
         return redirect(page)
     try:
         message_id = async_to_sync(answering.save_feedback)(

@@ -23,7 +23,9 @@
     });
   }
 
-  var TYPING_DEBOUNCE_MS = 120;
+  // While keys keep coming, at most one prediction request per interval (the newest text),
+  // and always one with the text as the last key left it.
+  var TYPING_INTERVAL_MS = 150;
   var BACKOFF_BASE_MS = 500;
   var BACKOFF_CAP_MS = 15000;
   var PING_EVERY_MS = 25000;
@@ -66,8 +68,11 @@
     answerTemplate: byId("answer-template"),
     chipTemplate: byId("chip-template"),
     hint: byId("question-hint"),
+    findForm: byId("find-form"),
+    findInput: byId("find-product"),
   };
-  var HINT = ui.hint.textContent;
+  var HINT = ui.hint.dataset.liveHint || ui.hint.textContent;
+  ui.hint.textContent = HINT;
 
   var socket = null;
   var attempts = 0;
@@ -78,7 +83,9 @@
   var closedForGood = false;
   var refCounter = 0;
   var typingTimer = null;
+  var typingSentAt = 0;
   var latestTypingRef = null;
+  var latestFindRef = null;
   var focus = null;              // the protocol's product object in focus
   var retryQuestion = null;      // a question answered with no_product, re-asked after a pick
   var asks = {};                 // ref -> {text, question, answer, questionId, ended}
@@ -146,6 +153,31 @@
     container.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  // A snippet that is only a heading says nothing: quote the answer's own words cited to that
+  // page instead (templatetags/chat_format.py `source_snippet` picks the same).
+  var HEADING_WORDS = 8;
+  var SNIPPET_CHARS = 240;
+  function sourceSnippet(citation, text) {
+    var snippet = String(citation.snippet || "").split(/\s+/).filter(Boolean).join(" ");
+    var words = snippet ? snippet.split(" ").length : 0;
+    if (words > HEADING_WORDS || /[.!?:;\u2026]$/.test(snippet)) return snippet;
+    var start = 0;
+    var match;
+    CITATION.lastIndex = 0;
+    while ((match = CITATION.exec(text)) !== null) {
+      if (match[1] === String(citation.page)) {
+        var passage = text.slice(start, match.index).split(/\s+/).filter(Boolean).join(" ");
+        if (!passage) break;
+        if (passage.length <= SNIPPET_CHARS) return passage;
+        var cut = passage.slice(0, SNIPPET_CHARS);
+        var space = cut.lastIndexOf(" ");
+        return (space > 0 ? cut.slice(0, space) : cut) + "\u2026";
+      }
+      start = match.index + match[0].length;
+    }
+    return snippet;
+  }
+
   function cloneTemplate(template) {
     return template.content.firstElementChild.cloneNode(true);
   }
@@ -195,7 +227,7 @@
       link.textContent = t("p. {page}", { page: c.page });
       var quote = document.createElement("q");
       quote.dir = "auto";
-      quote.textContent = c.snippet || "";
+      quote.textContent = sourceSnippet(c, data.text || "");
       li.appendChild(link);
       li.appendChild(document.createTextNode(" "));
       li.appendChild(quote);
@@ -228,6 +260,7 @@
     var label = form.querySelector("label");
     comment.id = "comment-" + id;
     label.htmlFor = comment.id;
+    form.dataset.savedComment = comment.value;
     markRating(form, rating);
   }
 
@@ -349,6 +382,7 @@
     ui.chips.hidden = true;
     ui.chips.classList.remove("is-question");
     ui.chipList.textContent = "";
+    latestFindRef = null;
   }
 
   function showChips(candidates, label, asQuestion) {
@@ -366,9 +400,13 @@
       button.addEventListener("click", function () { choose(product); });
       ui.chipList.appendChild(item);
     });
-    ui.chipsLabel.textContent = label;
     ui.chips.classList.toggle("is-question", !!asQuestion);
-    ui.chips.hidden = ui.chipList.children.length === 0;
+    if (asQuestion && ui.chipList.children.length === 0) {
+      label = t("No product matches that yet. Try its model name:");
+    }
+    ui.chipsLabel.textContent = label;
+    // Asking which product, the search box stays even with no chip to offer.
+    ui.chips.hidden = !asQuestion && ui.chipList.children.length === 0;
   }
 
   function choose(product) {
@@ -411,6 +449,7 @@
 
   function onAnswerStart(msg, pending) {
     pending.questionId = msg.question_id;
+    pending.product = msg.product || null;
     if (msg.question_id) setMessageId(pending.question, msg.question_id);
     if (msg.product) setFocus(msg.product);
     pending.answer.classList.remove("is-waiting");
@@ -436,7 +475,8 @@
       delete asks[ref];
       return;
     }
-    fillAnswer(pending.answer, msg);
+    // answer_end does not repeat the product; the saved message (and so a reload) has it.
+    fillAnswer(pending.answer, Object.assign({ product: pending.product }, msg));
     if (msg.state === "no_product") retryQuestion = pending.text;
     // A `prediction` with the same ref may follow a no_product answer; keep the ref until then.
     if (msg.state !== "no_product") delete asks[ref];
@@ -444,27 +484,71 @@
 
   // ----- Feedback ------------------------------------------------------------------------
 
-  ui.list.addEventListener("submit", function (event) {
-    var form = event.target.closest(".feedback");
-    if (!form || !isOpen()) return;  // without a socket the form posts over HTTP
-    event.preventDefault();
-    var button = event.submitter;
-    if (!button || !button.classList.contains("thumb")) {
-      button = form.querySelector('.thumb[aria-pressed="true"]');
-      if (!button) return;
+  // A comment is saved with the rating: by a thumb, by its send button, by Enter in the box
+  // (Shift+Enter for a new line), or when the box loses focus with an unsaved change.
+  function feedbackStatus(form, text) {
+    form.querySelector(".feedback-status").textContent = text;
+  }
+
+  function sendFeedback(form, thumb) {
+    var button = thumb || form.querySelector('.thumb[aria-pressed="true"]');
+    var comment = form.elements.comment.value.slice(0, 2000);
+    if (!button) {
+      feedbackStatus(form, t("Choose Yes or No to send your comment with it."));
+      return;
+    }
+    if (!isOpen()) {
+      feedbackStatus(form, t("Not saved: the connection dropped. Please send it again in a moment."));
+      return;
     }
     var ref = nextRef("f");
-    feedbacks[ref] = form;
+    feedbacks[ref] = { form: form, comment: comment };
     var rating = Number(button.value);
     markRating(form, rating);
-    form.querySelector(".feedback-status").textContent = t("Saving…");
+    feedbackStatus(form, t("Saving…"));
     send({
       type: "feedback",
       ref: ref,
       message_id: Number(form.elements.message_id.value),
       rating: rating,
-      comment: form.elements.comment.value.slice(0, 2000),
+      comment: comment,
     });
+  }
+
+  function commentChanged(form) {
+    return form.elements.comment.value.slice(0, 2000) !== (form.dataset.savedComment || "");
+  }
+
+  ui.list.addEventListener("submit", function (event) {
+    var form = event.target.closest(".feedback");
+    if (!form || !isOpen()) return;  // without a socket the form posts over HTTP
+    event.preventDefault();
+    var button = event.submitter;
+    sendFeedback(form, button && button.classList.contains("thumb") ? button : null);
+  });
+
+  ui.list.addEventListener("keydown", function (event) {
+    var form = event.target.closest(".feedback");
+    if (!form || event.target.name !== "comment") return;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      sendFeedback(form, null);
+    }
+  });
+
+  ui.list.addEventListener("input", function (event) {
+    var form = event.target.closest(".feedback");
+    if (!form || event.target.name !== "comment") return;
+    if (commentChanged(form)) feedbackStatus(form, t("Not sent yet: press Enter or Send comment."));
+  });
+
+  ui.list.addEventListener("focusout", function (event) {
+    var form = event.target.closest(".feedback");
+    if (!form || event.target.name !== "comment" || !commentChanged(form)) return;
+    // Leaving the box for one of the form's own buttons sends anyway: do not send twice.
+    if (event.relatedTarget && form.contains(event.relatedTarget) &&
+        event.relatedTarget.type === "submit") return;
+    sendFeedback(form, null);
   });
 
   // ----- Messages from the server ----------------------------------------------------------
@@ -478,6 +562,8 @@
       case "prediction":
         if (pending) {
           delete asks[msg.ref];
+          showChips(msg.candidates || [], t("Pick your product and we will answer:"), true);
+        } else if (msg.ref === latestFindRef) {
           showChips(msg.candidates || [], t("Pick your product and we will answer:"), true);
         } else if (msg.ref === latestTypingRef) {
           onPrediction(msg.candidates || []);
@@ -513,8 +599,11 @@
         break;
       case "feedback_saved":
         if (feedbacks[msg.ref]) {
-          feedbacks[msg.ref].querySelector(".feedback-status").textContent = t("Thanks for your feedback.");
+          var saved = feedbacks[msg.ref];
           delete feedbacks[msg.ref];
+          saved.form.dataset.savedComment = saved.comment;
+          feedbackStatus(saved.form, saved.comment ? t("Thanks, your comment was saved.") : t("Thanks for your feedback."));
+          if (commentChanged(saved.form)) feedbackStatus(saved.form, t("Not sent yet: press Enter or Send comment."));
         }
         break;
       case "pong":
@@ -544,22 +633,64 @@
       if (!pending.ended) failAnswer(pending.answer, sentence);
       delete asks[msg.ref];
     } else if (feedbacks[msg.ref]) {
-      feedbacks[msg.ref].querySelector(".feedback-status").textContent = sentence;
+      feedbackStatus(feedbacks[msg.ref].form, sentence);
       delete feedbacks[msg.ref];
     }
   }
 
   // ----- Typing ----------------------------------------------------------------------------
 
-  ui.input.addEventListener("input", function () {
-    clearTimeout(typingTimer);
-    typingTimer = setTimeout(function () {
-      var text = ui.input.value.trim().slice(0, 1000);
-      if (!text) { hideChips(); latestTypingRef = null; return; }
-      latestTypingRef = nextRef("t");
-      send({ type: "typing", ref: latestTypingRef, text: text });
-    }, TYPING_DEBOUNCE_MS);
+  // The question box and the product search box share one request rhythm; each request
+  // reads the box typed in last.
+  var typingField = ui.input;
+
+  function sendTyping() {
+    typingTimer = null;
+    typingSentAt = Date.now();
+    var text = typingField.value.trim().slice(0, 1000);
+    if (typingField === ui.findInput) {
+      if (!text) return;
+      latestFindRef = nextRef("k");
+      send({ type: "typing", ref: latestFindRef, text: text });
+      return;
+    }
+    if (!text) { hideChips(); latestTypingRef = null; return; }
+    latestTypingRef = nextRef("t");
+    send({ type: "typing", ref: latestTypingRef, text: text });
+  }
+
+  function onTyped(field) {
+    typingField = field;
+    if (typingTimer !== null) return;  // the request already due reads the newest text
+    var wait = typingSentAt + TYPING_INTERVAL_MS - Date.now();
+    if (wait <= 0) sendTyping();
+    else typingTimer = setTimeout(sendTyping, wait);
+  }
+
+  ui.input.addEventListener("input", function () { onTyped(ui.input); });
+  ui.findInput.addEventListener("input", function () { onTyped(ui.findInput); });
+  ui.findForm.addEventListener("submit", function (event) {
+    if (!isOpen()) return;  // without the socket the page searches over HTTP
+    event.preventDefault();
+    cancelTyping();
+    typingField = ui.findInput;
+    sendTyping();
   });
+
+  // Chips the server rendered (after a no_product answer, or a search without the script).
+  ui.chipList.addEventListener("submit", function (event) {
+    var form = event.target.closest(".chip-form");
+    if (!form || !isOpen()) return;
+    event.preventDefault();
+    var button = form.querySelector("button");
+    retryQuestion = form.elements.text.value;
+    choose({ id: button.value, name: button.querySelector(".chip-name").textContent });
+  });
+
+  function cancelTyping() {
+    clearTimeout(typingTimer);
+    typingTimer = null;
+  }
 
   ui.input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -581,7 +712,7 @@
     }
     ui.hint.textContent = HINT;
     ui.hint.classList.remove("is-warning");
-    clearTimeout(typingTimer);
+    cancelTyping();
     ui.input.value = "";
     retryQuestion = null;
     ask(text, focus ? focus.id : null);
@@ -777,6 +908,10 @@
       manual: null,
     };
   }
+  if (ui.chips.classList.contains("is-question")) retryQuestion = ui.chips.dataset.question || null;
+  Array.prototype.forEach.call(ui.list.querySelectorAll(".feedback"), function (form) {
+    form.dataset.savedComment = form.elements.comment.value;
+  });
   var last = ui.list.lastElementChild;
   if (last) last.scrollIntoView({ block: "nearest" });
   // What static/chat/handoff.js (live support, protocol 1.1) builds on.

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext
 
 from apps.manuals.answers import extractive, llm
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo
@@ -143,11 +144,23 @@ async def _say(emit: Emit, answer: Answer) -> Answer:
 
 
 def no_manual(product: Product, reason: str) -> Answer:
-    known = f"What the catalog knows: {product.name} by {product.brand.name}"
-    known += f", in {product.category}." if product.category else "."
-    pieces = [f"I cannot answer from the manual of {product.name}: {reason}. ", known]
+    pieces = [f"I cannot answer from the manual of {product.name}: {reason}.\n"]
+    # What the customer can do next (not what the catalog says they already know).
     if product.product_url:
-        pieces.append(f" Product page: {product.product_url}")
+        first = gettext(
+            "What you can do: open its product page for its details and downloads (%(url)s); "
+        ) % {"url": product.product_url}
+    else:
+        first = gettext("What you can do: look for the manual on %(brand)s's website; ") % {
+            "brand": product.brand.name
+        }
+    pieces.append(first)
+    pieces.append(
+        gettext(
+            "open a document listed on the product card beside this chat, if there is one; "
+            "or ask our staff, who can find the manual or answer you themselves."
+        )
+    )
     return Answer(state=NO_MANUAL, pieces=pieces)
 
 

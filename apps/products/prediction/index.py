@@ -241,6 +241,33 @@ class PredictionIndex:
             self._answers[key] = cached
         return list(cached)
 
+    def suggest(self, text: str, *, limit: int = 5) -> list[Candidate]:
+        """Products to offer when a question names none for sure: what `predict` finds, else
+        the products of the brand the text names ("my Lumenvale"), those with a manual first.
+        """
+        found = self.predict(text, limit=limit)
+        if found:
+            return found
+        _matched, brands = self._resolve(text)
+        if not brands:
+            return []
+        named = [product for product, brand in enumerate(self._brand_of) if brand in brands]
+        named.sort(
+            key=lambda product: (
+                not (self.cards.get(self._records[product].pk) or {}).get("manual"),
+                self._records[product].name,
+            )
+        )
+        return [
+            Candidate(
+                product_id=self._records[product].product_id,
+                pk=self._records[product].pk,
+                confidence=0.0,
+                confident=False,
+            )
+            for product in named[:limit]
+        ]
+
     def _predict(self, text: str, limit: int) -> list[Candidate]:
         matched, brands = self._resolve(text)
         if not matched:

@@ -161,3 +161,47 @@ def citation_links(text: object, citations: Iterable[Any] | None = None) -> Safe
         last = marker.end()
     parts.append((text[last:],))
     return format_html_join("", "{}", parts)
+
+
+# A citation's snippet this short and without a sentence's end is a section heading.
+HEADING_WORDS = 8
+SNIPPET_CHARS = 240
+
+
+@register.filter
+def source_snippet(citation: object, text: object) -> str:
+    """What "Sources in the manual" quotes for a citation: its snippet, or, when that is only
+    a heading, the answer's own words cited to that page (chat.js picks the same)."""
+    if not isinstance(citation, Mapping):
+        return ""
+    snippet = " ".join(str(citation.get("snippet") or "").split())
+    words = snippet.split()
+    if len(words) > HEADING_WORDS or snippet.endswith((".", "!", "?", ":", ";", "…")):
+        return snippet
+    text = str(text or "")
+    start = 0
+    for marker in CITATION_MARKER.finditer(text):
+        if str(marker.group(1)) == str(citation.get("page")):
+            passage = " ".join(text[start : marker.start()].split())
+            if passage:
+                return _shortened(passage)
+            break
+        start = marker.end()
+    return snippet
+
+
+def _shortened(passage: str) -> str:
+    if len(passage) <= SNIPPET_CHARS:
+        return passage
+    cut = passage[:SNIPPET_CHARS].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+@register.filter
+def chip_brand(card: object) -> str:
+    """The brand beside a product's name on a chip, unless the name starts with it (chat.js
+    words chips the same way)."""
+    if not isinstance(card, Mapping):
+        return ""
+    brand = str(card.get("brand") or "")
+    return "" if str(card.get("name") or "").lower().startswith(brand.lower()) else brand

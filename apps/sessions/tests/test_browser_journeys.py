@@ -1,0 +1,230 @@
+"""What customers trip over on the chat page, in Debian's chromium (issue 18).
+
+The server and the browser are test_browser.py's: daphne on its own SQLite file with the demo
+data, chromium headless.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from apps.sessions.tests import test_browser as shared
+from apps.sessions.tests.test_browser import ARTIFACTS, PRODUCT, WAIT_MS
+
+# The same fixtures: a daphne with the demo data and headless chromium, for this module.
+server = shared.server
+browser = shared.browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _sent_frames(page: object) -> list[tuple[float, dict]]:
+    """Every JSON message the page's socket sends, with when it went."""
+    frames: list[tuple[float, dict]] = []
+
+    def watch(socket: object) -> None:
+        socket.on(
+            "framesent", lambda payload: frames.append((time.monotonic(), json.loads(payload)))
+        )
+
+    page.on("websocket", watch)
+    return frames
+
+
+def _open_chat(browser: object, server: str, **options: object) -> object:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, **options)
+    page.goto(f"{server}/chat/")
+    expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
+    return page
+
+
+def test_the_card_appears_while_the_customer_is_still_typing_at_a_steady_pace(
+    server: str, browser: object
+):
+    page = _open_chat(browser, server)
+    sent = _sent_frames(page)
+    page.reload()  # the socket opened before the listener; watch a fresh one
+    page.wait_for_selector("body.is-connected", timeout=WAIT_MS)
+    box = page.get_by_label("Your question")
+    card = page.locator("#product-card")
+    typed = "lumenvale lx-88 split point"
+    box.press_sequentially(typed, delay=100)
+    # Read at once, before any pause after the last key could let a prediction through.
+    assert card.is_visible(), "the card did not appear while the customer was typing"
+    assert card.locator(".card-name").inner_text() == PRODUCT
+    typing = [frame["text"] for _at, frame in sent if frame["type"] == "typing"]
+    # 27 keys in about 2.7 s: about one request per 150 ms, never one per key.
+    assert 10 <= len(typing) <= 24, typing
+    page.wait_for_timeout(400)
+    typing = [frame["text"] for _at, frame in sent if frame["type"] == "typing"]
+    assert typing[-1] == typed, "the text as the last key left it is predicted"
+    page.close()
+
+
+def _answered(page: object) -> object:
+    """Ask about the LX-88 and return the saved answer's element."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_label("Your question")
+    box.fill("How do I change the split point on my Lumenvale LX-88?")
+    box.press("Enter")
+    answer = page.locator(".msg-answer[data-message-id]").last
+    expect(answer).to_have_attribute("data-state", "answered", timeout=WAIT_MS)
+    return answer
+
+
+def _saved_comment(page: object, answer: object) -> str:
+    message_id = int(answer.get_attribute("data-message-id"))
+    saved = page.request.get(f"{page.url.split('#')[0]}messages").json()["messages"]
+    return next(m["comment"] for m in saved if m["id"] == message_id)
+
+
+def test_a_comment_after_a_thumb_is_saved_by_enter_by_its_button_and_on_leaving_the_box(
+    server: str, browser: object
+):
+    from playwright.sync_api import expect
+
+    page = _open_chat(browser, server)
+    answer = _answered(page)
+    status = answer.locator(".feedback-status")
+    answer.get_by_role("button", name="No").click()
+    expect(status).to_have_text("Thanks for your feedback.")
+
+    answer.get_by_text("Add a comment").click()
+    comment = answer.get_by_label("Comment (optional)")
+    comment.fill("The page")
+    expect(status).to_contain_text("Not sent yet")
+    comment.press("Shift+Enter")
+    comment.press_sequentially("number was wrong")
+    assert comment.input_value() == "The page\nnumber was wrong", "Shift+Enter adds a line"
+    comment.press("Enter")
+    expect(status).to_have_text("Thanks, your comment was saved.")
+    assert _saved_comment(page, answer) == "The page\nnumber was wrong"
+
+    comment.fill("Wrong page number")
+    answer.get_by_role("button", name="Send comment").click()
+    expect(status).to_have_text("Thanks, your comment was saved.")
+    assert _saved_comment(page, answer) == "Wrong page number"
+
+    comment.fill("Wrong page, and too short")
+    page.get_by_label("Your question").click()  # the comment box loses focus
+    expect(status).to_have_text("Thanks, your comment was saved.")
+    assert _saved_comment(page, answer) == "Wrong page, and too short"
+    page.close()
+
+
+def test_a_comment_without_a_thumb_asks_for_one_and_goes_with_it(server: str, browser: object):
+    from playwright.sync_api import expect
+
+    page = _open_chat(browser, server)
+    answer = _answered(page)
+    answer.get_by_text("Add a comment").click()
+    comment = answer.get_by_label("Comment (optional)")
+    comment.fill("Helpful, thanks")
+    comment.press("Enter")
+    expect(answer.locator(".feedback-status")).to_have_text(
+        "Choose Yes or No to send your comment with it."
+    )
+    answer.get_by_role("button", name="Yes").click()
+    expect(answer.locator(".feedback-status")).to_have_text("Thanks, your comment was saved.")
+    assert _saved_comment(page, answer) == "Helpful, thanks"
+    page.close()
+
+
+def _answer_parts(answer: object) -> dict[str, object]:
+    """What a customer sees of an answer, with its "Sources in the manual" opened."""
+    sources = answer.locator(".sources")
+    if sources.is_visible():
+        sources.locator("summary").click()
+    return {
+        "state": answer.get_attribute("data-state"),
+        "label": answer.locator(".msg-state").is_visible(),
+        "text": answer.locator(".msg-text").inner_text(),
+        "links": answer.locator(".msg-text a.cite").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        ),
+        "sources": answer.locator(".source-list li").all_inner_texts(),
+        "meta": answer.locator(".msg-meta").inner_text()
+        if answer.locator(".msg-meta").is_visible()
+        else None,
+    }
+
+
+def test_a_live_answer_shows_what_the_page_shows_after_a_reload(server: str, browser: object):
+    page = _open_chat(browser, server)
+    answer = _answered(page)
+    live = _answer_parts(answer)
+    message_id = answer.get_attribute("data-message-id")
+    page.reload()
+    reloaded = _answer_parts(page.locator(f"#message-{message_id}"))
+    assert live == reloaded
+    assert live["meta"] == f"About {PRODUCT}"
+    for source in live["sources"]:
+        # "p. 9 “...”": a real snippet, not a bare section heading.
+        assert len(source.split()) > 6, live["sources"]
+    page.close()
+
+
+def test_a_brand_only_question_offers_the_brands_products_and_a_search_by_name(
+    server: str, browser: object
+):
+    from playwright.sync_api import expect
+
+    page = _open_chat(browser, server)
+    box = page.get_by_label("Your question")
+    box.fill("my Lumenvale makes no sound")
+    box.press("Enter")
+    answer = page.locator(".msg-answer[data-message-id]").last
+    expect(answer).to_have_attribute("data-state", "no_product", timeout=WAIT_MS)
+    chips = page.locator("#candidates")
+    expect(chips).to_be_visible()
+    names = chips.locator(".chip .chip-name")
+    expect(names.first).to_be_visible()
+    assert all(name.startswith("Lumenvale") for name in names.all_inner_texts())
+    assert names.count() >= 3
+
+    search = page.get_by_label("Find your product by name")
+    expect(search).to_be_visible()
+    search.press_sequentially("lp-4", delay=50)
+    expect(names).to_have_count(1, timeout=WAIT_MS)
+    expect(names.first).to_contain_text("LP-4")
+    names.first.click()
+
+    retried = page.locator(".msg-answer[data-message-id]").last
+    expect(retried).not_to_have_attribute(
+        "data-message-id", answer.get_attribute("data-message-id"), timeout=WAIT_MS
+    )
+    expect(retried.locator(".msg-meta")).to_contain_text("LP-4", timeout=WAIT_MS)
+    expect(page.locator("#product-card .card-name")).to_contain_text("LP-4")
+    expect(page.locator(".msg-question .msg-text").last).to_have_text("my Lumenvale makes no sound")
+    page.close()
+
+
+def test_without_javascript_the_card_follow_ups_and_the_hint_match_what_the_form_does(
+    server: str, browser: object
+):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server}/chat/")
+    expect(page.locator("#question-hint")).not_to_contain_text("Press Enter")
+    page.get_by_label("Your question").fill(
+        "How do I change the split point on my Lumenvale LX-88?"
+    )
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#product-card .card-name")).to_have_text(PRODUCT)
+    page.get_by_label("Your question").fill("How do I do a factory reset?")
+    page.get_by_role("button", name="Send", exact=True).click()
+    answer = page.locator(".msg-answer").last
+    expect(answer).to_have_attribute("data-state", "answered")
+    expect(answer.locator(".msg-meta")).to_have_text(f"About {PRODUCT}")
+    expect(page.locator("#product-card .card-name")).to_have_text(PRODUCT)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-no-javascript.png"), full_page=True)
+    context.close()

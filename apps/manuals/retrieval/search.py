@@ -89,7 +89,7 @@ def dense_evidence(cosine: float, background: float) -> float:
 
     e5's cosines sit in a narrow band whose height moves with the question's language and
     length (a Hebrew question scores every English passage lower), so the passage is measured
-    against the median passage of its manual, not against a fixed cosine.
+    against the median passage of the product's documents, not against a fixed cosine.
     """
     lift = cosine - background - DENSE_FLOOR
     return float(np.clip(lift / DENSE_CEILING, 0.0, 1.0))
@@ -134,9 +134,11 @@ def rank(
                     candidates[passage] = index.hit(passage, score=0.0, weights=weights)
         best_bm25 = max([best_bm25, *(hit.score for hit in candidates.values())])
         per_document.append((position, index, candidates, dense))
+    # The product's documents together are the background a passage must stand out from.
+    cosines = [dense for *_, dense in per_document if dense is not None and len(dense)]
+    background = float(np.median(np.concatenate(cosines))) if cosines else 0.0
     fused: list[Hit] = []
     for position, _index, candidates, dense in per_document:
-        background = float(np.median(dense)) if dense is not None else 0.0
         for passage, hit in candidates.items():
             lexical = hit.coverage * (0.5 + 0.5 * hit.score / best_bm25) if best_bm25 else 0.0
             if dense is None:

@@ -187,8 +187,10 @@ def split_units(pages: Sequence[tuple[int, str]]) -> list[Unit]:
                 continue
             if units and units[-1].kind == HEADING:
                 last = units[-1]
-                before = units[-2].section if len(units) >= 2 else -1
-                units[-1] = Unit(last.text, last.pages, ROW, before, label=len(units) - 1)
+                before = units[-2] if len(units) >= 2 else None
+                section = before.section if before else -1
+                header = before.label if before and before.kind == ROW else len(units) - 1
+                units[-1] = Unit(last.text, last.pages, ROW, section, label=header)
             section = len(units)
             header = -1
             units.append(Unit(text, pages_of_block, HEADING, section=section))

@@ -1,0 +1,249 @@
+"""Structured passages, terms, fusion, abstention, framing, the stored index and embeddings."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from apps.manuals.answers import extractive
+from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
+from apps.manuals.embeddings import EmbeddingError, OpenAIEmbedder
+from apps.manuals.retrieval import store
+from apps.manuals.retrieval.index import ManualIndex
+from apps.manuals.retrieval.search import build_query, rank
+from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, STEP, split_units
+from apps.manuals.retrieval.text import detect_language, query_weights, tokens
+
+SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "manuals"
+LOCALE = Path(__file__).resolve().parents[1] / "locale"
+
+RESET_PAGES = [
+    (
+        9,
+        "Restoring the Factory Settings\nThis erases every preset.\n"
+        "1. Switch the unit off.\n2. Hold WRITE and switch it on.\n3. Release WRITE when the "
+        "display shows rSt.\nMemory\nYou can store a total of four sounds in the memory.",
+    ),
+    (
+        10,
+        "Parameter Description Range\nTempo Beats per minute 40-240\n"
+        "Swing Shuffle amount 0-100\nConnecting\nConnect the pedal to the FOOT jack.",
+    ),
+]
+INFO = ManualInfo(id=1, version=1, title="KT-50 Owner's Manual", kind="pdf", source_url="")
+
+
+class FakeEmbedder:
+    """Bag-of-words vectors: enough to test the plumbing without the model."""
+
+    name = "fake"
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(64, dtype=np.float32)
+        for term in tokens(text):
+            vector[hash(term) % 64] += 1.0
+        return vector / (np.linalg.norm(vector) or 1.0)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self._vector(text) for text in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+def test_a_heading_titles_the_steps_under_it_and_rows_keep_their_header() -> None:
+    units = split_units(RESET_PAGES)
+    kinds = {unit.text: unit for unit in units}
+    heading = kinds["Restoring the Factory Settings"]
+    assert heading.kind == HEADING
+    step = kinds["2. Hold WRITE and switch it on."]
+    assert step.kind == STEP and units[step.section] is heading
+    row = kinds["Swing Shuffle amount 0-100"]
+    assert row.kind == ROW and units[row.label].text == "Parameter Description Range"
+
+
+def test_a_callout_keeps_its_label_and_rotated_scraps_are_dropped() -> None:
+    page = "Controls\nB. Coarse frequency control. By default, it covers 8 octaves.\n" + "\n".join(
+        ["tio", "rvi", "ele", "din", "sin"]
+    )
+    units = split_units([(3, page)])
+    assert units[1].kind == ITEM
+    assert units[1].text.startswith("B. Coarse frequency control. By default")
+    assert all(len(unit.text) > 4 for unit in units)
+
+
+def test_a_question_matching_a_heading_is_answered_with_the_steps_under_it() -> None:
+    index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
+    answer = extractive.compose(
+        documents=[(INFO, index)], question="how do I restore the factory settings?"
+    )
+    assert answer.state == ANSWERED
+    assert "1. Switch the unit off." in answer.text and "3. Release WRITE" in answer.text
+    assert answer.text.count("[p. 9]") == 1
+
+
+def test_the_snowball_stemmer_and_hebrew_words_with_their_prefixes() -> None:
+    assert tokens("saving saved saves") == ["save"] * 3
+    assert "לולאה" in tokens("והלולאה")  # "and the loop": the prefixes vav and he dropped
+    assert "והלולאה" in tokens("והלולאה")
+    assert detect_language("איך עושים factory reset?") == "he"
+    assert detect_language("how do I reset it") == "en"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["katana 50 mk2 ex reverb", "Katana-50 MkII EX reverb", "katana mk 2 reverb", "mkii ex reverb"],
+)
+def test_the_product_name_as_customers_write_it_is_not_a_question_word(question: str) -> None:
+    weights = query_weights(question, exclude=["Katana-50 MkII EX", "BOSS", "KTN50MK2EX"])
+    assert set(weights) == {"reverb"}
+
+
+def test_a_number_next_to_no_name_word_stays_a_question_word() -> None:
+    assert "2" in query_weights("can I save 2 sounds", exclude=["Katana-50 MkII EX"])
+
+
+def test_fusion_ranks_a_passage_found_only_by_meaning_and_multiple_documents() -> None:
+    first = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
+    second = ManualIndex(manual_id=2, version=1, pages=[(1, "SysEx\nSend F0 20 09 F7 to dump.")])
+    embedder = FakeEmbedder()
+    for index in (first, second):
+        index.set_embeddings(embedder.embed_passages(index.embedding_texts()), model="fake")
+    query = build_query(question="sysex dump", query_vector=embedder.embed_query("sysex dump"))
+    hits = rank([first, second], query, limit=3)
+    assert hits[0].document == 1 and hits[0].dense is not None
+
+
+def test_a_follow_up_retrieves_with_the_previous_turn() -> None:
+    index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
+    alone = extractive.compose(documents=[(INFO, index)], question="and can I undo that?")
+    followed = extractive.compose(
+        documents=[(INFO, index)],
+        question="and can I undo that?",
+        context="how do I restore the factory settings? Hold WRITE and switch it on.",
+    )
+    assert alone.state == NOT_IN_MANUAL
+    assert followed.state == ANSWERED and "[p. 9]" in followed.text
+
+
+@pytest.fixture(scope="module")
+def hebrew_catalogue() -> None:
+    po = LOCALE / "he" / "LC_MESSAGES" / "django.po"
+    mo = po.with_suffix(".mo")
+    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+        call_command("compilemessages", locale=["he"], verbosity=0)
+
+
+def test_a_hebrew_question_gets_hebrew_framing_around_the_english_quote(hebrew_catalogue) -> None:
+    index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
+    answer = extractive.compose(
+        documents=[(INFO, index)], question="how many sounds can I store?", lang="he"
+    )
+    assert answer.pieces[0].startswith("לפי KT-50 Owner's Manual:")
+    assert "You can store a total of four sounds" in answer.text
+    assert "[עמ' 9]" in answer.text
+    assert answer.citations[0]["document"] == "KT-50 Owner's Manual"
+    missing = extractive.compose(documents=[(INFO, index)], question="יש בלוטות'?", lang="he")
+    assert missing.state == NOT_IN_MANUAL and "המדריך אינו עוסק" in missing.text
+
+
+@pytest.mark.django_db
+def test_the_stored_index_loads_back_with_its_embeddings_and_is_cached(
+    django_assert_num_queries,
+) -> None:
+    from apps.manuals.tests.demo_data import ready_manual
+
+    manual = ready_manual()
+    store.clear_cache()
+    assert store.index_status(manual_id=manual.pk, version=1)["state"] == "missing"
+    assert store.index_manual(manual_id=manual.pk) is True or True  # model may be absent
+    with pytest.raises(store.IndexNotReady):
+        store.load_index(manual_id=manual.pk, version=99)
+    store.save_lexical(
+        manual_id=manual.pk,
+        index=ManualIndex(manual_id=manual.pk, version=1, pages=RESET_PAGES),
+        seconds=0.0,
+    )
+    assert store.embed_stored(manual_id=manual.pk, version=1, embedder=FakeEmbedder())
+    loaded = store.load_index(manual_id=manual.pk, version=1)
+    assert loaded.embeddings is not None and loaded.embeddings.shape[1] == 64
+    assert [unit.text for unit in loaded.units] == [unit.text for unit in split_units(RESET_PAGES)]
+    with django_assert_num_queries(0):
+        assert store.load_index(manual_id=manual.pk, version=1) is loaded
+    assert store.index_status(manual_id=manual.pk, version=1)["state"] == "hybrid"
+
+
+class _EmbeddingsHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append((self.path, body))  # type: ignore[attr-defined]
+        data = [
+            {"index": number, "embedding": [1.0, float(len(text)), 0.0]}
+            for number, text in enumerate(body["input"])
+        ]
+        payload = json.dumps({"data": data}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_openai_compatible_embedder_posts_prefixed_texts_and_normalises() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EmbeddingsHandler)
+    server.requests = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        embedder = OpenAIEmbedder(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", model="e5", api_key="k"
+        )
+        matrix = embedder.embed_passages(["a", "bb"])
+        vector = embedder.embed_query("ccc")
+    finally:
+        server.shutdown()
+    path, body = server.requests[0]  # type: ignore[attr-defined]
+    assert path == "/v1/embeddings" and body == {
+        "model": "e5",
+        "input": ["passage: a", "passage: bb"],
+    }
+    assert matrix.shape == (2, 3) and np.allclose(np.linalg.norm(matrix, axis=1), 1.0)
+    assert np.isclose(np.linalg.norm(vector), 1.0)
+
+
+def test_an_embeddings_endpoint_that_is_down_is_a_clear_error_and_answers_stay_lexical(
+    settings,
+) -> None:
+    probe = ThreadingHTTPServer(("127.0.0.1", 0), _EmbeddingsHandler)
+    port = probe.server_address[1]
+    probe.server_close()  # nothing listens there now
+    settings.EMBEDDINGS_BASE_URL = f"http://127.0.0.1:{port}/v1"
+    settings.EMBEDDINGS_MODEL = "e5"
+    with pytest.raises(EmbeddingError, match="unreachable"):
+        OpenAIEmbedder(base_url=settings.EMBEDDINGS_BASE_URL, model="e5").embed_query("x")
+    assert store.embed_question("how do I restore the factory settings?") is None
+    index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
+    answer = extractive.compose(
+        documents=[(INFO, index)], question="how do I restore the factory settings?"
+    )
+    assert answer.state == ANSWERED
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="the real manuals (../shared/manuals) are absent")
+def test_the_real_manuals_keep_callouts_tables_and_headings() -> None:
+    from apps.manuals.answers.evaluation import extract_pdf
+
+    plaits = split_units(extract_pdf(SHARED / "mutable-plaits.pdf"))
+    texts = [unit.text for unit in plaits]
+    assert any(text.startswith("B. Coarse frequency control.") for text in texts)
+    assert "Adjusting the FREQUENCY knob range" in [u.text for u in plaits if u.kind == HEADING]
+    midi = split_units(extract_pdf(SHARED / "shik-n32b-midi-implementation.pdf"))
+    row = next(unit for unit in midi if unit.text == "Save Preset 2 0x02 0010")
+    assert row.kind == ROW and midi[row.label].text.startswith("Command Description")

@@ -319,6 +319,13 @@ DISCOVERY_PAGE_MAX_BYTES = env_int("DISCOVERY_PAGE_MAX_BYTES", 5 * 1024 * 1024, 
 DISCOVERY_MAX_PAGES = env_int("DISCOVERY_MAX_PAGES", 60, minimum=1)
 DISCOVERY_MAX_CHECKS = env_int("DISCOVERY_MAX_CHECKS", 300, minimum=1)
 DISCOVERY_LANGUAGES = env_list("DISCOVERY_LANGUAGES", ["en", "he"])
+# Document discovery on vendor pages (support indexes, product pages): a page is read up to
+# this size; one run reads at most this many pages and checks this many links' first bytes;
+# documents in these languages are attached, others only offered to staff.
+DISCOVERY_PAGE_MAX_BYTES = env_int("DISCOVERY_PAGE_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+DISCOVERY_MAX_PAGES = env_int("DISCOVERY_MAX_PAGES", 60, minimum=1)
+DISCOVERY_MAX_CHECKS = env_int("DISCOVERY_MAX_CHECKS", 300, minimum=1)
+DISCOVERY_LANGUAGES = env_list("DISCOVERY_LANGUAGES", ["en", "he"])
 
 # --- Chat socket ------------------------------------------------------------------------------
 # A frame bigger than this closes the socket with 1009 (the protocol's largest field is 4,000

@@ -11,7 +11,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from apps.manuals import services
-from apps.manuals.models import Manual
+from apps.manuals.models import DiscoverySource, Manual
 from hscjit.logging_context import log_context
 from hscjit.metrics import BACKGROUND_TASKS_ACTIVE
 from hscjit.schedules import claim_run
@@ -85,3 +85,15 @@ def refresh_manuals() -> int | None:
         services.request_refresh(manual_id=manual_id)
         for manual_id in ready.values_list("pk", flat=True).iterator()
     )
+
+
+@shared_task(**_RETRY)
+def discover_documents(self: Task, source_id: int) -> None:
+    """Read a vendor page that links to documents and attach each product's (discovery)."""
+    from apps.manuals.services.discovery import run_discovery
+
+    with log_context(discovery_source_id=source_id), BACKGROUND_TASKS_ACTIVE.track_inprogress():
+        try:
+            run_discovery(source_id=source_id, last_attempt=_last_attempt(self))
+        except DiscoverySource.DoesNotExist:
+            return

@@ -31,6 +31,7 @@ from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualIn
 from apps.manuals.models import Manual
 from apps.manuals.retrieval import ManualIndex, get_index, tokens
 from apps.manuals.selectors import documents_of, manual_status_payload
+from apps.manuals.services.discovery import why_no_documents
 from apps.manuals.services.queueing import request_prefetch
 from apps.products.models import Product
 from hscjit import cache
@@ -81,7 +82,9 @@ async def answer_question(*, asked: Asked, emit: Emit, push_status: StatusPush) 
     """The answer to `asked`, its pieces already passed to `emit` as they were made."""
     documents = await _on_db(documents_of)(product=asked.product)
     if not documents:
-        return await _say(emit, no_manual(asked.product, "the catalog lists no manual for it"))
+        # Without a document, say why: nothing in the catalog, or what discovery found.
+        reason = await _on_db(why_no_documents)(product=asked.product)
+        return await _say(emit, no_manual(asked.product, reason))
     documents = await _wait_for_documents(asked.product, documents, push_status)
     ready = [manual for manual in documents if manual.status == Manual.Status.READY]
     if not ready:

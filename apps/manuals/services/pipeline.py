@@ -162,6 +162,13 @@ def _fetch_and_extract(
             )
             if fetched.not_modified or (quiet and fetched.sha256 == manual.content_hash):
                 return _keep(manual_id, token, fetched)
+            if fetched.kind == "html" and not manual.uploaded_file:
+                # A support index or product page is where documents are found, not one.
+                from apps.manuals.services.discovery import hand_over_link_page
+
+                handed = hand_over_link_page(manual_id=manual_id, token=token, original=original)
+                if handed is not None:
+                    return handed
             source = {
                 "stored_file": _store_original(manual, original, fetched),
                 "content_hash": fetched.sha256,

@@ -41,6 +41,8 @@ class Documentation:
     url: str = ""
     backup_url: str = ""
     file: str = ""
+    # `html_scrape`: a vendor page that links to documents, read by discovery, not a manual.
+    discover: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,8 @@ def _documentation(value: Any, warnings: list[str]) -> Documentation | None:
         return None
     url = value["url"].strip()
     backup = web_url(value.get("backup_url")) or ""
-    return Documentation(kind=kind, url=url, backup_url=backup)
+    discover = str(value.get("type", "")).lower() == "html_scrape"
+    return Documentation(kind=kind, url=url, backup_url=backup, discover=discover)
 
 
 def _aliases(value: Any) -> list[str]:

@@ -9,7 +9,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.manuals.models import DocumentLink, Manual
+from apps.manuals.models import DiscoverySource, DiscoveryTarget, DocumentLink, Manual
+from apps.manuals.services.discovery import NOT_A_MANUAL
+from apps.manuals.services.status import documents_changed
 from apps.products.importer.reading import BrandRecord, CatalogFile, Rejection
 from apps.products.importer.records import ProductRecord, Relationship
 from apps.products.models import Brand, Product, ProductAlias, ProductRelationship
@@ -28,6 +30,7 @@ class Counts:
     manuals_updated: int = 0
     aliases_created: int = 0
     documents_linked: int = 0
+    discovery_targets: int = 0
     relationships_created: int = 0
     relationships_updated: int = 0
 
@@ -76,7 +79,7 @@ class CatalogWriter:
             r.documentation.url
             for f in self.files
             for r in f.records
-            if r.documentation and r.documentation.url
+            if r.documentation and r.documentation.url and not r.documentation.discover
         ]
         ids = [r.catalog_id for f in self.files for r in f.records]
         self.brands: dict[str, Brand] = {
@@ -153,7 +156,7 @@ class CatalogWriter:
         new: dict[str, Manual] = {}
         for record in records:
             doc = record.documentation
-            if doc is None or not doc.url:
+            if doc is None or not doc.url or doc.discover:
                 continue
             wanted = {"kind": doc.kind, "backup_url": doc.backup_url}
             manual = self.manuals.get(doc.url) or new.get(doc.url)
@@ -170,7 +173,7 @@ class CatalogWriter:
     def _manual_for(self, record: ProductRecord, product: Product | None) -> Manual | None:
         """The manual this record links, creating a bundled-file manual when needed."""
         doc = record.documentation
-        if doc is None:
+        if doc is None or doc.discover:
             return None
         if doc.url:
             return self.manuals[doc.url]
@@ -246,6 +249,48 @@ class CatalogWriter:
         if new:
             DocumentLink.objects.bulk_create(new, batch_size=500)
             self.outcome.counts.documents_linked += len(new)
+        self._discovery_targets(records)
+
+    def _discovery_targets(self, records: list[ProductRecord]) -> None:
+        """A documentation URL that is a vendor's page of links (`html_scrape`, a support
+        index) is where discovery looks for the product's documents, not a document."""
+        wanted = {
+            (r.documentation.url, self.products[r.catalog_id].pk): r.file
+            for r in records
+            if r.documentation is not None and r.documentation.discover
+        }
+        if not wanted:
+            return
+        urls = sorted({url for url, _pk in wanted})
+        sources = {s.url: s for s in DiscoverySource.objects.filter(url__in=urls)}
+        created = DiscoverySource.objects.bulk_create(
+            [DiscoverySource(url=url) for url in urls if url not in sources]
+        )
+        sources.update((s.url, s) for s in created)
+        existing = set(
+            DiscoveryTarget.objects.filter(source__url__in=urls).values_list(
+                "source__url", "product_id"
+            )
+        )
+        new = [
+            DiscoveryTarget(source=sources[url], product_id=pk, provenance=file)
+            for (url, pk), file in sorted(wanted.items())
+            if (url, pk) not in existing
+        ]
+        DiscoveryTarget.objects.bulk_create(new, batch_size=500)
+        self.outcome.counts.discovery_targets += len(new)
+        # An earlier import linked such a page as the manual of these products: undo that.
+        pks = [pk for _url, pk in wanted]
+        stale = DocumentLink.objects.filter(
+            manual__source_url__in=urls, product_id__in=pks, origin=DocumentLink.Origin.CATALOG
+        )
+        for product_id, manual_id in stale.values_list("product_id", "manual_id"):
+            self.links.get(product_id, set()).discard(manual_id)
+        if stale.delete()[0]:
+            Manual.objects.filter(source_url__in=urls).update(
+                status=Manual.Status.FAILED, error=NOT_A_MANUAL
+            )
+            documents_changed()
 
     def _aliases(self, records: list[ProductRecord]) -> None:
         new = []

@@ -10,15 +10,20 @@ retrieval and the engine.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from apps.manuals.answers.extractive import compose
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo
 from apps.manuals.retrieval import ManualIndex, Ranker, query_weights
+
+logger = logging.getLogger(__name__)
 
 # Production's BM25; the bm25s library with its own tokenizer; bm25s fed our tokens.
 RANKERS = ("ours", "bm25s", "bm25s-our-tokens")
@@ -180,6 +185,7 @@ class Document:
     file: str
     info: ManualInfo
     index: Any
+    embedding_model: str = ""  # "": lexical only
 
 
 def load_real_set(path: Path = REAL_QA_SET) -> tuple[dict[str, RealProduct], list[RealQuestion]]:
@@ -247,35 +253,56 @@ def build_documents(products: dict[str, RealProduct], manuals: Path) -> dict[str
         for name in product.documents:
             manual_id += 1
             info = ManualInfo(id=manual_id, version=1, title=name, kind="pdf", source_url="")
-            index = index_pages(manual_id, extract_pdf(manuals / name))
-            built.setdefault(product.key, []).append(Document(file=name, info=info, index=index))
+            index, model = index_pages(manual_id, extract_pdf(manuals / name))
+            built.setdefault(product.key, []).append(
+                Document(file=name, info=info, index=index, embedding_model=model)
+            )
     return built
 
 
-def index_pages(manual_id: int, pages: list[tuple[int, str]]) -> Any:
-    """A document's retrieval index built from its extracted pages, as ingestion builds it."""
-    return ManualIndex(manual_id=manual_id, version=1, pages=pages)
+def index_pages(manual_id: int, pages: list[tuple[int, str]]) -> tuple[Any, str]:
+    """A document's index as the worker stores it and a web process loads it, and the model
+    that embedded its passages ("" when embeddings are unavailable: lexical only)."""
+    from apps.manuals.embeddings import EmbeddingError, get_embedder
+    from apps.manuals.retrieval.store import build_lexical
+
+    built = build_lexical(manual_id=manual_id, version=1, pages=pages)
+    index = ManualIndex.from_bytes(built.to_bytes(), manual_id=manual_id, version=1)
+    try:
+        embedder = get_embedder()
+        vectors = embedder.embed_passages(index.embedding_texts())
+    except EmbeddingError as error:
+        logger.warning("manual %s not embedded, evaluated lexically: %s", manual_id, error)
+        return index, ""
+    # Stored as float16, as the worker stores them.
+    index.set_embeddings(vectors.astype(np.float16), model=embedder.name)
+    return index, embedder.name
 
 
-def ask_documents(documents: list[Document], question: RealQuestion, exclude: str) -> Answer:
-    """The product's answer, asked the way the answer service asks (today: the first of its
-    documents that answers, the previous turn prefixed); with `index_pages`, the only code
-    here that depends on the retrieval API."""
-    from apps.manuals.retrieval import tokens
+def embed(question: RealQuestion) -> Any:
+    """The question's vector as the answer service computes it (None: lexical only)."""
+    from apps.manuals.retrieval import embed_question
 
-    excluded = set(tokens(exclude))
-    text = f"{question.previous} {question.question}" if question.previous else question.question
-    first: Answer | None = None
-    for document in documents:
-        found = compose(manual=document.info, index=document.index, question=text, exclude=excluded)
-        if found.state == ANSWERED:
-            return found
-        first = first or found
-    assert first is not None, "a product without documents"
-    return first
+    return embed_question(question.question)
 
 
-Asker = Callable[[list[Document], RealQuestion, str], Answer]
+def ask_documents(
+    documents: list[Document], question: RealQuestion, exclude: str, vector: Any
+) -> Answer:
+    """The product's answer from all its documents, asked as the answer service asks: the
+    previous turn as context, the product's names excluded from the question's words. With
+    `index_pages` and `embed`, the only code here that calls into retrieval."""
+    return compose(
+        documents=[(document.info, document.index) for document in documents],
+        question=question.question,
+        context=question.previous,
+        exclude=[exclude],
+        query_vector=vector,
+    )
+
+
+Asker = Callable[[list[Document], RealQuestion, str, Any], Answer]
+Embedder = Callable[[RealQuestion], Any]
 
 
 @dataclass(frozen=True)
@@ -283,7 +310,8 @@ class Outcome:
     question: RealQuestion
     answered: bool
     cited: tuple[tuple[str, int], ...]  # (document, page), in the order the answer cites them
-    ms: float
+    ms: float  # ranking and composing the answer
+    embed_ms: float = 0.0  # embedding the question
 
 
 @dataclass
@@ -297,9 +325,11 @@ class Tally:
     answered: int = 0
     uncited: int = 0
     ms: list[float] = field(default_factory=list)
+    embed_ms: list[float] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         self.ms.append(outcome.ms)
+        self.embed_ms.append(outcome.embed_ms)
         if outcome.answered:
             self.answered += 1
             self.uncited += not outcome.cited
@@ -338,19 +368,23 @@ def run_real(
     documents: dict[str, list[Document]],
     *,
     ask: Asker = ask_documents,
+    embed: Embedder = embed,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for question in questions:
         product = products[question.product]
         started = time.perf_counter()
-        answer = ask(documents[product.key], question, product.exclude_text)
-        ms = (time.perf_counter() - started) * 1000
+        vector = embed(question)
+        embedded = time.perf_counter()
+        answer = ask(documents[product.key], question, product.exclude_text, vector)
+        done = time.perf_counter()
         outcomes.append(
             Outcome(
                 question=question,
                 answered=answer.state == ANSWERED,
                 cited=cited_in_order(answer, documents[product.key]),
-                ms=ms,
+                ms=(done - embedded) * 1000,
+                embed_ms=(embedded - started) * 1000,
             )
         )
     return outcomes
@@ -367,15 +401,14 @@ def tally(outcomes: list[Outcome]) -> dict[str, Tally]:
 
 
 def evaluate_real(
-    *,
-    qa_path: Path = REAL_QA_SET,
-    manuals: Path = SHARED_MANUALS,
-    split: str = "all",
-    ask: Asker = ask_documents,
-) -> list[Outcome]:
-    """The questions of `split` ("tune", "heldout" or "all") asked of the real manuals."""
+    *, qa_path: Path = REAL_QA_SET, manuals: Path = SHARED_MANUALS, split: str = "all"
+) -> tuple[list[Outcome], list[Document]]:
+    """The questions of `split` ("tune", "heldout" or "all") asked of the real manuals, and
+    the documents they were asked of."""
     if split not in (*SPLITS, "all"):
         raise ValueError(f"unknown split {split!r}; expected one of {(*SPLITS, 'all')}")
     products, questions = load_real_set(qa_path)
     chosen = [question for question in questions if split in ("all", question.split)]
-    return run_real(chosen, products, build_documents(products, manuals), ask=ask)
+    documents = build_documents(products, manuals)
+    every = [document for product in documents.values() for document in product]
+    return run_real(chosen, products, documents), every

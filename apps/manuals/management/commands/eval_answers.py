@@ -86,14 +86,22 @@ class Command(BaseCommand):
 
     def handle_real(self, qa: Path, manuals: Path, split: str) -> list[Outcome]:
         try:
-            outcomes = evaluate_real(qa_path=qa, manuals=manuals, split=split)
+            outcomes, documents = evaluate_real(qa_path=qa, manuals=manuals, split=split)
         except (OSError, ValueError, KeyError, ExtractionError) as error:
             raise CommandError(f"cannot evaluate {qa.name}: {error}") from error
+        models = sorted({document.embedding_model for document in documents} - {""})
+        embedded = sum(bool(document.embedding_model) for document in documents)
+        self.stdout.write(
+            f"documents: {len(documents)}, {embedded} with passage embeddings"
+            + (f" ({', '.join(models)})" if models else " (lexical only)")
+            + "; latency: ranking and composing (rank), embedding the question (embed)",
+            ending="\n\n",
+        )
         for name in SPLITS if split == "all" else (split,):
             chosen = [outcome for outcome in outcomes if outcome.question.split == name]
-            self.stdout.write(self.real_summary(name, chosen))
+            self.stdout.write(self.real_summary(name, chosen), ending="\n\n")
         if split == "all":
-            self.stdout.write(self.real_summary("all (tune + heldout)", outcomes))
+            self.stdout.write(self.real_summary("all (tune + heldout)", outcomes), ending="\n\n")
         return outcomes
 
     def real_summary(self, name: str, outcomes: list[Outcome]) -> str:
@@ -103,15 +111,18 @@ class Command(BaseCommand):
             f"split {name}: {len(outcomes)} questions ({overall.answerable} answerable, "
             f"{overall.unanswerable} not in the manuals)",
             f"{'group':<16}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'false abst.':>13}"
-            f"{'false ans.':>12}{'uncited':>9}{'p50 ms':>9}{'p95 ms':>9}",
+            f"{'false ans.':>12}{'uncited':>9}{'rank p50/p95 ms':>18}{'embed p50/p95 ms':>19}",
         ]
         lines.extend(self.real_row(key, group) for key, group in groups.items())
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines)
 
     @staticmethod
     def real_row(key: str, group: Tally) -> str:
         def share(count: int, total: int) -> str:
             return f"{count / total:.0%}" if total else "-"
+
+        def latency(values: list[float]) -> str:
+            return f"{percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f}"
 
         return (
             f"{key:<16}{group.answerable + group.unanswerable:>4}"
@@ -119,8 +130,7 @@ class Command(BaseCommand):
             f"{share(group.hit_at_3, group.answerable):>8}"
             f"{share(group.false_abstentions, group.answerable):>13}"
             f"{f'{group.false_answers}/{group.unanswerable}':>12}"
-            f"{group.uncited:>9}"
-            f"{percentile(group.ms, 0.5):>9.1f}{percentile(group.ms, 0.95):>9.1f}"
+            f"{group.uncited:>9}{latency(group.ms):>18}{latency(group.embed_ms):>19}"
         )
 
     def write_misses(self, outcomes: list[Outcome]) -> None:

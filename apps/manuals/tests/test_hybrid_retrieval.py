@@ -19,6 +19,7 @@ from apps.manuals.retrieval.index import ManualIndex
 from apps.manuals.retrieval.search import build_query, rank
 from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, STEP, split_units
 from apps.manuals.retrieval.text import detect_language, query_weights, tokens
+from apps.manuals.tests.conftest import make_pdf
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "manuals"
 LOCALE = Path(__file__).resolve().parents[1] / "locale"
@@ -247,3 +248,23 @@ def test_the_real_manuals_keep_callouts_tables_and_headings() -> None:
     midi = split_units(extract_pdf(SHARED / "shik-n32b-midi-implementation.pdf"))
     row = next(unit for unit in midi if unit.text == "Save Preset 2 0x02 0010")
     assert row.kind == ROW and midi[row.label].text.startswith("Command Description")
+
+
+@pytest.mark.django_db
+def test_ingest_stores_the_lexical_index_with_the_pages_then_its_embeddings(
+    vendor, manual_settings, monkeypatch
+) -> None:
+    from apps.manuals import services
+    from apps.manuals.models import Manual
+
+    monkeypatch.setattr("apps.manuals.retrieval.store.get_embedder", FakeEmbedder)
+    url = vendor.add("/kt50.pdf", body=make_pdf(["Reset\nHold WRITE to reset the unit.", "Tempo"]))
+    manual = services.ingest_manual(manual_id=Manual.objects.create(source_url=url).pk)
+    assert manual.status == Manual.Status.READY
+    row = manual.index_data
+    assert row.version == manual.version and row.state == "hybrid"
+    assert row.embedded_passages == row.passages and row.embedding_model == "fake"
+    store.clear_cache()
+    index = store.load_index(manual_id=manual.pk, version=manual.version)
+    assert index.embeddings is not None
+    assert any("Hold WRITE" in unit.text for unit in index.units)

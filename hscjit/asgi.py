@@ -12,8 +12,11 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import WebsocketDenier  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.http.request import split_domain_port, validate_host  # noqa: E402
 
+from apps.sessions.origins import normalise_origin  # noqa: E402
 from hscjit.routing import websocket_urlpatterns  # noqa: E402
 
 CLOSE_REFUSED = 4403
@@ -41,9 +44,63 @@ class CloseRefusedHandshakes:
         return await self.application(scope, receive, send_or_refuse)
 
 
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def socket_origin(scope: dict[str, Any]) -> str | None:
+    """The origin of the page this socket belongs to: its scheme, Host and port.
+
+    Behind a proxy that ends TLS the socket arrives as ws://, and SECURE_PROXY_SSL_HEADER
+    (the header Django already trusts for request.is_secure()) says the page was https.
+    """
+    host = _header(scope, b"host")
+    if not host or not validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS):
+        return None
+    secure = scope.get("scheme") == "wss"
+    if settings.SECURE_PROXY_SSL_HEADER:
+        name, value = settings.SECURE_PROXY_SSL_HEADER
+        forwarded = _header(scope, name.removeprefix("HTTP_").replace("_", "-").lower().encode())
+        secure = secure or (forwarded or "").split(",")[0].strip() == value
+    try:
+        return normalise_origin(f"{'https' if secure else 'http'}://{host}")
+    except ValueError:
+        return None
+
+
+class SameOriginValidator:
+    """Accept a handshake only from a page of this site: the Origin header must equal the
+    socket's own origin, or a CSRF_TRUSTED_ORIGINS entry, in scheme, host and port alike."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if self.allowed(scope):
+            return await self.application(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
+
+    @staticmethod
+    def allowed(scope: dict[str, Any]) -> bool:
+        try:
+            origin = normalise_origin(_header(scope, b"origin") or "")
+        except ValueError:
+            return False
+        trusted = set()
+        for entry in settings.CSRF_TRUSTED_ORIGINS:
+            try:
+                trusted.add(normalise_origin(entry))
+            except ValueError:
+                continue  # a wildcard entry: subdomains never open the chat socket
+        return origin == socket_origin(scope) or origin in trusted
+
+
 def websocket_application() -> Any:
     return CloseRefusedHandshakes(
-        AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
     )
 
 

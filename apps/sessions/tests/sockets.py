@@ -22,6 +22,8 @@ from apps.sessions.models import ChatSession
 from hscjit.asgi import websocket_application
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+# The Host a browser sends with that Origin: the origin check compares the two.
+HOST = (b"host", b"127.0.0.1")
 
 
 def application() -> Any:
@@ -62,7 +64,7 @@ def make_chat(owner_key: str | None = None) -> tuple[ChatSession, str]:
 def communicator(
     chat_id: Any, cookie: str | None, origin: tuple[bytes, bytes] | None = ORIGIN
 ) -> WebsocketCommunicator:
-    headers = [origin] if origin is not None else []
+    headers = [HOST, origin] if origin is not None else [HOST]
     if cookie is not None:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     return WebsocketCommunicator(application(), f"/ws/chat/{chat_id}/", headers=headers)
@@ -85,7 +87,7 @@ def client_socket(client: Any, session_id: object) -> WebsocketCommunicator:
     return WebsocketCommunicator(
         application(),
         f"/ws/chat/{session_id}/",
-        headers=[ORIGIN, (b"cookie", cookie.encode())],
+        headers=[HOST, ORIGIN, (b"cookie", cookie.encode())],
     )
 
 

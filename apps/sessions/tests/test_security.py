@@ -116,6 +116,10 @@ async def test_another_browser_cannot_open_the_socket():
         b"null",
         b"",
         None,
+        # The right host is not enough: scheme and port must match the page's too.
+        b"http://127.0.0.1:9999",
+        b"https://127.0.0.1",
+        b"http://localhost",
     ],
 )
 async def test_a_socket_from_a_foreign_or_missing_origin_is_refused(origin):
@@ -125,8 +129,8 @@ async def test_a_socket_from_a_foreign_or_missing_origin_is_refused(origin):
     assert await expect_close(comm) == 4403
 
 
-@pytest.mark.parametrize("origin", [b"http://127.0.0.1", b"https://localhost:8443"])
-async def test_a_socket_from_an_allowed_host_is_accepted(origin):
+@pytest.mark.parametrize("origin", [b"http://127.0.0.1", b"HTTP://127.0.0.1:80"])
+async def test_a_socket_from_the_pages_own_origin_is_accepted(origin):
     chat, key = await _owned_chat()
     comm = communicator(chat.pk, key, origin=(b"origin", origin))
     assert (await comm.connect())[0]

@@ -111,7 +111,7 @@ class Command(BaseCommand):
             f"split {name}: {len(outcomes)} questions ({overall.answerable} answerable, "
             f"{overall.unanswerable} not in the manuals)",
             f"{'group':<16}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'false abst.':>13}"
-            f"{'false ans.':>12}{'uncited':>9}{'rank p50/p95 ms':>18}{'embed p50/p95 ms':>19}",
+            f"{'false ans.':>12}{'uncited':>9}{'rank p50/p95 ms':>20}{'embed p50/p95 ms':>20}",
         ]
         lines.extend(self.real_row(key, group) for key, group in groups.items())
         return "\n".join(lines)
@@ -130,7 +130,7 @@ class Command(BaseCommand):
             f"{share(group.hit_at_3, group.answerable):>8}"
             f"{share(group.false_abstentions, group.answerable):>13}"
             f"{f'{group.false_answers}/{group.unanswerable}':>12}"
-            f"{group.uncited:>9}{latency(group.ms):>18}{latency(group.embed_ms):>19}"
+            f"{group.uncited:>9}{latency(group.ms):>20}{latency(group.embed_ms):>20}"
         )
 
     def write_misses(self, outcomes: list[Outcome]) -> None:

@@ -14,6 +14,8 @@ admin.site.site_title = _("Halilit Support Center staff")
 admin.site.index_title = _("Catalog, manuals and conversations")
 
 urlpatterns = [
+    # Before the admin, whose catch-all would answer for it.
+    path("", include("apps.sessions.dashboard.urls")),
     path("admin/", admin.site.urls),
     # Django's language switch (set_language) for pages outside a chat.
     path("i18n/", include("django.conf.urls.i18n")),

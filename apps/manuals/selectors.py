@@ -8,7 +8,8 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from apps.manuals.models import DocumentLink, Manual
+from apps.manuals.answers.notes import NoteInfo
+from apps.manuals.models import DocumentLink, Manual, StaffNote
 from apps.products.models import Product
 from apps.products.selectors import current_catalog_version, product_card
 
@@ -216,3 +217,22 @@ def first_document(*, product: Product) -> Manual | None:
     """The document a product's card names as its `manual` (version 1 of the protocol)."""
     documents = documents_of(product=product)
     return documents[0] if documents else None
+
+
+def staff_notes_for(*, product: Product) -> list[NoteInfo]:
+    """The approved staff notes of the product and of its family, newest first."""
+    notes = StaffNote.objects.filter(status=StaffNote.Status.APPROVED)
+    scope = Q(product=product)
+    if product.family_id is not None:
+        scope |= Q(family_id=product.family_id)
+    return [
+        NoteInfo(
+            id=note.pk,
+            text=note.text,
+            language=note.language,
+            page=note.page,
+            manual_id=note.manual_id,
+            updated=note.updated_at.isoformat(),
+        )
+        for note in notes.filter(scope).order_by("-updated_at", "-pk")
+    ]

@@ -224,3 +224,6 @@ class FeedbackAdmin(ReadOnlyAdmin):
         return format_html(
             '<a href="{}#transcript-message-{}">{}</a>', url, obj.message_id, obj.message
         )
+
+# Live support (handoffs, opening hours) has an admin module of its own.
+from apps.sessions import support_admin  # noqa: E402, F401

@@ -23,6 +23,7 @@ from apps.manuals.selectors import card_with_documents
 from apps.manuals.services import manual_group, request_prefetch
 from apps.products.prediction import get_index
 from apps.sessions import cards, protocol, selectors, services
+from apps.sessions.handoff.consumer import HandoffMixin
 from apps.sessions.models import ChatSession
 from apps.sessions.protocol import Envelope, ProtocolError
 from apps.sessions.ratelimit import TokenBucket, allow_address, scope_address
@@ -87,7 +88,7 @@ _allow_connection = sync_to_async(
 )
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
     chat: ChatSession | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -136,6 +137,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._manual_ids: frozenset[int] = frozenset()
         self._prefetched: set[int] = set()
         WEBSOCKET_ACTIVE_CONNECTIONS.inc()
+        await self.handoff_connect()
 
     async def disconnect(self, code: int) -> None:
         if self.chat is None:
@@ -146,6 +148,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 task.cancel()
         for manual_id in self._manual_ids:
             await self.channel_layer.group_discard(manual_group(manual_id), self.channel_name)
+        await self.handoff_disconnect()
         try:
             await self._save_focus()
         except db.Error:
@@ -403,10 +406,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         from apps.sessions import answering
 
         assert self.chat is not None
+        said: dict[str, dict[str, Any]] = {}
+
+        async def send(message: dict[str, Any]) -> None:
+            said[message["type"]] = message
+            await self.send_json(message)
+
         try:
+            # A person takes the question when one has the chat or it asks for one (1.1).
+            if await self.handoff_takes_question(text, ref):
+                return
             await answering.run_ask(
-                session=self.chat, text=text, product_id=product_id, ref=ref, send=self.send_json
+                session=self.chat, text=text, product_id=product_id, ref=ref, send=send
             )
+            start = said.get("answer_start") or {}
+            await self.handoff_after_answer(said.get("answer_end"), start.get("question_id"))
         except asyncio.CancelledError:
             raise
         except (ConnectionError, TimeoutError, db.OperationalError) as error:
@@ -435,6 +449,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_json(
             {"type": "feedback_saved", "ref": envelope.ref, "message_id": message_id}
         )
+        await self.handoff_after_feedback(rating, envelope.ref)
 
 
 class EchoConsumer(AsyncWebsocketConsumer):

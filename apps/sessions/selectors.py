@@ -108,15 +108,17 @@ def transcript(*, session: ChatSession) -> list[dict[str, Any]]:
     """The session's messages in order, as the page renders them and `/messages` returns them."""
     messages = (
         Message.objects.filter(session=session)
-        .select_related("product", "feedback")
+        .select_related("product", "feedback", "author")
         .order_by("created_at", "id")
     )
-    return [_message_payload(message) for message in messages]
+    return [message_payload(message) for message in messages]
 
 
-def _message_payload(message: Message) -> dict[str, Any]:
+def message_payload(message: Message) -> dict[str, Any]:
+    """One saved message as the page, `/messages` and the staff console show it."""
     feedback = getattr(message, "feedback", None)
     product = message.product
+    author = message.author
     return {
         "id": message.pk,
         "role": message.role,
@@ -131,6 +133,8 @@ def _message_payload(message: Message) -> dict[str, Any]:
         "rating": feedback.rating if feedback else None,
         "comment": feedback.comment if feedback else "",
         "created_at": message.created_at.isoformat(),
+        # An agent reply names its author as the customer sees them (protocol 1.1).
+        "author": (author.get_short_name() or author.get_username()) if author else None,
     }
 
 

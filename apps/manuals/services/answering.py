@@ -32,6 +32,7 @@ from apps.manuals.models import Manual
 from apps.manuals.retrieval import ManualIndex, get_index, tokens
 from apps.manuals.selectors import documents_of, manual_status_payload
 from apps.manuals.services.discovery import why_no_documents
+from apps.manuals.services import staff_notes
 from apps.manuals.services.queueing import request_prefetch
 from apps.products.models import Product
 from hscjit import cache
@@ -80,17 +81,21 @@ async def _ranked(function: Callable[..., T], /, **kwargs: Any) -> T:
 
 async def answer_question(*, asked: Asked, emit: Emit, push_status: StatusPush) -> Answer:
     """The answer to `asked`, its pieces already passed to `emit` as they were made."""
+    # Approved staff notes: the shop's own information, used where the manual is silent.
+    shop = await staff_notes.for_question(product=asked.product, text=asked.text, lang=asked.lang)
     documents = await _on_db(documents_of)(product=asked.product)
     if not documents:
         # Without a document, say why: nothing in the catalog, or what discovery found.
         reason = await _on_db(why_no_documents)(product=asked.product)
-        return await _say(emit, no_manual(asked.product, reason))
+        return await _say(emit, shop.instead() or no_manual(asked.product, reason))
     documents = await _wait_for_documents(asked.product, documents, push_status)
     ready = [manual for manual in documents if manual.status == Manual.Status.READY]
     if not ready:
-        return await _say(emit, no_manual(asked.product, _not_ready_reason(documents)))
+        return await _say(
+            emit, shop.instead() or no_manual(asked.product, _not_ready_reason(documents))
+        )
     infos = [_info(manual, asked.product) for manual in ready]
-    key = cache_key(infos, asked)
+    key = cache_key(infos, asked) + shop.cache_part()
     cached = await _on_db(cache.get)(key)
     if isinstance(cached, Answer):
         for piece in cached.pieces:
@@ -100,6 +105,8 @@ async def answer_question(*, asked: Asked, emit: Emit, push_status: StatusPush) 
         tokens(f"{asked.product.name} {asked.product.brand.name} {asked.product.catalog_id}")
     )
     grounded, found = await _ranked(_ground, infos=infos, asked=asked, exclude=exclude)
+    if found.state != ANSWERED:
+        found = shop.instead() or found
     if llm.enabled() and found.state == ANSWERED and grounded is not None:
         info, index = grounded
         hits = await _ranked(extractive.retrieve, index=index, question=asked.text, exclude=exclude)
@@ -108,6 +115,9 @@ async def answer_question(*, asked: Asked, emit: Emit, push_status: StatusPush) 
         )
     else:
         answer = await _say(emit, found)
+    if answer.state == ANSWERED:
+        for piece in shop.beside(answer):
+            await emit(piece)
     # A fallback after an endpoint failure is not what the next asker should get.
     if answer.state in _CACHEABLE and answer.engine == engine_name():
         await _on_db(cache.set)(key, answer, settings.ANSWER_CACHE_SECONDS)

@@ -1,0 +1,1 @@
+"""The staff console: a live page where support agents answer waiting customers."""

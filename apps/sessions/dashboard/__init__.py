@@ -1,0 +1,1 @@
+"""Content gaps: where the desk fails customers, for staff to fix (admin dashboard, CSV)."""

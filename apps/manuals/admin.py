@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.manuals import services
+from apps.manuals.discovery_admin import StaffDocumentTools
 from apps.manuals.fetching import sniff_kind
 from apps.manuals.fetching.urls import catalog_url_problem
 from apps.manuals.models import DocumentLink, Manual, ManualPage
@@ -77,7 +78,7 @@ class DocumentLinkInline(admin.TabularInline):
 
 
 @admin.register(Manual)
-class ManualAdmin(admin.ModelAdmin):
+class ManualAdmin(StaffDocumentTools, admin.ModelAdmin):
     form = ManualForm
     inlines = [DocumentLinkInline]
     list_display = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 
 from apps.manuals.answers.notes import NoteInfo
 from apps.manuals.models import DocumentLink, Manual, StaffNote
@@ -236,3 +237,28 @@ def staff_notes_for(*, product: Product) -> list[NoteInfo]:
         )
         for note in notes.filter(scope).order_by("-updated_at", "-pk")
     ]
+
+
+def most_asked_without_ready_document(*, limit: int = 200) -> list[Product]:
+    """Products customers asked about, most questions first, that have no ready document of
+    their own or of their family. Each carries `questions` and `last_asked`.
+
+    Messages are read through the app registry: the chat app depends on this one, not the
+    other way round.
+    """
+    message = django_apps.get_model("chat", "Message")
+    asked = message.objects.filter(role="question", product_id=OuterRef("pk")).order_by()
+    ready = DocumentLink.objects.filter(manual__status=Manual.Status.READY).filter(
+        Q(product_id=OuterRef("pk")) | Q(family_id=OuterRef("family_id"))
+    )
+    query = (
+        Product.objects.filter(pk__in=message.objects.filter(role="question").values("product_id"))
+        .annotate(
+            questions=Subquery(asked.values("product_id").annotate(n=Count("pk")).values("n")),
+            last_asked=Subquery(asked.values("product_id").annotate(t=Max("created_at")).values("t")),
+        )
+        .filter(~Exists(ready))
+        .select_related("brand", "family")
+        .order_by("-questions", "-last_asked", "name")
+    )
+    return list(query[:limit])

@@ -395,3 +395,18 @@ def test_the_loopback_vendor_sites_get_the_right_documents_and_never_another_mod
 def test_a_product_without_a_discovery_source_says_the_catalog_lists_no_manual():
     product = _product("FP-E50", "roland-fp-e50")
     assert why_no_documents(product=product) == "the catalog lists no manual for it"
+
+
+def test_discover_documents_reads_new_sources_and_prints_what_it_attached(vendor, manual_settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    vendor.add("/files/fp-e50_om.pdf", body=_pdf("fp-e50"))
+    index = vendor.add(
+        "/support/", body=_page("<ul><li>FP-E50 <a href='/files/fp-e50_om.pdf'>Owner's Manual</a>")
+    )
+    _look_for(index, _product("FP-E50", "roland-fp-e50"))
+    out = StringIO()
+    call_command("discover_documents", "--sync", stdout=out)
+    assert f"{index}: 1 products, 1 documents attached, 0 links for review" in out.getvalue()

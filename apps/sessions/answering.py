@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.db import database_sync_to_async
+from django.utils import translation
+from django.utils.translation import gettext
 
 from apps.manuals.answers.types import Answer
+from apps.manuals.retrieval.text import detect_language
 from apps.manuals.selectors import card_with_documents
 from apps.manuals.services.answering import Asked, answer_question
 from apps.products.models import Product
@@ -25,13 +28,19 @@ from apps.products.prediction import get_index as prediction_index
 from apps.sessions import protocol
 from apps.sessions.models import ChatSession, Feedback, Message
 from apps.sessions.selectors import active_product, active_product_by_pk, product_cards
+from apps.sessions.services import LANGUAGE_CODES, set_focus
+from apps.sessions.texts import NO_PRODUCT_PIECES, NO_SUCH_PRODUCT
 from hscjit.logging_context import log_context
 from hscjit.metrics import ANSWER_FIRST_DELTA, ANSWER_TOTAL, ANSWERS
+from hscjit.pools import on_pool
 
 logger = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 NO_PRODUCT = Message.State.NO_PRODUCT.value
+_HEBREW_LETTER = re.compile(r"[\u05d0-\u05ea]")
+# Words that tell a language: letters only, three or more (model codes like LX-88 do not).
+_WORDS = re.compile(r"(?<![\w-])[A-Za-z\u05d0-\u05ea]{3,}(?![\w-])")
 # Answers still being saved after their client went away (a task needs a strong reference).
 _unfinished: set[asyncio.Task[None]] = set()
 
@@ -71,36 +80,58 @@ async def run_ask(
     product_id: str | None,
     ref: str | None,
     send: Send,
+    lang: str | None = None,
 ) -> None:
-    """Answer `text` for the session, sending answer_start, deltas and answer_end."""
-    work = asyncio.ensure_future(_ask(session, text, product_id, _Stream(send=send, ref=ref)))
+    """Answer `text` for the session, sending answer_start, deltas and answer_end.
+
+    The answer is in `lang` when the client asked for a language we serve, else in the
+    question's language (see `answer_language`)."""
+    language = answer_language(text=text, lang=lang, session_language=session.language)
+    out = _Stream(send=send, ref=ref)
+    work = asyncio.ensure_future(_ask_in(language, session, text, product_id, out))
     _unfinished.add(work)
     work.add_done_callback(_unfinished.discard)
     # Shielded: when the consumer is cancelled (the socket closed), the answer still gets saved.
     await asyncio.shield(work)
 
 
-async def _ask(session: ChatSession, text: str, product_id: str | None, out: _Stream) -> None:
+def answer_language(*, text: str, lang: str | None, session_language: str) -> str:
+    """The language to answer in: the one the client asked for, else the question's own;
+    a question with no words to tell by ("RD-88?") is answered in the chat's language."""
+    if lang in LANGUAGE_CODES:
+        return lang
+    if _HEBREW_LETTER.search(text):
+        return detect_language(text)
+    return session_language if len(_WORDS.findall(text)) < 2 else "en"
+
+
+async def _ask_in(
+    language: str, session: ChatSession, text: str, product_id: str | None, out: _Stream
+) -> None:
+    # The sentences this module writes follow the answer's language; so does the engine.
+    with translation.override(language):
+        await _ask(session, text, product_id, out, language)
+
+
+async def _ask(
+    session: ChatSession, text: str, product_id: str | None, out: _Stream, language: str
+) -> None:
     with log_context(session_id=session.pk, product_id=product_id):
         candidates: list[Any] = []
         if product_id:
-            product = await database_sync_to_async(active_product)(catalog_id=product_id)
+            product = await on_pool(active_product)(catalog_id=product_id)
             if product is None:
-                await out.message(
-                    "error", code="not_found", message="There is no such product in the catalog."
-                )
+                await out.message("error", code="not_found", message=gettext(NO_SUCH_PRODUCT))
                 return
         else:
-            product, candidates = await database_sync_to_async(_asked_product)(session, text)
-        card = (
-            await database_sync_to_async(card_with_documents)(product=product) if product else None
-        )
-        context = await database_sync_to_async(_conversation_context)(session, product)
-        question = await database_sync_to_async(_save_question)(session, text, product)
+            product, candidates = await on_pool(_asked_product)(session, text)
+        card = await on_pool(card_with_documents)(product=product) if product else None
+        context = await on_pool(_conversation_context)(session, product)
+        question = await on_pool(_save_question)(session, text, product)
         await out.message("answer_start", question_id=question.pk, product=card)
         with log_context(product_id=product.catalog_id if product else None):
-            answer = await _answer(product, text, context, out)
-        reply = await database_sync_to_async(_save_answer)(
+            answer = await _answer(product, text, context, out, language)
+        reply = await on_pool(_save_answer)(
             session, question, product, answer, out.first_delta_ms, out.elapsed_ms()
         )
         total_ms = out.elapsed_ms()
@@ -113,6 +144,7 @@ async def _ask(session: ChatSession, text: str, product_id: str | None, out: _St
             citations=answer.citations,
             engine=answer.engine,
             took_ms={"first_delta": first_ms, "total": total_ms},
+            lang=language,
         )
         ANSWER_FIRST_DELTA.observe(first_ms / 1000)
         ANSWER_TOTAL.observe(total_ms / 1000)
@@ -121,12 +153,11 @@ async def _ask(session: ChatSession, text: str, product_id: str | None, out: _St
             await _send_candidates(text, candidates, out)
 
 
-async def _answer(product: Product | None, text: str, context: str, out: _Stream) -> Answer:
+async def _answer(
+    product: Product | None, text: str, context: str, out: _Stream, language: str
+) -> Answer:
     if product is None:
-        pieces = [
-            "I could not tell which product you mean. ",
-            "Please pick it from the suggestions, or name its brand and model.",
-        ]
+        pieces = [gettext(piece) for piece in NO_PRODUCT_PIECES]
         for piece in pieces:
             await out.delta(piece)
         return Answer(state=NO_PRODUCT, pieces=pieces)
@@ -135,14 +166,14 @@ async def _answer(product: Product | None, text: str, context: str, out: _Stream
         await out.message("manual_status", **status)
 
     return await answer_question(
-        asked=Asked(product=product, text=text, context=context),
+        asked=Asked(product=product, text=text, context=context, lang=language),
         emit=out.delta,
         push_status=push_status,
     )
 
 
 async def _send_candidates(text: str, candidates: list[Any], out: _Stream) -> None:
-    cards = await database_sync_to_async(product_cards)(pks=[c.pk for c in candidates])
+    cards = await on_pool(product_cards)(pks=[c.pk for c in candidates])
     await out.message(
         "prediction",
         text=text,
@@ -194,6 +225,10 @@ def _predicted_product(text: str) -> tuple[Product | None, list[Any]]:
 
 
 def _save_question(session: ChatSession, text: str, product: Product | None) -> Message:
+    """The question, and the product it is about as the conversation's focus from now on."""
+    if product is not None and session.product_id != product.pk:
+        session.product_id = product.pk
+        set_focus(session_id=session.pk, product_pk=product.pk)
     return Message.objects.create(
         session=session, role=Message.Role.QUESTION, text=text, product=product
     )
@@ -227,7 +262,7 @@ async def save_feedback(*, session: ChatSession, message_id: int, rating: int, c
         raise ValueError("rating must be 1 or -1")
     if len(comment) > protocol.MAX_COMMENT:
         raise ValueError(f"comment must be at most {protocol.MAX_COMMENT} characters")
-    return await database_sync_to_async(_save_feedback)(session.pk, message_id, rating, comment)
+    return await on_pool(_save_feedback)(session.pk, message_id, rating, comment)
 
 
 def _save_feedback(session_id: Any, message_id: int, rating: int, comment: str) -> int:

@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -34,6 +33,7 @@ from hscjit.metrics import (
     WEBSOCKET_ACTIVE_CONNECTIONS,
     WEBSOCKET_ERRORS,
 )
+from hscjit.pools import on_pool
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,22 +53,11 @@ FOCUS_SETTLES_AFTER = 0.25
 # Queries run on the shared thread pool rather than the single thread-sensitive one, which
 # Channels also uses for every incoming message: one connection's query must not hold up
 # every other connection's next message.
-def _on_pool(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    def run(**kwargs: Any) -> T:
-        try:
-            return function(**kwargs)
-        finally:
-            # Hand the connection back to the pool now: pool threads are many and long-lived.
-            db.connection.close()
-
-    return sync_to_async(run, thread_sensitive=False)
-
-
-_set_focus = _on_pool(services.set_focus)
-_session_by_id = _on_pool(selectors.session_by_id)
-_active_product = _on_pool(selectors.active_product)
-_request_prefetch = _on_pool(request_prefetch)
-_card = _on_pool(card_with_documents)
+_set_focus = on_pool(services.set_focus)
+_session_by_id = on_pool(selectors.session_by_id)
+_active_product = on_pool(selectors.active_product)
+_request_prefetch = on_pool(request_prefetch)
+_card = on_pool(card_with_documents)
 
 
 def _document_ids(card: dict[str, Any]) -> frozenset[int]:
@@ -80,7 +69,7 @@ def _read_catalog_into_memory() -> None:
     cards.warm()
 
 
-_warm_memory = _on_pool(_read_catalog_into_memory)
+_warm_memory = on_pool(_read_catalog_into_memory)
 # Counted before the session is looked up, so a flood of sockets costs a cache call each.
 _allow_connection = sync_to_async(
     lambda scope: allow_address(kind="connections", address=scope_address(scope)),
@@ -392,6 +381,7 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         product_id = protocol.optional_text_field(
             envelope.body, "product_id", maximum=protocol.MAX_PRODUCT_ID
         )
+        lang = protocol.lang_field(envelope.body)
         if self._ask_task is not None and not self._ask_task.done():
             raise ProtocolError(
                 "rate_limited", "One question at a time: wait for the answer to finish."
@@ -399,9 +389,11 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         # A question is about the product in view: a reload after it must show that product.
         await self._save_focus()
         # A task, so this socket keeps reading (pings, typing) while the answer streams.
-        self._ask_task = asyncio.create_task(self._ask(text, product_id, envelope.ref))
+        self._ask_task = asyncio.create_task(self._ask(text, product_id, envelope.ref, lang))
 
-    async def _ask(self, text: str, product_id: str | None, ref: str | None) -> None:
+    async def _ask(
+        self, text: str, product_id: str | None, ref: str | None, lang: str | None = None
+    ) -> None:
         # Imported on first use: answering brings in the retrieval stack.
         from apps.sessions import answering
 
@@ -417,7 +409,7 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
             if await self.handoff_takes_question(text, ref):
                 return
             await answering.run_ask(
-                session=self.chat, text=text, product_id=product_id, ref=ref, send=send
+                session=self.chat, text=text, product_id=product_id, ref=ref, send=send, lang=lang
             )
             start = said.get("answer_start") or {}
             await self.handoff_after_answer(said.get("answer_end"), start.get("question_id"))

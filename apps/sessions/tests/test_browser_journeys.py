@@ -50,7 +50,7 @@ def test_the_card_appears_while_the_customer_is_still_typing_at_a_steady_pace(
     sent = _sent_frames(page)
     page.reload()  # the socket opened before the listener; watch a fresh one
     page.wait_for_selector("body.is-connected", timeout=WAIT_MS)
-    box = page.get_by_label("Your question")
+    box = page.get_by_label("Your question", exact=True)
     card = page.locator("#product-card")
     typed = "lumenvale lx-88 split point"
     box.press_sequentially(typed, delay=100)
@@ -70,7 +70,7 @@ def _answered(page: object) -> object:
     """Ask about the LX-88 and return the saved answer's element."""
     from playwright.sync_api import expect
 
-    box = page.get_by_label("Your question")
+    box = page.get_by_label("Your question", exact=True)
     box.fill("How do I change the split point on my Lumenvale LX-88?")
     box.press("Enter")
     answer = page.locator(".msg-answer[data-message-id]").last
@@ -112,7 +112,7 @@ def test_a_comment_after_a_thumb_is_saved_by_enter_by_its_button_and_on_leaving_
     assert _saved_comment(page, answer) == "Wrong page number"
 
     comment.fill("Wrong page, and too short")
-    page.get_by_label("Your question").click()  # the comment box loses focus
+    page.get_by_label("Your question", exact=True).click()  # the comment box loses focus
     expect(status).to_have_text("Thanks, your comment was saved.")
     assert _saved_comment(page, answer) == "Wrong page, and too short"
     page.close()
@@ -176,7 +176,7 @@ def test_a_brand_only_question_offers_the_brands_products_and_a_search_by_name(
     from playwright.sync_api import expect
 
     page = _open_chat(browser, server)
-    box = page.get_by_label("Your question")
+    box = page.get_by_label("Your question", exact=True)
     box.fill("my Lumenvale makes no sound")
     box.press("Enter")
     answer = page.locator(".msg-answer[data-message-id]").last
@@ -214,12 +214,12 @@ def test_without_javascript_the_card_follow_ups_and_the_hint_match_what_the_form
     page = context.new_page()
     page.goto(f"{server}/chat/")
     expect(page.locator("#question-hint")).not_to_contain_text("Press Enter")
-    page.get_by_label("Your question").fill(
+    page.get_by_label("Your question", exact=True).fill(
         "How do I change the split point on my Lumenvale LX-88?"
     )
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator("#product-card .card-name")).to_have_text(PRODUCT)
-    page.get_by_label("Your question").fill("How do I do a factory reset?")
+    page.get_by_label("Your question", exact=True).fill("How do I do a factory reset?")
     page.get_by_role("button", name="Send", exact=True).click()
     answer = page.locator(".msg-answer").last
     expect(answer).to_have_attribute("data-state", "answered")

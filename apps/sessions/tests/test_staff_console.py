@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from apps.sessions.models import ChatSession
 from apps.sessions.tests.page_data import add_exchange, make_product, start_chat
@@ -64,7 +64,11 @@ def test_run_selected_tasks_runs_the_job_in_process_when_no_worker_runs(
     ChatSession.objects.filter(pk=stale.pk).update(
         last_activity_at=timezone.now() - timedelta(days=400)
     )
-    job = PeriodicTask.objects.get(task="apps.sessions.tasks.cleanup_old_sessions")
+    # Its own row: a transactional test's flush removes the one the migration made.
+    every_day = CrontabSchedule.objects.create(minute="0", hour="3")
+    job = PeriodicTask.objects.create(
+        name="cleanup by hand", task="apps.sessions.tasks.cleanup_old_sessions", crontab=every_day
+    )
     response = admin_client_.post(
         "/admin/django_celery_beat/periodictask/",
         {"action": "run_tasks", "_selected_action": [job.pk]},

@@ -165,6 +165,11 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The content-gaps dashboard reads a window of one role (or state) at a time.
+        indexes = [
+            models.Index(fields=["role", "created_at", "session"], name="chat_msg_role_time"),
+            models.Index(fields=["state", "created_at"], name="chat_msg_state_time"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "client_key"],

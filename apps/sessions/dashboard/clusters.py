@@ -50,20 +50,21 @@ def _vectors(ids: list[int]) -> dict[int, np.ndarray]:
 
 def greedy(vectors: np.ndarray, *, threshold: float = SIMILAR) -> list[list[int]]:
     """Row indexes grouped: each row joins the closest centroid at `threshold` or above."""
-    centroids: list[np.ndarray] = []
+    centroids = np.zeros_like(vectors)
+    sums = np.zeros_like(vectors)
     members: list[list[int]] = []
-    sums: list[np.ndarray] = []
     for row, vector in enumerate(vectors):
-        if centroids:
-            scores = np.stack(centroids) @ vector
+        count = len(members)
+        if count:
+            scores = centroids[:count] @ vector
             best = int(np.argmax(scores))
             if scores[best] >= threshold:
                 members[best].append(row)
-                sums[best] = sums[best] + vector
+                sums[best] += vector
                 centroids[best] = sums[best] / np.linalg.norm(sums[best])
                 continue
-        centroids.append(vector)
-        sums.append(vector.copy())
+        centroids[count] = vector
+        sums[count] = vector
         members.append([row])
     return members
 

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.manuals.models import DocumentLink, Manual
+from apps.products.models import Product
 from apps.sessions.models import Feedback, Handoff, Message
 
 UNANSWERED = [
@@ -52,28 +53,34 @@ def questions_per_day(*, start: datetime) -> list[dict[str, Any]]:
 
 def products_without_ready_documents(*, start: datetime, limit: int = 20) -> list[dict[str, Any]]:
     """The most asked-about products that have no ready document, their own or their family's."""
-    ready = DocumentLink.objects.filter(manual__status=Manual.Status.READY).filter(
-        Q(product=OuterRef("product")) | Q(family=OuterRef("product__family"))
-    )
-    rows = (
+    asked = list(
         Message.objects.filter(
             role=Message.Role.QUESTION, created_at__gte=start, product__isnull=False
         )
-        .annotate(has_ready=Exists(ready))
-        .filter(has_ready=False)
-        .values("product", "product__name", "product__catalog_id")
+        .values("product")
         .annotate(questions=Count("id"))
-        .order_by("-questions", "product")[:limit]
+        .order_by("-questions", "product")
+        .values_list("product", "questions")
     )
+    ready = DocumentLink.objects.filter(manual__status=Manual.Status.READY).filter(
+        Q(product=OuterRef("pk")) | Q(family=OuterRef("family"))
+    )
+    bare = dict(
+        Product.objects.filter(pk__in=[pk for pk, _n in asked])
+        .filter(~Exists(ready))
+        .values_list("pk", "name")
+    )
+    catalog_ids = dict(Product.objects.filter(pk__in=bare).values_list("pk", "catalog_id"))
     return [
         {
-            "product_id": row["product"],
-            "catalog_id": row["product__catalog_id"],
-            "product": row["product__name"],
-            "questions": row["questions"],
+            "product_id": pk,
+            "catalog_id": catalog_ids[pk],
+            "product": bare[pk],
+            "questions": questions,
         }
-        for row in rows
-    ]
+        for pk, questions in asked
+        if pk in bare
+    ][:limit]
 
 
 def manuals_with_gaps(*, start: datetime, limit: int = 20) -> list[dict[str, Any]]:
@@ -185,13 +192,14 @@ def handoffs(*, start: datetime) -> dict[str, Any]:
 
 def unanswered_questions(*, start: datetime, limit: int) -> list[tuple[int, str, str]]:
     """(question id, text, session id) of the newest unanswered questions in the window."""
-    answers = Message.objects.filter(question=OuterRef("pk"), state__in=UNANSWERED)
     return [
         (pk, text, str(session_id))
         for pk, text, session_id in Message.objects.filter(
-            role=Message.Role.QUESTION, created_at__gte=start
+            role=Message.Role.ANSWER,
+            state__in=UNANSWERED,
+            created_at__gte=start,
+            question__isnull=False,
         )
-        .filter(Exists(answers))
         .order_by("-created_at", "-pk")
-        .values_list("pk", "text", "session_id")[:limit]
+        .values_list("question_id", "question__text", "session_id")[:limit]
     ]

@@ -15,8 +15,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import WebsocketDenier  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
+from apps.sessions.embed import site_origins  # noqa: E402
 from apps.sessions.origins import normalise_origin  # noqa: E402
+from hscjit.pools import on_pool  # noqa: E402
 from hscjit.routing import websocket_urlpatterns  # noqa: E402
 
 CLOSE_REFUSED = 4403
@@ -79,9 +82,18 @@ class SameOriginValidator:
         self.application = application
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if self.allowed(scope):
+        if self.allowed(scope) or await self.embedding_site(scope):
             return await self.application(scope, receive, send)
         return await WebsocketDenier()(scope, receive, send)
+
+    @staticmethod
+    async def embedding_site(scope: dict[str, Any]) -> bool:
+        """A page of a shop that embeds the chat (a Site's allowed origin) may open it too."""
+        try:
+            origin = normalise_origin(_header(scope, b"origin") or "")
+        except ValueError:
+            return False
+        return origin in await on_pool(site_origins)()
 
     @staticmethod
     def allowed(scope: dict[str, Any]) -> bool:
@@ -98,10 +110,19 @@ class SameOriginValidator:
         return origin == socket_origin(scope) or origin in trusted
 
 
+CLOSE_NOT_FOUND = 4404
+
+
+async def no_such_socket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A path no route serves: closed with 4404 (as for an unknown chat), where URLRouter's
+    ValueError would give HTTP 500 and an ERROR traceback per request."""
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": CLOSE_NOT_FOUND})
+
+
 def websocket_application() -> Any:
-    return CloseRefusedHandshakes(
-        SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-    )
+    routes = [*websocket_urlpatterns, re_path(r"", no_such_socket)]
+    return CloseRefusedHandshakes(SameOriginValidator(AuthMiddlewareStack(URLRouter(routes))))
 
 
 application = ProtocolTypeRouter(

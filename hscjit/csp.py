@@ -28,4 +28,8 @@ class SitePolicyMiddleware(CSPMiddleware):
         if request.path_info.startswith(reverse("admin:index")):
             parts.replace = {"style-src": [SELF, UNSAFE_INLINE]}
         parts.update = update
+        # An embedded chat names the shop origins that may frame it (apps/sessions/embed.py).
+        ancestors = getattr(request, "frame_ancestors", None)
+        if ancestors:
+            parts.replace = {**(parts.replace or {}), "frame-ancestors": list(ancestors)}
         return parts

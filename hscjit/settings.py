@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "hscjit.csp.SitePolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside sessions: it sees the session and CSRF cookies of an embedded chat's response.
+    "apps.sessions.embed.EmbedCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before common: the language comes from the cookie the switch sets, else
     # from the browser's Accept-Language.
@@ -122,7 +124,11 @@ if REDIS_URL:
                 # redis-py 8 reads with a 5 s socket timeout by default, which cuts the
                 # layer's blocking receive (BZPOPMIN) and closes every idle socket with 1011
                 # (django/channels_redis#422): the blocking read must wait as long as it asks.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "hosts": [
+                    # A pooled connection idle this long is checked (PING) before use, so
+                    # the first message after a Redis restart does not fail on a dead one.
+                    {"address": REDIS_URL, "socket_timeout": None, "health_check_interval": 5}
+                ],
                 "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
                 "expiry": 60,
             },
@@ -319,13 +325,6 @@ DISCOVERY_PAGE_MAX_BYTES = env_int("DISCOVERY_PAGE_MAX_BYTES", 5 * 1024 * 1024, 
 DISCOVERY_MAX_PAGES = env_int("DISCOVERY_MAX_PAGES", 60, minimum=1)
 DISCOVERY_MAX_CHECKS = env_int("DISCOVERY_MAX_CHECKS", 300, minimum=1)
 DISCOVERY_LANGUAGES = env_list("DISCOVERY_LANGUAGES", ["en", "he"])
-# Document discovery on vendor pages (support indexes, product pages): a page is read up to
-# this size; one run reads at most this many pages and checks this many links' first bytes;
-# documents in these languages are attached, others only offered to staff.
-DISCOVERY_PAGE_MAX_BYTES = env_int("DISCOVERY_PAGE_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
-DISCOVERY_MAX_PAGES = env_int("DISCOVERY_MAX_PAGES", 60, minimum=1)
-DISCOVERY_MAX_CHECKS = env_int("DISCOVERY_MAX_CHECKS", 300, minimum=1)
-DISCOVERY_LANGUAGES = env_list("DISCOVERY_LANGUAGES", ["en", "he"])
 
 # --- Chat socket ------------------------------------------------------------------------------
 # A frame bigger than this closes the socket with 1009 (the protocol's largest field is 4,000
@@ -342,6 +341,16 @@ CHAT_RATE_STRIKES = env_int("CHAT_RATE_STRIKES", 20, minimum=1)
 # headroom; 0 turns a limit off (the load test, whose clients all come from 127.0.0.1).
 CHAT_ADDRESS_SESSIONS_PER_MINUTE = env_int("CHAT_ADDRESS_SESSIONS_PER_MINUTE", 60, minimum=0)
 CHAT_ADDRESS_CONNECTIONS_PER_MINUTE = env_int("CHAT_ADDRESS_CONNECTIONS_PER_MINUTE", 120, minimum=0)
+# Sockets one address may hold open at once, per web process (past it: closed with 4429).
+CHAT_ADDRESS_OPEN_SOCKETS = env_int("CHAT_ADDRESS_OPEN_SOCKETS", 60, minimum=0)
+# Prediction time (ms of event loop per second) one socket, and all sockets of one address in
+# one process, may use; past it typing waits (latest wins), so no client slows the others.
+# A customer typing uses 1-5 ms a second.
+CHAT_PREDICTION_MS_PER_SECOND = env_float("CHAT_PREDICTION_MS_PER_SECOND", 10.0, minimum=0.1)
+CHAT_PREDICTION_BURST_MS = env_float("CHAT_PREDICTION_BURST_MS", 50.0, minimum=1.0)
+CHAT_ADDRESS_PREDICTION_MS_PER_SECOND = env_float(
+    "CHAT_ADDRESS_PREDICTION_MS_PER_SECOND", 100.0, minimum=0.0
+)
 # Proxies in front of the web processes that append to X-Forwarded-For (nginx, an ingress).
 # The client is the address the outermost of them saw; 0 trusts no header and uses the peer.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)

@@ -89,17 +89,30 @@ def allow_address(*, kind: str, address: str | None, now: float | None = None) -
     is yes: a customer is never refused because Redis is down (hscjit.cache logs the outage).
     """
     limit: int = getattr(settings, _LIMIT_SETTINGS[kind])
-    if limit <= 0 or not address:
+    if not address:
+        return True
+    return allow_in_minute(name=f"{kind}:{address}", limit=limit, what=kind, now=now)
+
+
+def allow_site(*, site_key: str, limit: int, now: float | None = None) -> bool:
+    """Count one more new chat from an embedding site (all its visitors together)."""
+    return allow_in_minute(name=f"site:{site_key}", limit=limit, what="site chats", now=now)
+
+
+def allow_in_minute(*, name: str, limit: int, what: str, now: float | None = None) -> bool:
+    """One more `name` in this minute's window, shared by every process; False past `limit`
+    (0 is no limit), True when the shared cache cannot count."""
+    if limit <= 0:
         return True
     window = int((time.time() if now is None else now) // ADDRESS_WINDOW_SECONDS)
     count = cache.incr(
-        f"{ADDRESS_CACHE_PREFIX}:{kind}:{window}:{address}", timeout=ADDRESS_WINDOW_SECONDS + 5
+        f"{ADDRESS_CACHE_PREFIX}:{window}:{name}", timeout=ADDRESS_WINDOW_SECONDS + 5
     )
     if count is None:
         return True
     if count == limit + 1:
-        # Once per address and minute, however long the flood goes on.
-        logger.warning("address %s is over its limit of %s %s a minute", address, limit, kind)
+        # Once per name and minute, however long the flood goes on.
+        logger.warning("%s is over its limit of %s %s a minute", name, limit, what)
     return count <= limit
 
 
@@ -107,3 +120,78 @@ def retry_after(*, now: float | None = None) -> int:
     """Seconds until the current window ends, for a Retry-After header."""
     moment = time.time() if now is None else now
     return max(1, int(ADDRESS_WINDOW_SECONDS - moment % ADDRESS_WINDOW_SECONDS))
+
+
+# --- work budgets and open sockets, per process --------------------------------------------------
+
+
+class WorkBudget:
+    """Milliseconds of work a sustained `rate` per second buys, with a `burst` allowance.
+
+    Work is charged after it is done (its cost is only known then), so the balance can go
+    negative; the next piece waits until the balance is back to zero.
+    """
+
+    def __init__(
+        self, *, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._balance = burst
+        self._updated = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._balance = min(self.burst, self._balance + (now - self._updated) * self.rate)
+        self._updated = now
+
+    def wait(self) -> float:
+        """Seconds until work may start (0.0 when it may start now)."""
+        self._refill()
+        return 0.0 if self._balance >= 0 else -self._balance / self.rate
+
+    def charge(self, millis: float) -> None:
+        self._refill()
+        self._balance -= millis
+
+
+_address_budgets: dict[str, WorkBudget] = {}
+_open_sockets: dict[str, int] = {}
+
+
+def address_budget(address: str | None) -> WorkBudget | None:
+    """The prediction budget all sockets of one client address share in this process."""
+    if not address or settings.CHAT_ADDRESS_PREDICTION_MS_PER_SECOND <= 0:
+        return None
+    budget = _address_budgets.get(address)
+    if budget is None:
+        if len(_address_budgets) > 10_000:
+            # Budgets of addresses long gone are full; dropping them forgives nothing.
+            _address_budgets.clear()
+        rate = settings.CHAT_ADDRESS_PREDICTION_MS_PER_SECOND
+        budget = _address_budgets[address] = WorkBudget(rate=rate, burst=rate)
+    return budget
+
+
+def open_socket(address: str | None) -> bool:
+    """Count one more open socket of `address` in this process; False past the limit (and
+    then nothing is counted)."""
+    limit = settings.CHAT_ADDRESS_OPEN_SOCKETS
+    if not address or limit <= 0:
+        return True
+    if _open_sockets.get(address, 0) >= limit:
+        return False
+    _open_sockets[address] = _open_sockets.get(address, 0) + 1
+    return True
+
+
+def close_socket(address: str | None) -> None:
+    if address and address in _open_sockets:
+        _open_sockets[address] -= 1
+        if _open_sockets[address] <= 0:
+            del _open_sockets[address]
+
+
+def open_sockets(address: str) -> int:
+    return _open_sockets.get(address, 0)

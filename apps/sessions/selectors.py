@@ -12,7 +12,7 @@ from apps.manuals.selectors import card_with_documents, documents_of, manual_sta
 from apps.products.models import Product
 from apps.products.prediction import get_index as get_prediction_index
 from apps.products.selectors import product_card
-from apps.sessions.models import ChatSession, Message
+from apps.sessions.models import ChatSession, Message, Site
 
 
 def session_by_id(*, session_id: str | uuid.UUID) -> ChatSession | None:
@@ -32,11 +32,19 @@ def session_for_owner(*, session_id: str | uuid.UUID, owner_key: str | None) -> 
 
 
 def active_product(*, catalog_id: str) -> Product | None:
-    return (
+    found = (
         Product.objects.filter(catalog_id=catalog_id, is_active=True)
         .select_related("brand", "family")
         .first()
     )
+    if found is None:
+        # A listing merged into another product: clients may still send its old id.
+        found = (
+            Product.objects.filter(merged_from__catalog_id=catalog_id, is_active=True)
+            .select_related("brand", "family")
+            .first()
+        )
+    return found
 
 
 def product_cards(*, pks: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -98,6 +106,30 @@ def focus_card(*, session: ChatSession) -> dict[str, Any] | None:
     if card["manual"] is not None:
         card["manual"] |= {key: card["documents"][0][key] for key in ("progress", "error")}
     return card
+
+
+def active_site(*, key: str) -> Site | None:
+    if not key:
+        return None
+    return Site.objects.filter(key=key[:64], is_active=True).first()
+
+
+def product_for_page(*, catalog_id: str, url: str) -> Product | None:
+    """The product a shop page is about: its catalog id, else the page's address as the
+    catalog knows it (with or without a trailing slash or query)."""
+    if catalog_id:
+        product = active_product(catalog_id=catalog_id)
+        if product is not None:
+            return product
+    address = url.split("#", 1)[0].split("?", 1)[0].rstrip("/")
+    if not address.lower().startswith(("https://", "http://")):
+        return None
+    return (
+        Product.objects.filter(is_active=True, product_url__in=[address, f"{address}/"])
+        .select_related("brand", "family")
+        .order_by("pk")
+        .first()
+    )
 
 
 def active_product_by_pk(*, pk: int) -> Product | None:

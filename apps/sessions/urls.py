@@ -8,6 +8,8 @@ app_name = "chat"
 
 urlpatterns = [
     path("chat/", views.chat_start, name="start"),
+    path("embed/start", views.embed_start, name="embed_start"),
+    path("embed.js", views.embed_script, name="embed_script"),
     path("chat/<uuid:session_id>/", views.chat_page, name="page"),
     path("chat/<uuid:session_id>/messages", views.chat_messages, name="messages"),
     path("chat/<uuid:session_id>/ask", views.chat_ask, name="ask"),

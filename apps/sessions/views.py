@@ -9,17 +9,19 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib import messages as django_messages
+from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.products.prediction import get_index as prediction_index
-from apps.sessions import answering, protocol, ratelimit, selectors, services, texts
+from apps.sessions import answering, embed, protocol, ratelimit, selectors, services, texts
 from apps.sessions.forms import AskForm, FeedbackForm
-from apps.sessions.models import ChatSession, Message
+from apps.sessions.models import ChatSession, Message, Site
 
 
 def _session_key(request: HttpRequest) -> str:
@@ -61,6 +63,8 @@ def _owned_session(request: HttpRequest, session_id: uuid.UUID) -> ChatSession:
     if session is None:
         # A stranger learns nothing, not even that the session exists.
         raise Http404("No such chat")
+    if session.site_id is not None:
+        embed.mark_embedded(request, session, None)
     return session
 
 
@@ -69,8 +73,82 @@ def chat_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     try:
         session = _owned_session(request, session_id)
     except Http404:
+        site = selectors.active_site(key=request.GET.get("site", ""))
+        if site is not None:
+            # Opened by the embed, but the frame's cookie never came back: the browser blocks
+            # third-party cookies. The chat opens first-party, in a tab of its own.
+            return _embed_blocked(request, site)
         return _unavailable(request)
     return _render_page(request, session=session)
+
+
+def _embed_blocked(request: HttpRequest, site: Site) -> HttpResponse:
+    embed.mark_embedded(request, None, site)
+    query = request.GET.copy()
+    query["first_party"] = "1"
+    context = {"open_url": f"{reverse('chat:embed_start')}?{query.urlencode()}"}
+    with translation.override(_embed_language(request, site)):
+        return render(request, "chat/embed_blocked.html", context)
+
+
+def _embed_language(request: HttpRequest, site: Site) -> str:
+    """The page's `lang` (data-lang of the embed), else the browser's, else the site's."""
+    asked = request.GET.get("lang", "")[:8]
+    if asked in services.LANGUAGE_CODES:
+        return asked
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) in services.LANGUAGE_CODES:
+        return request.COOKIES[settings.LANGUAGE_COOKIE_NAME]
+    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+    for code, _quality in parse_accept_lang_header(header):
+        if code.split("-")[0] in services.LANGUAGE_CODES:
+            return code.split("-")[0]
+    return site.default_language
+
+
+@require_GET
+def embed_script(request: HttpRequest) -> HttpResponse:
+    """The one-line embed's script at a short address (/embed.js); the same file as
+    static/embed/embed.js."""
+    path = finders.find("embed/embed.js")
+    if not path:
+        raise Http404("No embed script")
+    with open(path, "rb") as handle:
+        response = HttpResponse(handle.read(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    # Loaded by other sites' pages.
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@require_GET
+def embed_start(request: HttpRequest) -> HttpResponse:
+    """The embed's iframe (or, without third-party cookies, its tab) starts a chat here: in
+    the site's frame, with the product of the shop page in focus."""
+    site = selectors.active_site(key=request.GET.get("site", ""))
+    if site is None:
+        raise Http404("No such site")
+    first_party = request.GET.get("first_party") == "1"
+    if not first_party:
+        embed.mark_embedded(request, None, site)
+    if not ratelimit.allow_site(site_key=site.key, limit=site.sessions_per_minute) or not (
+        ratelimit.allow_address(kind="sessions", address=ratelimit.request_address(request))
+    ):
+        return _too_many(request)
+    product = selectors.product_for_page(
+        catalog_id=request.GET.get("product", "")[:200], url=request.GET.get("url", "")[:1000]
+    )
+    # The cookie is sent again (SameSite=None in the frame) even when the session existed.
+    request.session.modified = True
+    session = services.create_session(
+        owner_key=_session_key(request),
+        language=_embed_language(request, site),
+        site=site,
+        product=product,
+    )
+    query = request.GET.copy()
+    query.pop("first_party", None)
+    page = reverse("chat:page", args=[session.pk])
+    return redirect(f"{page}?{query.urlencode()}")
 
 
 @require_POST

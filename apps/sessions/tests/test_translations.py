@@ -34,11 +34,12 @@ KEYWORDS = {
     "npgettext": ((1, "c"), 2, 3),
     "npgettext_lazy": ((1, "c"), 2, 3),
 }
-# Pages a customer sees (the staff console's templates are the admin's, in English).
+# Pages a customer sees (staff pages, admin, console and dashboard, are in English).
 CUSTOMER_TEMPLATES = sorted(
     path
     for path in (ROOT / "templates").rglob("*.html")
-    if "admin" not in path.name and "admin" not in path.parts and "console" not in path.parts
+    if not {"admin", "console", "dashboard"} & set(path.relative_to(ROOT / "templates").parts)
+    and "admin" not in path.name
 )
 CUSTOMER_CODE = sorted(
     path for path in (ROOT / "apps" / "sessions").rglob("*.py") if "tests" not in path.parts

@@ -7,6 +7,7 @@ credential for that customer's chat.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
@@ -14,12 +15,19 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from apps.products.models import Product
-from apps.sessions.models import ChatSession, Feedback, Message
+from apps.sessions import embed
+from apps.sessions.models import ChatSession, Feedback, Message, Site
+
+
+def _short_time(moment: datetime) -> str:
+    return date_format(localtime(moment), "Y-m-d H:i")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -118,8 +126,8 @@ class ProductFilter(admin.SimpleListFilter):
 class ChatSessionAdmin(ReadOnlyAdmin):
     list_display = (
         "conversation",
-        "created_at",
-        "last_activity_at",
+        "started",
+        "last_active",
         "product",
         "questions",
         "thumbs_up",
@@ -155,15 +163,24 @@ class ChatSessionAdmin(ReadOnlyAdmin):
     def conversation(self, obj: ChatSession) -> str:
         return str(obj.pk)[:8]
 
+    # Short dates and headers keep every column in view beside the filters.
+    @admin.display(description="Started", ordering="created_at")
+    def started(self, obj: ChatSession) -> str:
+        return _short_time(obj.created_at)
+
+    @admin.display(description="Last active", ordering="last_activity_at")
+    def last_active(self, obj: ChatSession) -> str:
+        return _short_time(obj.last_activity_at)
+
     @admin.display(description="Questions", ordering="question_count")
     def questions(self, obj: ChatSession) -> int:
         return obj.question_count
 
-    @admin.display(description="Thumbs up", ordering="up_count")
+    @admin.display(description="Up", ordering="up_count")
     def thumbs_up(self, obj: ChatSession) -> int:
         return obj.up_count
 
-    @admin.display(description="Thumbs down", ordering="down_count")
+    @admin.display(description="Down", ordering="down_count")
     def thumbs_down(self, obj: ChatSession) -> int:
         return obj.down_count
 
@@ -225,5 +242,21 @@ class FeedbackAdmin(ReadOnlyAdmin):
             '<a href="{}#transcript-message-{}">{}</a>', url, obj.message_id, obj.message
         )
 
+
 # Live support (handoffs, opening hours) has an admin module of its own.
 from apps.sessions import support_admin  # noqa: E402, F401
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    """Shop websites that embed the chat: `<script src="https://<host>/embed.js"
+    data-site="<key>">` on their pages."""
+
+    list_display = ["name", "key", "default_language", "sessions_per_minute", "is_active"]
+    list_filter = ["is_active", "default_language"]
+    search_fields = ["name", "key", "allowed_origins"]
+
+    def save_model(self, request: HttpRequest, obj: Site, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # This process reads the new origins at once; the others within ORIGINS_TTL_SECONDS.
+        embed.forget_site_origins()

@@ -113,6 +113,23 @@ def load_run_env(**overrides: str) -> dict[str, str]:
     )
 
 
+# What daphne itself can bound, set the same way everywhere it runs (the Dockerfile, compose,
+# Kubernetes and the processes tests start; deploy/tests checks they agree). Autobahn closes a
+# bigger message with 1009 itself (an application may not send that code); the handshake and
+# an unanswered ping are timed out; an app that does not end within 20 s of a disconnect is
+# cancelled (the consumer's cleanup runs then too). Daphne has no request-header timeout:
+# the proxy in front must have one (deploy/README.md).
+DAPHNE_OPTIONS = (
+    "--websocket-max-message-size", "65536",
+    "--websocket-max-frame-size", "65536",
+    "--websocket_connect_timeout", "10",
+    "--ping-interval", "20",
+    "--ping-timeout", "30",
+    "--http-timeout", "120",
+    "--application-close-timeout", "20",
+)  # fmt: skip
+
+
 @contextmanager
 def web_server(env: Mapping[str, str], *, workdir: Path, port: int | None = None) -> Iterator[int]:
     """A daphne process serving the project; yields its port."""
@@ -126,6 +143,7 @@ def web_server(env: Mapping[str, str], *, workdir: Path, port: int | None = None
             "127.0.0.1",
             "-p",
             str(port),
+            *DAPHNE_OPTIONS,
             "hscjit.asgi:application",
         ],
         env,

@@ -8,15 +8,18 @@ focus and the manual group it listens to, and the manuals it already asked to pr
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django import db
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from apps.manuals.selectors import card_with_documents
 from apps.manuals.services import manual_group, request_prefetch
@@ -25,7 +28,15 @@ from apps.sessions import cards, protocol, selectors, services
 from apps.sessions.handoff.consumer import HandoffMixin
 from apps.sessions.models import ChatSession
 from apps.sessions.protocol import Envelope, ProtocolError
-from apps.sessions.ratelimit import TokenBucket, allow_address, scope_address
+from apps.sessions.ratelimit import (
+    TokenBucket,
+    WorkBudget,
+    address_budget,
+    allow_address,
+    close_socket,
+    open_socket,
+    scope_address,
+)
 from hscjit.logging_context import log_context
 from hscjit.metrics import (
     PREDICTION_LATENCY,
@@ -42,6 +53,10 @@ CLOSE_NOT_OWNER = 4403
 CLOSE_NO_SESSION = 4404
 CLOSE_FLOOD = 4429
 CLOSE_TOO_BIG = 1009
+# What the Redis channel layer raises while Redis is away (redis-py's errors are not OSErrors).
+LAYER_ERRORS: tuple[type[BaseException], ...] = (OSError, RedisError)
+LAYER_RETRY_FIRST = 0.5
+LAYER_RETRY_MAX = 5.0
 # last_activity_at is for cleanup, which thinks in hours, and the focus a typing customer
 # moves is for the next page load and the transcript: one write a minute is plenty.
 TOUCH_EVERY = 60.0
@@ -93,7 +108,9 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         # Accept first: a refusal before the handshake reaches a browser as a bare failure,
         # while a close after it carries the code the protocol promises.
         await self.accept()
-        if not await _allow_connection(self.scope):
+        self._address = scope_address(self.scope)
+        self._counted_open = open_socket(self._address)
+        if not self._counted_open or not await _allow_connection(self.scope):
             await self.close(code=CLOSE_FLOOD)
             return
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
@@ -113,6 +130,9 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
             rate=settings.CHAT_RATE_PER_SECOND, burst=settings.CHAT_RATE_BURST
         )
         self._strikes = 0
+        self._budget = WorkBudget(
+            rate=settings.CHAT_PREDICTION_MS_PER_SECOND, burst=settings.CHAT_PREDICTION_BURST_MS
+        )
         self._touched = time.monotonic()
         self._touch_task: asyncio.Task[None] | None = None
         self._pending: tuple[str, str | None] | None = None
@@ -126,23 +146,89 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         self._manual_ids: frozenset[int] = frozenset()
         self._prefetched: set[int] = set()
         WEBSOCKET_ACTIVE_CONNECTIONS.inc()
-        await self.handoff_connect()
+        try:
+            await self.handoff_connect()
+        except LAYER_ERRORS as error:
+            # Redis is away: the socket stays for what needs no Redis; an agent's replies
+            # reach it again after the page reconnects.
+            logger.warning("chat %s: could not join its live-support group: %r", chat.pk, error)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # disconnect() is skipped when daphne cancels a consumer whose disconnect waits behind
+        # queued frames, or when the channel layer fails: the cleanup runs however it ends.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await asyncio.shield(self._clean_up())
+
+    # Channels reads the channel layer through `channel_receive`; through this wrapper an
+    # outage of the layer (Redis) no longer ends the consumer: the socket stays open for what
+    # needs no Redis (typing, answers from ready manuals) while reads are retried.
+    @property
+    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self._layer_receive = receive
+
+    async def _receive_from_layer(self) -> dict[str, Any]:
+        pause = LAYER_RETRY_FIRST
+        while True:
+            try:
+                return await self._layer_receive()
+            except LAYER_ERRORS as error:
+                logger.warning("channel layer unavailable, retrying in %.1f s: %r", pause, error)
+                await asyncio.sleep(pause)
+                pause = min(LAYER_RETRY_MAX, pause * 2)
 
     async def disconnect(self, code: int) -> None:
+        await self._clean_up()
+
+    async def _clean_up(self) -> None:
+        if getattr(self, "_counted_open", False):
+            self._counted_open = False
+            close_socket(self._address)
         if self.chat is None:
             return
+        chat, self.chat = self.chat, None
         WEBSOCKET_ACTIVE_CONNECTIONS.dec()
-        for task in (self._typing_worker, self._focus_worker, self._ask_task):
-            if task is not None:
-                task.cancel()
-        for manual_id in self._manual_ids:
-            await self.channel_layer.group_discard(manual_group(manual_id), self.channel_name)
-        await self.handoff_disconnect()
+        tasks = [
+            task
+            for task in (self._typing_worker, self._focus_worker, self._ask_task, self._touch_task)
+            if task is not None
+        ]
+        for task in tasks:
+            task.cancel()
+        # Awaited, so none is left to end (or fail) unobserved after the socket.
+        await asyncio.gather(*tasks, return_exceptions=True)
+        steps: list[Callable[[], Awaitable[Any]]] = [
+            *(
+                functools.partial(
+                    self.channel_layer.group_discard, manual_group(manual_id), self.channel_name
+                )
+                for manual_id in self._manual_ids
+            ),
+            functools.partial(self._handoff_disconnect_of, chat),
+            functools.partial(self._save_focus_of, chat),
+        ]
+        for step in steps:
+            try:
+                await step()
+            except Exception as error:  # Redis or the database is down: the rest still runs
+                logger.warning("chat %s: a cleanup step failed at close: %r", chat.pk, error)
+
+    async def _handoff_disconnect_of(self, chat: ChatSession) -> None:
+        self.chat = chat
         try:
-            await self._save_focus()
-        except db.Error:
-            logger.warning("could not save the focus of chat %s at close", self.chat.pk)
-        self.chat = None
+            await self.handoff_disconnect()
+        finally:
+            self.chat = None
+
+    async def _save_focus_of(self, chat: ChatSession) -> None:
+        if chat.product_id != self._focus_pk:
+            chat.product_id = self._focus_pk
+            await _set_focus(session_id=chat.pk, product_pk=self._focus_pk)
 
     # --- frames ----------------------------------------------------------------------------
 
@@ -166,9 +252,9 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         except ProtocolError as error:
             ref = envelope.ref if envelope is not None else error.ref
             await self.send_error(error.code, error.message, ref)
-        except db.OperationalError as error:
-            # The database is down or out of connections: the client may try again.
-            logger.warning("chat socket: database unavailable: %s", error)
+        except (db.OperationalError, *LAYER_ERRORS) as error:
+            # The database or Redis is down or out of connections: the client may try again.
+            logger.warning("chat socket: a dependency is unavailable: %r", error)
             ref = envelope.ref if envelope is not None else None
             await self.send_error("unavailable", "The service is briefly unavailable.", ref)
         except Exception:
@@ -202,7 +288,13 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
 
     async def _close(self, code: int) -> None:
         self._closing = True
-        await self.close(code=code)
+        try:
+            await self.close(code=code)
+        except Exception:
+            # Autobahn refuses 1009 from an application: daphne should have refused the frame
+            # itself (--websocket-max-message-size). The socket must not stay open regardless.
+            logger.warning("the server refused close code %s; closing with 1000", code)
+            await self.close(code=1000)
 
     def _touch(self) -> None:
         """Record activity and the focus in the background: no message waits for this write."""
@@ -233,16 +325,33 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
             self._typing_worker = asyncio.create_task(self._answer_typing())
 
     async def _answer_typing(self) -> None:
+        shared = address_budget(self._address)
         while self._pending is not None:
+            # Over its budget (or its address's), this socket waits; frames arriving meanwhile
+            # replace the pending text, so only the newest is predicted.
+            wait = max(self._budget.wait(), shared.wait() if shared else 0.0)
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            # Let frames already queued for this socket be read first: latest wins for them too.
+            await asyncio.sleep(0)
+            if self._pending is None:
+                return
             text, ref = self._pending
             self._pending = None
+            # Only the work is charged, not the wait for a slow client to take the reply.
+            spent = 0.0
             try:
-                await self._predict(text, ref)
+                spent = await self._predict(text, ref)
             except Exception:
                 logger.exception("prediction failed")
                 await self.send_error("internal", "Could not predict the product.", ref)
+            self._budget.charge(spent)
+            if shared is not None:
+                shared.charge(spent)
 
-    async def _predict(self, text: str, ref: str | None) -> None:
+    async def _predict(self, text: str, ref: str | None) -> float:
+        """Send the prediction for `text`; returns the event-loop time it cost, in ms."""
         started = time.perf_counter()
         index = get_index()
         candidates = index.predict(text)
@@ -270,6 +379,7 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         if top is not None and top.confident and top.pk in found:
             PRODUCTS_PREDICTED.inc()
             self._focus_later(top.pk, found[top.pk])
+        return elapsed * 1000
 
     # --- focus and the manual it follows ---------------------------------------------------
 
@@ -312,9 +422,8 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         await self._follow_manuals(_document_ids(card), card["id"])
 
     async def _save_focus(self) -> None:
-        if self.chat is not None and self.chat.product_id != self._focus_pk:
-            self.chat.product_id = self._focus_pk
-            await _set_focus(session_id=self.chat.pk, product_pk=self._focus_pk)
+        if self.chat is not None:
+            await self._save_focus_of(self.chat)
 
     async def _prefetch(self, card: dict[str, Any]) -> None:
         """Ask for each document once per connection; the manuals service dedupes across them."""
@@ -388,6 +497,8 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
             )
         # A question is about the product in view: a reload after it must show that product.
         await self._save_focus()
+        # Without a product_id the question is about the focus, as on the page (PROTOCOL.md).
+        product_id = product_id or self._focus_product_id
         # A task, so this socket keeps reading (pings, typing) while the answer streams.
         self._ask_task = asyncio.create_task(self._ask(text, product_id, envelope.ref, lang))
 

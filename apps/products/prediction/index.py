@@ -27,6 +27,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from apps.products.prediction.bound import considered_text
 from apps.products.prediction.normalize import content_coded_tokens, content_tokens
 
 # Below this a candidate is not worth showing ("hello" shows nothing).
@@ -231,6 +232,7 @@ class PredictionIndex:
     # --- scoring ---------------------------------------------------------------------------
 
     def predict(self, text: str, *, limit: int = 5) -> list[Candidate]:
+        text = considered_text(text)  # bounds the cost of one prediction (bound.py)
         # Customers type the same prefixes ("r", "rc", "rc 6"...): answer those from memory.
         key = (text, limit)
         cached = self._answers.get(key)

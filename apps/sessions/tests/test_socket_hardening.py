@@ -1,0 +1,193 @@
+"""No client slows the others, every ending cleans up (issue 14, items 1, 4, 6, 15, 16)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+from apps.manuals.services import manual_group
+from apps.products.prediction.bound import CONSIDERED_WORDS, considered_text
+from apps.sessions import consumers, ratelimit
+from apps.sessions.tests.sockets import HOST, ORIGIN, application, communicator, make_chat
+from hscjit.metrics import WEBSOCKET_ACTIVE_CONNECTIONS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_prediction_reads_only_the_end_of_a_long_text():
+    long = " ".join(f"word{n}" for n in range(166)) + " boss rc-600"
+    considered = considered_text(long)
+    assert considered.endswith("boss rc-600")
+    assert len(considered.split()) == CONSIDERED_WORDS
+    assert considered_text("boss rc-600") == "boss rc-600"
+    # A word the character cut halves is dropped rather than read as a typo.
+    assert considered_text("x" * 300 + " rc 600") == "rc 600"
+
+
+def test_a_work_budget_makes_work_wait_once_spent():
+    now = [0.0]
+    budget = ratelimit.WorkBudget(rate=10.0, burst=20.0, clock=lambda: now[0])
+    assert budget.wait() == 0.0
+    budget.charge(50.0)  # 30 ms in debt: 3 s at 10 ms a second
+    assert budget.wait() == pytest.approx(3.0)
+    now[0] = 3.0
+    assert budget.wait() == 0.0
+
+
+async def test_typing_past_its_budget_waits_and_answers_only_the_newest(socket, settings):
+    settings.CHAT_PREDICTION_MS_PER_SECOND = 1000.0
+    settings.CHAT_PREDICTION_BURST_MS = 1.0
+    chat, key = await make_chat()
+    comm = communicator(chat.pk, key)
+    await comm.connect()
+    real = consumers.ChatConsumer._predict
+
+    async def costly(self, text, ref):
+        await real(self, text, ref)
+        return 500.0  # as if this prediction took half a second of work
+
+    consumers.ChatConsumer._predict = costly
+    try:
+        texts = [f"rc 600 {'x' * n}" for n in range(1, 21)]
+        for text in texts:
+            await comm.send_json_to({"type": "typing", "text": text})
+        first = await comm.receive_json_from(timeout=5)
+        assert first["text"] == texts[0]
+        # The next prediction waits ~0.5 s for the budget; by then the burst is all read.
+        assert await comm.receive_nothing(timeout=0.3)
+        second = await comm.receive_json_from(timeout=5)
+        assert second["text"] == texts[-1]
+    finally:
+        consumers.ChatConsumer._predict = real
+        await comm.disconnect()
+
+
+async def test_an_address_may_hold_only_so_many_open_sockets(catalog, settings):
+    settings.CHAT_ADDRESS_OPEN_SOCKETS = 2
+    opened = []
+    for _ in range(3):
+        chat, key = await make_chat()
+        comm = WebsocketCommunicator(
+            application(),
+            f"/ws/chat/{chat.pk}/",
+            headers=[HOST, ORIGIN, (b"cookie", f"sessionid={key}".encode())],
+        )
+        comm.scope["client"] = ("203.0.113.7", 5000)
+        await comm.connect()
+        opened.append(comm)
+    await opened[0].send_json_to({"type": "ping", "ref": "a"})
+    assert (await opened[0].receive_json_from(timeout=5))["type"] == "pong"
+    assert (await opened[2].receive_output(timeout=5))["code"] == 4429
+    assert ratelimit.open_sockets("203.0.113.7") == 2
+    await opened[0].disconnect()
+    await asyncio.sleep(0.1)
+    assert ratelimit.open_sockets("203.0.113.7") == 1
+    await opened[1].disconnect()
+    assert ratelimit.open_sockets("203.0.113.7") == 0
+
+
+async def test_the_cleanup_runs_when_the_consumer_is_cancelled_or_crashes(catalog):
+    layer = get_channel_layer()
+    before = WEBSOCKET_ACTIVE_CONNECTIONS._value.get()
+    chat, key = await make_chat()
+    comm = communicator(chat.pk, key)
+    await comm.connect()
+    await comm.send_json_to({"type": "ping", "ref": "p"})
+    await comm.receive_json_from(timeout=5)
+    assert WEBSOCKET_ACTIVE_CONNECTIONS._value.get() == before + 1
+    # Daphne's application-close timeout cancels the consumer without a disconnect event.
+    comm.future.cancel()
+    await asyncio.sleep(0.2)
+    assert WEBSOCKET_ACTIVE_CONNECTIONS._value.get() == before
+    assert ratelimit.open_sockets("127.0.0.1") == 0
+
+    # A channel-layer message the consumer cannot handle ends it with an exception.
+    crashing = communicator(chat.pk, key)
+    await crashing.connect()
+    await crashing.send_json_to({"type": "select", "product_id": "boss-rc-600", "ref": "s"})
+    while (await crashing.receive_json_from(timeout=5))["type"] != "selected":
+        pass
+    assert WEBSOCKET_ACTIVE_CONNECTIONS._value.get() == before + 1
+    await layer.group_send(manual_group(catalog["manual"].pk), {"type": "no.such.event"})
+    with pytest.raises(ValueError, match="No handler"):
+        await crashing.wait(timeout=5)
+    assert WEBSOCKET_ACTIVE_CONNECTIONS._value.get() == before
+
+
+async def test_reading_the_channel_layer_is_retried_through_an_outage(monkeypatch):
+    monkeypatch.setattr(consumers, "LAYER_RETRY_FIRST", 0.01)
+    consumer = consumers.ChatConsumer()
+    answers = iter([ConnectionError("down"), OSError("reset"), {"type": "manual.status"}])
+
+    async def receive():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    consumer.channel_receive = receive
+    assert await consumer.channel_receive() == {"type": "manual.status"}
+
+
+async def test_a_select_while_the_channel_layer_is_down_is_unavailable_not_internal(
+    socket, monkeypatch
+):
+    async def down(self, *args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(type(get_channel_layer()), "group_add", down)
+    await socket.send_json_to({"type": "select", "product_id": "boss-rc-600", "ref": "s"})
+    reply = await socket.receive_json_from(timeout=5)
+    assert reply["type"] == "error" and reply["code"] == "unavailable"
+    await socket.send_json_to({"type": "ping", "ref": "p"})
+    assert (await socket.receive_json_from(timeout=5))["type"] == "pong"
+
+
+async def test_an_unrouted_socket_path_is_closed_with_4404_quietly(caplog):
+    comm = WebsocketCommunicator(application(), "/ws/nothing-here/", headers=[HOST, ORIGIN])
+    with caplog.at_level(logging.WARNING):
+        await comm.connect()
+        output = await comm.receive_output(timeout=5)
+    assert output == {"type": "websocket.close", "code": 4404}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_prediction_ending_after_the_socket_closed_leaves_no_orphan_task(
+    socket, monkeypatch
+):
+    started = asyncio.Event()
+
+    async def slow(self, text, ref):
+        started.set()
+        await asyncio.sleep(0.5)
+        raise RuntimeError("late")
+
+    monkeypatch.setattr(consumers.ChatConsumer, "_predict", slow)
+    await socket.send_json_to({"type": "typing", "text": "boss"})
+    await started.wait()
+    mine = {t for t in asyncio.all_tasks() if "_answer_typing" in repr(t.get_coro())}
+    await socket.disconnect()
+    assert mine and all(task.done() for task in mine)
+
+
+async def test_ask_without_product_id_is_about_the_focus(socket, monkeypatch):
+    asked: list[str | None] = []
+
+    async def run_ask(*, session, text, product_id, ref, send, lang=None):
+        asked.append(product_id)
+        await send({"type": "answer_end", "ref": ref, "state": "answered", "message_id": 1})
+
+    from apps.sessions import answering
+
+    monkeypatch.setattr(answering, "run_ask", run_ask)
+    await socket.send_json_to({"type": "select", "product_id": "boss-rc-600", "ref": "s"})
+    while (await socket.receive_json_from(timeout=5))["type"] != "selected":
+        pass
+    await socket.send_json_to({"type": "ask", "text": "how do I loop?", "ref": "a"})
+    while (await socket.receive_json_from(timeout=5))["type"] != "answer_end":
+        pass
+    assert asked == ["boss-rc-600"]

@@ -341,6 +341,9 @@ CHAT_RATE_STRIKES = env_int("CHAT_RATE_STRIKES", 20, minimum=1)
 # headroom; 0 turns a limit off (the load test, whose clients all come from 127.0.0.1).
 CHAT_ADDRESS_SESSIONS_PER_MINUTE = env_int("CHAT_ADDRESS_SESSIONS_PER_MINUTE", 60, minimum=0)
 CHAT_ADDRESS_CONNECTIONS_PER_MINUTE = env_int("CHAT_ADDRESS_CONNECTIONS_PER_MINUTE", 120, minimum=0)
+# Questions through the no-JavaScript form per address and minute (the socket's per-connection
+# rate and one question at a time per chat apply there too).
+CHAT_ADDRESS_QUESTIONS_PER_MINUTE = env_int("CHAT_ADDRESS_QUESTIONS_PER_MINUTE", 30, minimum=0)
 # Sockets one address may hold open at once, per web process (past it: closed with 4429).
 CHAT_ADDRESS_OPEN_SOCKETS = env_int("CHAT_ADDRESS_OPEN_SOCKETS", 60, minimum=0)
 # Prediction time (ms of event loop per second) one socket, and all sockets of one address in

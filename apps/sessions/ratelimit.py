@@ -4,13 +4,16 @@ per-minute counts per client address that every web process shares through the c
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.core.cache import cache as django_cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from hscjit import cache
 
@@ -45,6 +48,7 @@ ADDRESS_WINDOW_SECONDS = 60
 _LIMIT_SETTINGS = {
     "sessions": "CHAT_ADDRESS_SESSIONS_PER_MINUTE",
     "connections": "CHAT_ADDRESS_CONNECTIONS_PER_MINUTE",
+    "questions": "CHAT_ADDRESS_QUESTIONS_PER_MINUTE",
 }
 
 
@@ -195,3 +199,39 @@ def close_socket(address: str | None) -> None:
 
 def open_sockets(address: str) -> int:
     return _open_sockets.get(address, 0)
+
+
+# --- the question form without JavaScript ---------------------------------------------------------
+
+QUESTION_SLOT_PREFIX = "question_slot"
+# An answer takes at most the manual wait plus the answer itself; a slot left by a process
+# that died frees itself after this.
+QUESTION_SLOT_SECONDS = 120
+
+
+def limit_questions(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The socket's limits for `POST /chat/<id>/ask`: questions per address and minute, and
+    one question at a time per chat (a second one while the first is answered is refused)."""
+
+    @functools.wraps(view)
+    def limited(request: HttpRequest, session_id: Any, **kwargs: Any) -> HttpResponse:
+        if not allow_address(kind="questions", address=request_address(request)):
+            wait = retry_after()
+            response = render(request, "chat/too_many.html", {"retry_after": wait}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        slot = f"{QUESTION_SLOT_PREFIX}:{session_id}"
+        if not django_cache.add(slot, 1, timeout=QUESTION_SLOT_SECONDS):
+            response = HttpResponse(
+                "One question at a time: wait for the answer to finish.",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = "5"
+            return response
+        try:
+            return view(request, session_id, **kwargs)
+        finally:
+            django_cache.delete(slot)
+
+    return limited

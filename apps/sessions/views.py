@@ -230,6 +230,7 @@ def chat_messages(request: HttpRequest, session_id: uuid.UUID) -> JsonResponse:
 
 
 @require_POST
+@ratelimit.limit_questions
 def chat_ask(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     """The question form without JavaScript: answer synchronously, then show the page."""
     session = _owned_session(request, session_id)

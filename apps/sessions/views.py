@@ -21,6 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.products.prediction import get_index as prediction_index
 from apps.sessions import answering, embed, protocol, ratelimit, selectors, services, texts
 from apps.sessions.forms import AskForm, FeedbackForm
+from apps.sessions.handoff import services as handoff_services
+from apps.sessions.handoff.events import publish_after_commit
 from apps.sessions.models import ChatSession, Message, Site
 
 
@@ -243,6 +245,13 @@ def chat_ask(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         sent.append(message)
 
     text = form.cleaned_data["text"]
+    # A person takes the question when one has the chat or it asks for one (live support).
+    taken = handoff_services.take_question(session=session, text=text, language=session.language)
+    if taken is not None:
+        publish_after_commit(taken.outcome.events)
+        page = reverse("chat:page", args=[session.pk])
+        anchor = taken.answer.pk if taken.answer is not None else taken.question_id
+        return redirect(f"{page}#message-{anchor}")
     async_to_sync(answering.run_ask)(
         session=session,
         text=text,

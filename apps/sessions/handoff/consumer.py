@@ -18,7 +18,6 @@ from django.utils import translation
 from apps.sessions import protocol
 from apps.sessions.handoff import selectors, services
 from apps.sessions.handoff.events import Event, apublish, chat_group
-from apps.sessions.handoff.phrases import asks_for_person
 from apps.sessions.models import ChatSession, Handoff, Message
 from apps.sessions.protocol import Envelope, ProtocolError
 from hscjit.pools import on_pool
@@ -35,8 +34,7 @@ _offer = on_pool(selectors.offer)
 _request = on_pool(services.request)
 _cancel = on_pool(services.cancel)
 _save_contact = on_pool(services.save_contact)
-_question_to_agent = on_pool(services.question_to_agent)
-_handed_off_answer = on_pool(services.handed_off_answer)
+_take_question = on_pool(services.take_question)
 _customer_messages = on_pool(services.customer_messages)
 
 
@@ -130,29 +128,20 @@ class HandoffMixin:
     async def handoff_takes_question(self, text: str, ref: str | None) -> bool:
         """Whether a person, not the bot, takes this question (and it has been answered)."""
         assert self.chat is not None
-        handoff = await _open_handoff(session_id=self.chat.pk)
-        if handoff is not None and handoff.status == Handoff.Status.ACTIVE:
-            question_id, outcome = await _question_to_agent(
-                session=self.chat, handoff=handoff, text=text
-            )
-            await apublish(self.channel_layer, outcome.events)
-            await self.send_json(
-                {"type": "answer_start", "ref": ref, "question_id": question_id, "product": None}
-            )
+        taken = await _take_question(session=self.chat, text=text, language=self._language())
+        if taken is None:
+            return False
+        await self.send_json(
+            {"type": "answer_start", "ref": ref, "question_id": taken.question_id, "product": None}
+        )
+        if taken.answer is None:
+            await apublish(self.channel_layer, taken.outcome.events)
             await self.send_json(_handed_off_end(ref, message_id=None, text=""))
             return True
-        if handoff is not None or not asks_for_person(text):
-            return False
-        outcome = await _request(
-            session=self.chat, reason=Handoff.Reason.ASKED, language=self._language()
-        )
-        answer = await _handed_off_answer(session=self.chat, question_text=text, outcome=outcome)
-        await self.send_json(
-            {"type": "answer_start", "ref": ref, "question_id": answer.question_id, "product": None}
-        )
+        answer = taken.answer
         await self.send_json({"type": "answer_delta", "ref": ref, "text": answer.text})
         await self.send_json(_handed_off_end(ref, message_id=answer.pk, text=answer.text))
-        await self._publish(outcome, None)
+        await self._publish(taken.outcome, None)
         return True
 
     async def handoff_after_answer(

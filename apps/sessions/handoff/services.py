@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 
 from apps.sessions.handoff import selectors
 from apps.sessions.handoff.events import QUEUE_GROUP, Event, chat_group, conversation_group
+from apps.sessions.handoff.phrases import asks_for_person
 from apps.sessions.models import AgentPresence, ChatSession, Handoff, Message
 from apps.sessions.selectors import message_payload
 
@@ -171,6 +172,32 @@ def question_to_agent(*, session: ChatSession, handoff: Handoff, text: str) -> t
     return question.pk, Outcome(
         handoff, customer_messages(session_id=session.pk, ids=[question.pk])
     )
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A question a person took instead of the bot: its id, and the saved reply to a typed
+    request for a person (None when the question went to the agent who has the chat)."""
+
+    question_id: int
+    answer: Message | None
+    outcome: Outcome
+
+
+def take_question(*, session: ChatSession, text: str, language: str = "") -> Taken | None:
+    """The ask flow's first step (socket and no-JavaScript form alike): while an agent has
+    the chat, the question goes to them; a typed request for a person opens a handoff. None
+    when the bot should answer."""
+    handoff = selectors.open_handoff(session_id=session.pk)
+    if handoff is not None and handoff.status == Handoff.Status.ACTIVE:
+        question_id, outcome = question_to_agent(session=session, handoff=handoff, text=text)
+        return Taken(question_id, None, outcome)
+    if handoff is not None or not asks_for_person(text):
+        return None
+    outcome = request(session=session, reason=Handoff.Reason.ASKED, language=language)
+    answer = handed_off_answer(session=session, question_text=text, outcome=outcome)
+    assert answer.question_id is not None
+    return Taken(answer.question_id, answer, outcome)
 
 
 def handed_off_answer(*, session: ChatSession, question_text: str, outcome: Outcome) -> Message:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -58,6 +59,13 @@ def _console(cookie: str | None) -> WebsocketCommunicator:
     if cookie:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     return WebsocketCommunicator(application(), "/ws/support/", headers=headers)
+
+
+async def _claim_outcome(comm: WebsocketCommunicator) -> dict[str, Any]:
+    while True:
+        message = await comm.receive_json_from(timeout=10)
+        if message["type"] in {"claimed", "error"}:
+            return message
 
 
 async def _closed_with(comm: WebsocketCommunicator) -> int | None:
@@ -125,18 +133,21 @@ async def test_claims_race_to_one_winner_and_the_reply_reaches_the_customer_live
 
         await first.send_json_to({"type": "claim", "ref": "a", "handoff_id": item["id"]})
         await second.send_json_to({"type": "claim", "ref": "b", "handoff_id": item["id"]})
-        replies = [await receive_type(c, t) for c, t in ((first, "claimed"), (second, "error"))]
-        assert replies[1]["code"] == "conflict"
-        claimed = await receive_type(second, "queue_item")
-        assert claimed["item"]["agent"]["name"] == "Dana"
+        outcomes = [await _claim_outcome(c) for c in (first, second)]
+        assert sorted(o["type"] for o in outcomes) == ["claimed", "error"], outcomes
+        assert next(o for o in outcomes if o["type"] == "error")["code"] == "conflict"
+        winner, loser = (first, second) if outcomes[0]["type"] == "claimed" else (second, first)
+        name = "Dana" if winner is first else "Omer"
+        claimed = await receive_type(loser, "queue_item")
+        assert claimed["item"]["agent"]["name"] == name
         assert (await receive_type(customer, "handoff_state"))["state"] == "active"
 
-        await first.send_json_to({"type": "open", "ref": "o", "handoff_id": item["id"]})
-        conversation = await receive_type(first, "conversation")
+        await winner.send_json_to({"type": "open", "ref": "o", "handoff_id": item["id"]})
+        conversation = await receive_type(winner, "conversation")
         assert conversation["handoff"]["id"] == item["id"]
-        await first.send_json_to({"type": "typing", "handoff_id": item["id"], "typing": True})
-        assert (await receive_type(customer, "agent_typing"))["agent"] == "Dana"
-        await first.send_json_to(
+        await winner.send_json_to({"type": "typing", "handoff_id": item["id"], "typing": True})
+        assert (await receive_type(customer, "agent_typing"))["agent"] == name
+        await winner.send_json_to(
             {
                 "type": "reply",
                 "ref": "r",
@@ -145,24 +156,24 @@ async def test_claims_race_to_one_winner_and_the_reply_reaches_the_customer_live
                 "client_key": "k",
             }
         )
-        saved = await receive_type(first, "reply_saved")
+        saved = await receive_type(winner, "reply_saved")
         live = await receive_type(customer, "agent_message")
         assert live["id"] == saved["message"]["id"] and live["text"] == "Hi!"
-        # Omer has not claimed it: he may not reply.
-        await second.send_json_to(
+        # The other agent has not claimed it: they may not reply.
+        await loser.send_json_to(
             {"type": "reply", "ref": "r2", "handoff_id": item["id"], "text": "x", "client_key": "q"}
         )
-        assert (await receive_type(second, "error"))["code"] == "conflict"
+        assert (await receive_type(loser, "error"))["code"] == "conflict"
 
-        # The customer's next question goes to Dana's console, not to the manual.
+        # The customer's next question goes to the agent's console, not to the manual.
         await customer.send_json_to({"type": "ask", "ref": "q", "text": "Is it under warranty?"})
-        pushed = await receive_type(first, "messages")
-        while pushed["messages"][0]["role"] == "agent":  # the echo of Dana's own reply first
-            pushed = await receive_type(first, "messages")
+        pushed = await receive_type(winner, "messages")
+        while pushed["messages"][0]["role"] == "agent":  # the echo of the agent's own reply first
+            pushed = await receive_type(winner, "messages")
         assert pushed["messages"][0]["text"] == "Is it under warranty?"
 
-        await first.send_json_to({"type": "release", "ref": "x", "handoff_id": item["id"]})
-        await receive_type(first, "released")
+        await winner.send_json_to({"type": "release", "ref": "x", "handoff_id": item["id"]})
+        await receive_type(winner, "released")
         assert (await receive_type(customer, "handoff_state"))["state"] == "returned"
     finally:
         for comm in (first, second, customer):

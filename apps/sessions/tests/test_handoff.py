@@ -263,3 +263,17 @@ async def test_a_bad_contact_is_refused_with_a_reason_and_a_good_one_is_confirme
         )
     finally:
         await comm.disconnect()
+
+
+@pytest.mark.django_db
+def test_the_form_without_javascript_hands_a_typed_request_to_a_person(client: Any) -> None:
+    _always_open()
+    _agent()
+    chat_page = client.get("/chat/")
+    session_id = chat_page["Location"].strip("/").split("/")[-1]
+    response = client.post(f"/chat/{session_id}/ask", {"text": "talk to a person"})
+    assert response.status_code == 302 and "#message-" in response["Location"]
+    handoff = selectors.open_handoff(session_id=session_id)
+    assert handoff is not None and handoff.status == Handoff.Status.WAITING
+    page = client.get(f"/chat/{session_id}/")
+    assert "shortly" in page.content.decode()

@@ -11,8 +11,21 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from apps.products.models import Brand, Family, Product, ProductAlias, ProductRelationship
-from apps.products.services import bump_catalog_version
+from apps.products.models import (
+    Brand,
+    Family,
+    Product,
+    ProductAlias,
+    ProductMerge,
+    ProductRelationship,
+)
+from apps.products.services import (
+    bump_catalog_version,
+    lock_staff_edits,
+    make_family,
+    merge_products,
+    split_merge,
+)
 
 
 class BumpsCatalogVersion(admin.ModelAdmin):
@@ -99,16 +112,24 @@ class ProductAdmin(BumpsCatalogVersion):
     list_select_related = ["brand", "family"]
     search_fields = ["name", "sku", "catalog_id", "aliases__alias"]
     autocomplete_fields = ["brand", "family"]
-    readonly_fields = ["raw_price", "created_at", "updated_at"]
+    readonly_fields = ["raw_price", "merged_into", "created_at", "updated_at"]
     list_per_page = 50
     inlines = [AliasInline, RelationshipInline]
-    actions = ["mark_reviewed"]
+    actions = ["mark_reviewed", "merge_selected", "make_family_of_selected", "unlock_fields"]
     fieldsets = [
         (None, {"fields": ["catalog_id", "name", "brand", "category", "sku", "is_active"]}),
         ("Price", {"fields": ["price", "currency", "raw_price"]}),
         ("Review", {"fields": ["needs_review", "review_reason"]}),
         ("Links", {"fields": ["product_url", "image_url", "family"]}),
         ("Details", {"fields": ["description", "specs"], "classes": ["collapse"]}),
+        (
+            "Identity",
+            {
+                "fields": ["merged_into", "locked_fields"],
+                "description": "Fields listed as locked were edited here: catalog imports "
+                "leave them as they are (the action 'Let imports update' unlocks them).",
+            },
+        ),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
@@ -132,10 +153,86 @@ class ProductAdmin(BumpsCatalogVersion):
     def document_count(self, obj: Product) -> int:
         return obj.own_documents  # type: ignore[attr-defined]
 
+    def save_model(self, request: HttpRequest, obj: Product, form: ModelForm, change: bool) -> None:
+        if change:
+            lock_staff_edits(product=obj, fields=form.changed_data)
+        super().save_model(request, obj, form, change)
+
     @admin.action(description="Mark selected products as reviewed")
     def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        count = queryset.update(needs_review=False, review_reason="")
+        count = 0
+        for product in queryset:
+            product.needs_review, product.review_reason = False, ""
+            # Reviewed stays reviewed: the next import does not flag it again.
+            lock_staff_edits(product=product, fields=["needs_review", "review_reason"])
+            product.save(update_fields=["needs_review", "review_reason", "locked_fields"])
+            count += 1
+        bump_catalog_version()
         self.message_user(request, f"{count} product(s) marked as reviewed.", messages.SUCCESS)
+
+    @admin.action(description="Merge selected listings into one product")
+    def merge_selected(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        try:
+            kept, merges = merge_products(products=list(queryset), by=request.user.get_username())
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"{len(merges)} listing(s) merged into {kept.name} ({kept.catalog_id}); "
+            "split them back under Product merges.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Make a family of the selected products")
+    def make_family_of_selected(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        try:
+            family = make_family(products=list(queryset.select_related("brand")))
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(
+            request, f"Family {family.name} made of {queryset.count()} products.", messages.SUCCESS
+        )
+
+    @admin.action(description="Let imports update the fields staff edited")
+    def unlock_fields(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        count = queryset.exclude(locked_fields=[]).update(locked_fields=[])
+        self.message_user(request, f"{count} product(s) unlocked.", messages.SUCCESS)
+
+
+@admin.register(ProductMerge)
+class ProductMergeAdmin(admin.ModelAdmin):
+    """Every merge, from the import or from staff; a split keeps the row, so later imports
+    do not merge the two listings again."""
+
+    list_display = ["merged", "kept", "status", "origin", "reason", "decided_at"]
+    list_filter = ["status", "origin"]
+    list_select_related = ["kept", "merged"]
+    search_fields = ["kept__name", "kept__catalog_id", "merged__name", "merged__catalog_id"]
+    readonly_fields = [
+        "kept",
+        "merged",
+        "status",
+        "origin",
+        "reason",
+        "sources",
+        "decided_at",
+        "split_at",
+        "split_by",
+    ]
+    actions = ["split_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Split: make the merged listings products of their own again")
+    def split_selected(self, request: HttpRequest, queryset: QuerySet[ProductMerge]) -> None:
+        by = request.user.get_username()
+        merges = list(queryset.filter(status=ProductMerge.Status.MERGED))
+        for merge in merges:
+            split_merge(merge=merge, by=by)
+        self.message_user(request, f"{len(merges)} merge(s) split.", messages.SUCCESS)
 
 
 @admin.register(ProductAlias)
@@ -164,6 +261,8 @@ class FamilyMemberInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
     verbose_name = "variant"
+    # Move a variant to another family from its own page: the move is then the staff's,
+    # and imports keep it.
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

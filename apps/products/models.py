@@ -72,6 +72,20 @@ class Product(models.Model):
     is_active = models.BooleanField(default=True, db_index=True)
     needs_review = models.BooleanField(default=False, db_index=True)
     review_reason = models.TextField(blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        help_text="Set when this listing was merged into another product; its catalog id "
+        "then resolves to that product.",
+    )
+    locked_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Fields staff edited in the admin: catalog imports leave them as they are.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -80,6 +94,51 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def lock(self, names: list[str]) -> list[str]:
+        """Remember that staff set these fields; returns the new list (not saved)."""
+        self.locked_fields = sorted({*self.locked_fields, *names})
+        return self.locked_fields
+
+
+class ProductMerge(models.Model):
+    """One listing merged into another product: what was decided, from which records, why.
+
+    A merge staff split keeps its row (status `split`), so a later import does not merge the
+    two listings again.
+    """
+
+    class Status(models.TextChoices):
+        MERGED = "merged", "Merged"
+        SPLIT = "split", "Split by staff"
+
+    class Origin(models.TextChoices):
+        IMPORT = "import", "Catalog import"
+        STAFF = "staff", "Staff"
+
+    kept = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="merges_kept")
+    merged = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="merges_away")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.MERGED)
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.IMPORT)
+    reason = models.TextField(help_text="Why the two listings were judged one product.")
+    sources = models.JSONField(
+        default=list, blank=True, help_text="The catalog records behind the merge."
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+    split_at = models.DateTimeField(null=True, blank=True)
+    split_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["kept", "merged"], name="one_merge_per_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(kept=models.F("merged")), name="merge_not_into_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged.catalog_id} → {self.kept.catalog_id} ({self.get_status_display()})"
 
 
 class ProductAlias(models.Model):

@@ -67,6 +67,8 @@ class ProductRecord:
     relationships: list[Relationship] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Listed in a brand alias's file (a vendor site scrape such as `roland-blueprint`).
+    from_brand_alias: bool = False
 
 
 def normalize_id(raw: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from apps.products.importer.identity import IdentityPlan, alias_brands, fold_merges, resolve
 from apps.products.importer.reading import (
     CatalogFile,
     Merge,
@@ -22,6 +23,7 @@ from apps.products.importer.reading import (
     read_file,
 )
 from apps.products.importer.writing import CatalogWriter, Counts
+from apps.products.models import ProductMerge
 from apps.products.services import bump_catalog_version
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class ImportResult:
     rejections: list[Rejection] = field(default_factory=list)
     unresolved: list[Rejection] = field(default_factory=list)
     bundled_files: dict[str, str] = field(default_factory=dict)
+    identity: IdentityPlan = field(default_factory=IdentityPlan)
     catalog_version: int | None = None
 
     @property
@@ -75,6 +78,13 @@ class ImportResult:
             "flagged": len(self.flagged),
             "rejected": len(self.rejections),
             "merged": len(self.merges),
+            "identity_merged": self.identity.count("merged"),
+            "families": self.identity.count("family"),
+            "kept_apart": self.identity.count("kept_apart"),
+            "renamed": self.identity.count("renamed"),
+            "families_created": self.counts.families_created,
+            "family_assignments": self.counts.family_assignments,
+            "merges_recorded": self.counts.merges_recorded,
             "brands_created": self.counts.brands_created,
             "brands_updated": self.counts.brands_updated,
             "manuals_created": self.counts.manuals_created,
@@ -116,6 +126,7 @@ class ImportResult:
                 for r in f.records
                 if r.raw_id != r.catalog_id
             ],
+            "identity": [d.to_dict() for d in self.identity.decisions],
             "unresolved_relationships": [dataclasses.asdict(r) for r in self.unresolved],
             "warnings": [
                 {"file": r.file, "position": r.position, "id": r.catalog_id, "warning": w}
@@ -169,12 +180,26 @@ class CatalogImport:
 
     def merge(self) -> None:
         readable = [f for f in self.result.files if f.error is None]
+        alias_brands(readable)
         merge_brands(readable)
         self.result.merges = merge_duplicates(readable)
+        brand_names = {b.slug: b.fields.get("name", "") for f in readable for b in f.brands}
+        self.result.identity = resolve(
+            readable, brand_names=brand_names, split_pairs=self.split_pairs()
+        )
+        fold_merges(readable, self.result.identity)
+
+    @staticmethod
+    def split_pairs() -> set[frozenset[str]]:
+        """Listings staff split apart: never merged again."""
+        rows = ProductMerge.objects.filter(status=ProductMerge.Status.SPLIT).values_list(
+            "kept__catalog_id", "merged__catalog_id"
+        )
+        return {frozenset(pair) for pair in rows}
 
     def write(self) -> None:
         readable = [f for f in self.result.files if f.error is None]
-        writer = CatalogWriter(readable)
+        writer = CatalogWriter(readable, self.result.identity)
         for done, catalog_file in enumerate(readable, start=1):
             before = dataclasses.replace(writer.outcome.counts)
             try:
@@ -186,6 +211,7 @@ class CatalogImport:
                 writer.outcome.counts = before
                 writer.load_existing()
             self.progress("write", done, len(readable))
+        writer.write_identity()
         writer.write_relationships()
         self.result.counts = writer.outcome.counts
         self.result.rejections.extend(writer.outcome.rejections)

@@ -12,9 +12,18 @@ from django.utils import timezone
 from apps.manuals.models import DiscoverySource, DiscoveryTarget, DocumentLink, Manual
 from apps.manuals.services.discovery import NOT_A_MANUAL
 from apps.manuals.services.status import documents_changed
+from apps.products.importer.identity import IdentityPlan, alnum
 from apps.products.importer.reading import BrandRecord, CatalogFile, Rejection
 from apps.products.importer.records import ProductRecord, Relationship
-from apps.products.models import Brand, Product, ProductAlias, ProductRelationship
+from apps.products.models import (
+    Brand,
+    Family,
+    Product,
+    ProductAlias,
+    ProductMerge,
+    ProductRelationship,
+)
+from apps.products.prediction.normalize import content_tokens
 
 _CHUNK = 1000
 
@@ -31,6 +40,10 @@ class Counts:
     aliases_created: int = 0
     documents_linked: int = 0
     discovery_targets: int = 0
+    families_created: int = 0
+    family_assignments: int = 0
+    merged_away: int = 0
+    merges_recorded: int = 0
     relationships_created: int = 0
     relationships_updated: int = 0
 
@@ -49,6 +62,26 @@ class WriteOutcome:
     bundled_files: dict[str, str] = field(default_factory=dict)
 
 
+def _source(record: ProductRecord) -> dict[str, Any]:
+    doc = record.documentation
+    return {
+        "id": record.catalog_id,
+        "file": record.file,
+        "position": record.position,
+        "name": record.fields["name"],
+        "sku": record.fields.get("sku", ""),
+        "product_url": record.fields.get("product_url", ""),
+        "documentation": doc.url if doc is not None else "",
+    }
+
+
+def _names_variant(url: str, record: ProductRecord, family: Family) -> bool:
+    """The document's address names what sets this variant apart ("...-ex.pdf")."""
+    extra = set(content_tokens(record.fields["name"])) - set(content_tokens(family.name))
+    path = alnum(url.rsplit("/", 1)[-1])
+    return any(len(token) >= 2 and token in path for token in extra)
+
+
 def _chunks(items: list[str]) -> Iterable[list[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -65,9 +98,12 @@ def _apply(obj: Any, fields: dict[str, Any]) -> list[str]:
 class CatalogWriter:
     """Holds the rows an import touches, loaded once, and writes one file at a time."""
 
-    def __init__(self, files: list[CatalogFile]) -> None:
+    def __init__(self, files: list[CatalogFile], plan: IdentityPlan | None = None) -> None:
         self.files = files
+        self.plan = plan or IdentityPlan()
         self.outcome = WriteOutcome()
+        # catalog id -> the manual its record links (kept across files for write_identity)
+        self.wanted_links: dict[str, int] = {}
         self.load_existing()
 
     def load_existing(self) -> None:
@@ -113,13 +149,18 @@ class CatalogWriter:
 
     def write_file(self, catalog_file: CatalogFile) -> None:
         """Write one file's brands, manuals, products and aliases: all of it or none of it."""
-        with transaction.atomic():
-            self._brands(catalog_file.brands)
-            records = self._records_with_brand(catalog_file.records)
-            self._manuals(records)
-            self._products(records)
-            self._document_links(records)
-            self._aliases(records)
+        try:
+            with transaction.atomic():
+                self._brands(catalog_file.brands)
+                records = self._records_with_brand(catalog_file.records)
+                self._manuals(records)
+                self._products(records)
+                self._document_links(records)
+                self._aliases(records)
+        except Exception:
+            for record in catalog_file.records:
+                self.wanted_links.pop(record.catalog_id, None)
+            raise
 
     def _brands(self, brands: list[BrandRecord]) -> None:
         counts = self.outcome.counts
@@ -192,14 +233,19 @@ class CatalogWriter:
         """The manual without a source URL the catalog gave this product before, if any."""
         if product is None or not self.links.get(product.pk):
             return None
-        return Manual.objects.filter(
-            pk__in=self.links[product.pk], source_url="", uploaded_file=""
-        ).first()
+        # The catalog's own link, whether or not a file was attached to it since (load_demo
+        # attaches the demo's); a document staff uploaded is linked with origin "staff".
+        return (
+            Manual.objects.filter(
+                links__product=product, links__origin=DocumentLink.Origin.CATALOG, source_url=""
+            )
+            .order_by("pk")
+            .first()
+        )
 
     def _products(self, records: list[ProductRecord]) -> None:
         counts = self.outcome.counts
         now = timezone.now()
-        self.wanted_links: dict[str, int] = {}
         to_create: list[Product] = []
         to_update: list[Product] = []
         changed_fields: set[str] = set()
@@ -213,6 +259,9 @@ class CatalogWriter:
             if product is None:
                 to_create.append(Product(catalog_id=record.catalog_id, **fields))
                 continue
+            # What staff changed in the admin stays as they left it.
+            for name in product.locked_fields:
+                fields.pop(name, None)
             if changed := _apply(product, fields):
                 product.updated_at = now
                 changed_fields.update(changed)
@@ -231,9 +280,11 @@ class CatalogWriter:
     def _document_links(self, records: list[ProductRecord]) -> None:
         """Link each record's document to its product, once; links are never removed here."""
         new = []
+        deferred = self.plan.family_of.keys() | self.plan.merged_into.keys()
         for record in records:
             manual_id = self.wanted_links.get(record.catalog_id)
-            if manual_id is None:
+            # Family members and merged listings are linked once every file is written.
+            if manual_id is None or record.catalog_id in deferred:
                 continue
             pk = self.products[record.catalog_id].pk
             if manual_id not in self.links.setdefault(pk, set()):
@@ -257,7 +308,10 @@ class CatalogWriter:
         wanted = {
             (r.documentation.url, self.products[r.catalog_id].pk): r.file
             for r in records
-            if r.documentation is not None and r.documentation.discover
+            if r.documentation is not None
+            and r.documentation.discover
+            # A merged listing's documents are its kept product's (which has its record's).
+            and r.catalog_id not in self.plan.merged_into
         }
         if not wanted:
             return
@@ -303,6 +357,135 @@ class CatalogWriter:
         if new:
             ProductAlias.objects.bulk_create(new, batch_size=500)
             self.outcome.counts.aliases_created += len(new)
+
+    def write_identity(self) -> None:
+        """Apply the identity plan once every product exists: families, merges, their
+        documents. Staff-locked fields (`family`, `is_active`) are left alone."""
+        plan = self.plan
+        if not plan.families and not plan.merged_into:
+            return
+        records = {r.catalog_id: r for f in self.files if f.error is None for r in f.records}
+        with transaction.atomic():
+            families = self._families()
+            changed: list[Product] = []
+            for catalog_id in records:
+                product = self.products.get(catalog_id)
+                if product is None:
+                    continue
+                if self._place(product, families.get(plan.family_of.get(catalog_id, ""))):
+                    changed.append(product)
+            if changed:
+                Product.objects.bulk_update(
+                    changed, ["family", "merged_into", "is_active", "updated_at"], batch_size=500
+                )
+            self._merge_rows(records)
+            self._family_documents(records, families)
+
+    def _families(self) -> dict[str, Family]:
+        plans = self.plan.families
+        found = {f.slug: f for f in Family.objects.filter(slug__in=sorted(plans))}
+        # A family staff renamed keeps its name: the import only names new ones.
+        new = [
+            Family(slug=p.slug, name=p.name, brand=self.brands[p.brand_slug])
+            for p in plans.values()
+            if p.slug not in found and p.brand_slug in self.brands
+        ]
+        if new:
+            found.update((f.slug, f) for f in Family.objects.bulk_create(new))
+            self.outcome.counts.families_created += len(new)
+        return found
+
+    def _place(self, product: Product, family: Family | None) -> bool:
+        locked = set(product.locked_fields)
+        changed = False
+        if family is not None and "family" not in locked and product.family_id != family.pk:
+            product.family_id = family.pk
+            self.outcome.counts.family_assignments += 1
+            changed = True
+        kept_id = self.plan.merged_into.get(product.catalog_id)
+        kept = self.products.get(kept_id) if kept_id else None
+        if kept is not None and product.merged_into_id != kept.pk:
+            product.merged_into_id = kept.pk
+            self.outcome.counts.merged_away += 1
+            changed = True
+        if kept is not None and product.is_active and "is_active" not in locked:
+            product.is_active = False
+            changed = True
+        if changed:
+            product.updated_at = timezone.now()
+        return changed
+
+    def _merge_rows(self, records: dict[str, ProductRecord]) -> None:
+        """One ProductMerge per merged listing: what staff see, and what they can split."""
+        pairs = {
+            (self.products[kept].pk, self.products[merged].pk): (kept, merged)
+            for merged, kept in self.plan.merged_into.items()
+            if kept in self.products and merged in self.products
+        }
+        existing = set(
+            ProductMerge.objects.filter(merged_id__in=[m for _k, m in pairs]).values_list(
+                "kept_id", "merged_id"
+            )
+        )
+        new = [
+            ProductMerge(
+                kept_id=kept_pk,
+                merged_id=merged_pk,
+                reason=self.plan.reasons[merged],
+                sources=[_source(records[kept]), _source(records[merged])],
+            )
+            for (kept_pk, merged_pk), (kept, merged) in sorted(pairs.items())
+            if (kept_pk, merged_pk) not in existing
+        ]
+        if new:
+            ProductMerge.objects.bulk_create(new)
+            self.outcome.counts.merges_recorded += len(new)
+
+    def _family_documents(
+        self, records: dict[str, ProductRecord], families: dict[str, Family]
+    ) -> None:
+        """Link the deferred documents: to the family unless the document names the
+        variant, else to the product; a merged listing's document is its kept product's."""
+        family_links = set(
+            DocumentLink.objects.filter(
+                family_id__in=[f.pk for f in families.values()]
+            ).values_list("family_id", "manual_id")
+        )
+        by_pk = {f.pk: f for f in families.values()}
+        urls = {m.pk: m.source_url for m in self.manuals.values() if m.pk is not None}
+        new: list[DocumentLink] = []
+        for catalog_id in sorted(self.plan.family_of.keys() - self.plan.merged_into.keys()):
+            record, product = records.get(catalog_id), self.products.get(catalog_id)
+            manual_id = self.wanted_links.get(catalog_id)
+            if record is None or product is None or manual_id is None:
+                continue
+            family = by_pk.get(product.family_id)
+            url = urls.get(manual_id, "")
+            if family is not None and not _names_variant(url, record, family):
+                if (family.pk, manual_id) in family_links:
+                    continue
+                family_links.add((family.pk, manual_id))
+                new.append(
+                    DocumentLink(
+                        manual_id=manual_id,
+                        family_id=family.pk,
+                        origin=DocumentLink.Origin.CATALOG,
+                        provenance=record.file,
+                    )
+                )
+            elif manual_id not in self.links.setdefault(product.pk, set()):
+                self.links[product.pk].add(manual_id)
+                new.append(
+                    DocumentLink(
+                        manual_id=manual_id,
+                        product_id=product.pk,
+                        origin=DocumentLink.Origin.CATALOG,
+                        provenance=record.file,
+                    )
+                )
+        if new:
+            DocumentLink.objects.bulk_create(new, batch_size=500)
+            self.outcome.counts.documents_linked += len(new)
 
     def write_relationships(self) -> None:
         """Link products once all exist: a target may sit in any file, or only in the database."""

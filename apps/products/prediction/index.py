@@ -36,6 +36,9 @@ FLOOR = 0.35
 CONFIDENT_SCORE = 0.8
 CONFIDENT_MARGIN = 0.12
 EXACT_MARGIN = 0.04
+# ...or this far, when every close candidate's name is a part of the top one's: the text
+# named all of the longer name ("Snare 14x6.5", not "Snare 14x5").
+NARROWER_MARGIN = 0.015
 # ...and when the text matched something distinctive: this share of the weight of a token
 # that only one product has (a lone common word like "drum" or "bag" is not enough).
 CONFIDENT_EVIDENCE = 0.45
@@ -72,6 +75,10 @@ class CatalogRecord:
     brand: str
     sku: str = ""
     aliases: tuple[str, ...] = ()
+    # The product's family (its pk), and whether it stands for the family when the words
+    # cannot tell its variants apart.
+    family: int | None = None
+    representative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,10 @@ class PredictionIndex:
         self.cards: Mapping[int, dict[str, Any]] = cards or {}
         self._records: list[CatalogRecord] = []
         self._brand_of: list[int] = []
+        # Variants of one family compete as one candidate (see `_by_family`).
+        self._group_of: list[int] = []
+        self._representative: dict[int, int] = {}
+        groups: dict[int, int] = {}
         brand_ids: dict[str, int] = {}
         self._brand_tokens: list[frozenset[str]] = []
         token_sets: list[tuple[int, dict[str, bool]]] = []
@@ -113,6 +124,13 @@ class PredictionIndex:
         for record in records:
             product = len(self._records)
             self._records.append(record)
+            if record.family is None:
+                self._group_of.append(-1 - product)
+            else:
+                group = groups.setdefault(record.family, len(groups))
+                self._group_of.append(group)
+                if record.representative or group not in self._representative:
+                    self._representative[group] = product
             brand_key = " ".join(content_tokens(record.brand))
             if brand_key not in brand_ids:
                 brand_ids[brand_key] = len(self._brand_tokens)
@@ -169,6 +187,51 @@ class PredictionIndex:
         )
         self._fuzzy_cache: dict[str, tuple[tuple[str, float], ...]] = {}
         self._answers: dict[tuple[str, int], tuple[Candidate, ...]] = {}
+
+    def _narrower(self, other: int, first: int, best_entry: dict[int, int]) -> bool:
+        """`other`'s best entry is a strict part of `first`'s: typing all of `first`
+        names `first`, not `other`."""
+        mine = self._entries[best_entry[first]].weights.keys()
+        theirs = self._entries[best_entry[other]].weights.keys()
+        return theirs < mine
+
+    def _by_family(
+        self,
+        ranked: list[tuple[int, float]],
+        complete: dict[int, bool],
+        evidence: dict[int, float],
+        best_entry: dict[int, int],
+    ) -> list[tuple[int, float]]:
+        """One candidate per family: its best variant when the words tell it from the other
+        variants, else the family's representative (with the best variant's score)."""
+        out: list[tuple[int, float]] = []
+        seen: dict[int, int] = {}
+        for product, score in ranked:
+            group = self._group_of[product]
+            if group < 0:
+                out.append((product, score))
+                continue
+            if group in seen:
+                position = seen[group]
+                best, best_score = out[position]
+                if best_score - score < EXACT_MARGIN and not (
+                    complete.get(best, False)
+                    and (
+                        not complete.get(product, False)
+                        or self._narrower(product, best, best_entry)
+                    )
+                ):
+                    # The words fit this variant as well as the best one: name the family.
+                    chosen = self._representative[group]
+                    out[position] = (chosen, best_score)
+                    if chosen != best:
+                        complete[chosen] = complete.get(best, False)
+                        evidence[chosen] = evidence[best]
+                        best_entry[chosen] = best_entry[best]
+                continue
+            seen[group] = len(out)
+            out.append((product, score))
+        return out
 
     def __len__(self) -> int:
         return len(self._records)
@@ -288,6 +351,7 @@ class PredictionIndex:
         scores: dict[int, float] = {}
         evidence: dict[int, float] = {}
         complete: dict[int, bool] = {}
+        best_entry: dict[int, int] = {}
         for entry_id, gain in gained.items():
             entry = self._entries[entry_id]
             coverage = gain / entry.total
@@ -304,21 +368,34 @@ class PredictionIndex:
                 scores[entry.product] = score
                 evidence[entry.product] = gain
                 complete[entry.product] = coverage >= _COMPLETE
+                best_entry[entry.product] = entry_id
 
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self._records[item[0]].name))
+        ranked = self._by_family(ranked, complete, evidence, best_entry)
         ranked = [(product, score) for product, score in ranked if score >= FLOOR][:limit]
         if not ranked:
             return []
         first, top_score = ranked[0]
-        runner_up, second_score = ranked[1] if len(ranked) > 1 else (-1, 0.0)
+        second_score = ranked[1][1] if len(ranked) > 1 else 0.0
         margin = top_score - second_score
-        # Every word of the top name was typed and not every word of the next one: that is
-        # the exact model (Katana-50 Gen 3, not Katana-50 EX Gen 3), even when close.
-        exact = complete[first] and not complete.get(runner_up, False)
+        # Every word of the top name was typed and not every word of the next one (or the
+        # next one's words are a part of it): that is the exact model (Katana-50 Gen 3, not
+        # Katana-50 EX Gen 3; Emperor Vintage Coated 12", not Emperor Coated 12"), even when
+        # close.
+        close = [other for other, score in ranked[1:] if top_score - score < CONFIDENT_MARGIN]
+        exact = complete.get(first, False) and not any(
+            complete.get(other, False) and not self._narrower(other, first, best_entry)
+            for other in close
+        )
+        narrower = exact and all(self._narrower(other, first, best_entry) for other in close)
         confident_first = (
             top_score >= CONFIDENT_SCORE
-            and (margin >= CONFIDENT_MARGIN or (exact and margin >= EXACT_MARGIN))
-            and evidence[first] >= CONFIDENT_EVIDENCE * self._unique_weight
+            and (
+                margin >= CONFIDENT_MARGIN
+                or (exact and margin >= EXACT_MARGIN)
+                or (narrower and margin >= NARROWER_MARGIN)
+            )
+            and evidence.get(first, 0.0) >= CONFIDENT_EVIDENCE * self._unique_weight
         )
         candidates: list[Candidate] = []
         for rank, (product, score) in enumerate(ranked):

@@ -26,6 +26,10 @@ _GLUED_MARK = re.compile(r"mk(i{1,3}|iv|v)")
 # "Gen 3", so both spellings fold to the same token.
 _GENERATION_WORDS = {"mk", "mark", "gen"}
 
+# A "+" that ends a word names a model ("MPC One+", "CR-Buds+", "ProFX6v3+"): a token of its
+# own, so the Plus model and the plain one stay apart. Between words ("Tom+Snare") it is "and".
+_PLUS = re.compile(r"(?<=[^\W_])\+(?=\s|$)")
+
 # An apostrophe inside a word joins it ("don't" -> "dont"), so contractions do not leave
 # stray letters behind that look like model suffixes ("6D", "AIR15s").
 _APOSTROPHE = re.compile(r"(?<=[^\W\d_])['\u2019\u02bc](?=[^\W\d_])")
@@ -66,9 +70,13 @@ def coded_tokens(text: str) -> list[tuple[str, bool]]:
     `OG2`, `Katana-50`, `MkII`) rather than a plain word (`Acoustic`, `Koa`)."""
     raw: list[str] = []
     codes: list[bool] = []
-    for chunk in fold(text).split():
+    for chunk in _PLUS.sub(" plus", fold(text)).split():
         found = _TOKEN.findall(chunk)
-        is_code = any(token.isdigit() for token in found) or bool(_GLUED_MARK.search(chunk))
+        is_code = (
+            any(token.isdigit() for token in found)
+            or bool(_GLUED_MARK.search(chunk))
+            or chunk == "plus"
+        )
         raw.extend(found)
         codes.extend([is_code] * len(found))
     out: list[tuple[str, bool]] = []
@@ -92,10 +100,11 @@ def coded_tokens(text: str) -> list[tuple[str, bool]]:
 
 
 def content_tokens(text: str) -> list[str]:
-    """`tokens(text)` without stopwords."""
-    return [token for token in tokens(text) if token not in STOPWORDS]
+    """`tokens(text)` without stopwords (see `content_coded_tokens`)."""
+    return [token for token, _code in content_coded_tokens(text)]
 
 
 def content_coded_tokens(text: str) -> list[tuple[str, bool]]:
-    """`coded_tokens(text)` without stopwords."""
-    return [(token, code) for token, code in coded_tokens(text) if token not in STOPWORDS]
+    """`coded_tokens(text)` without stopwords, except inside a model code: the "A" of
+    "WA76-A" and the "AM" of "IP-5AM" tell a variant from its base model."""
+    return [(token, code) for token, code in coded_tokens(text) if code or token not in STOPWORDS]

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, Protocol, TypeVar
 
 from django.db import close_old_connections
+from django.db.models import Count
 
 from apps.products.models import Product, ProductAlias
 from apps.products.prediction.index import CatalogRecord, PredictionIndex
@@ -39,16 +40,27 @@ V = TypeVar("V", bound=Versioned)
 
 
 def load_records() -> list[CatalogRecord]:
-    """Every active product, as the index reads it (two queries, no model instances)."""
+    """Every active product, as the index reads it (three queries, no model instances).
+
+    The names of listings merged into a product are its aliases: a customer may still use
+    the vendor's name for the shop's listing.
+    """
     aliases: dict[int, list[str]] = {}
     for product_pk, alias in ProductAlias.objects.filter(product__is_active=True).values_list(
         "product_id", "alias"
     ):
         aliases.setdefault(product_pk, []).append(alias)
-    rows = (
+    for product_pk, name in Product.objects.filter(
+        merged_into__isnull=False, merged_into__is_active=True, is_active=False
+    ).values_list("merged_into_id", "name"):
+        aliases.setdefault(product_pk, []).append(name)
+    rows = list(
         Product.objects.filter(is_active=True)
+        .annotate(documents=Count("document_links"))
         .order_by("pk")
-        .values_list("pk", "catalog_id", "name", "brand__name", "sku")
+        .values_list(
+            "pk", "catalog_id", "name", "brand__name", "sku", "family_id", "documents", "price"
+        )
     )
     return [
         CatalogRecord(
@@ -58,9 +70,26 @@ def load_records() -> list[CatalogRecord]:
             brand=brand,
             sku=sku,
             aliases=tuple(aliases.get(pk, ())),
+            family=family,
+            representative=pk in representatives,
         )
-        for pk, catalog_id, name, brand, sku in rows
+        for representatives in [family_representatives(rows)]
+        for pk, catalog_id, name, brand, sku, family, _documents, _price in rows
     ]
+
+
+def family_representatives(rows: list[tuple]) -> set[int]:
+    """The member that stands for each family when the words fit every variant: the one
+    with a document of its own, then one with a price, then the shortest name (the plain
+    model, not a colour), then the oldest."""
+    best: dict[int, tuple] = {}
+    for pk, _cid, name, _brand, _sku, family, documents, price in rows:
+        if family is None:
+            continue
+        rank = (documents == 0, price is None, len(name), pk)
+        if family not in best or rank < best[family]:
+            best[family] = rank
+    return {rank[-1] for rank in best.values()}
 
 
 CARDS_PREFIX = "product_cards"

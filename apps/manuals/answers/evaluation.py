@@ -9,8 +9,11 @@ retrieval and the engine.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +36,8 @@ QA_SET = Path(__file__).resolve().parent / "qa_set.json"
 REAL_QA_SET = Path(__file__).resolve().parent / "real_qa_set.json"
 # Real vendor manuals are never copied into the repository: they sit beside it.
 SHARED_MANUALS = Path(__file__).resolve().parents[3].parent / "shared" / "manuals"
+# The evaluation's own cache of vectors (git-ignored), so tuning runs do not re-embed.
+EMBEDDING_CACHE = Path(__file__).resolve().parents[3] / "var" / "eval-embeddings.sqlite3"
 
 
 def demo_pages(name: str) -> list[tuple[int, str]]:
@@ -143,6 +148,78 @@ def _citation_rank(text: str, pages: list[int]) -> list[int]:
             if page in pages and page not in ranked:
                 ranked.append(page)
     return ranked
+
+
+# --- The labelled set over the real vendor manuals (real_qa_set.json) -----------------------
+
+
+class CachedEmbedder:
+    """The process's embedder with every vector kept on disk, keyed by (model, prefix kind,
+    text hash): the evaluation only, so a tuning run embeds only text it has not seen.
+
+    The vectors are the model's own, so the figures are the same as without the cache.
+    """
+
+    def __init__(self, inner: Any, path: Path = EMBEDDING_CACHE) -> None:
+        self.inner = inner
+        self.name = inner.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (model TEXT, kind TEXT, digest TEXT, "
+            "vector BLOB, PRIMARY KEY (model, kind, digest))"
+        )
+        self._lock = threading.Lock()
+
+    def _cached(self, kind: str, texts: list[str], compute: Callable) -> np.ndarray:
+        digests = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
+        with self._lock:
+            found = {
+                digest: np.frombuffer(blob, dtype=np.float32)
+                for digest, blob in self._db.execute(
+                    # Only placeholders are formatted in; the values are bound.
+                    "SELECT digest, vector FROM vectors WHERE model = ? AND kind = ? "  # noqa: S608
+                    f"AND digest IN ({','.join('?' * len(digests))})",
+                    [self.name, kind, *digests],
+                )
+            }
+        missing = list(dict.fromkeys(d for d in digests if d not in found))
+        if missing:
+            text_of = dict(zip(digests, texts, strict=True))
+            vectors = compute([text_of[digest] for digest in missing])
+            with self._lock, self._db:
+                for digest, vector in zip(missing, vectors, strict=True):
+                    vector = np.ascontiguousarray(vector, dtype=np.float32)
+                    found[digest] = vector
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
+                        (self.name, kind, digest, vector.tobytes()),
+                    )
+        if not digests:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack([found[digest] for digest in digests])
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._cached("passage", list(texts), self.inner.embed_passages)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._cached("query", list(texts), self.inner.embed_queries)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_queries([text])[0]
+
+
+def use_cached_embeddings(path: Path = EMBEDDING_CACHE) -> bool:
+    """Put the on-disk cache in front of this process's embedder; False when there is none."""
+    from apps.manuals.embeddings import EmbeddingError, get_embedder, replace_embedder
+
+    try:
+        current = get_embedder()
+    except EmbeddingError:
+        return False
+    if not isinstance(current, CachedEmbedder):
+        replace_embedder(lambda inner: CachedEmbedder(inner, path))
+    return True
 
 
 # --- The labelled set over the real vendor manuals (real_qa_set.json) -----------------------
@@ -264,18 +341,18 @@ def index_pages(manual_id: int, pages: list[tuple[int, str]]) -> tuple[Any, str]
     """A document's index as the worker stores it and a web process loads it, and the model
     that embedded its passages ("" when embeddings are unavailable: lexical only)."""
     from apps.manuals.embeddings import EmbeddingError, get_embedder
-    from apps.manuals.retrieval.store import build_lexical
+    from apps.manuals.retrieval.store import attach_embeddings, build_lexical, embedding_matrix
 
     built = build_lexical(manual_id=manual_id, version=1, pages=pages)
     index = ManualIndex.from_bytes(built.to_bytes(), manual_id=manual_id, version=1)
     try:
         embedder = get_embedder()
-        vectors = embedder.embed_passages(index.embedding_texts())
+        matrix = embedding_matrix(index, embedder)
     except EmbeddingError as error:
         logger.warning("manual %s not embedded, evaluated lexically: %s", manual_id, error)
         return index, ""
     # Stored as float16, as the worker stores them.
-    index.set_embeddings(vectors.astype(np.float16), model=embedder.name)
+    attach_embeddings(index, matrix.astype(np.float16), model=embedder.name)
     return index, embedder.name
 
 
@@ -409,6 +486,7 @@ def evaluate_real(
         raise ValueError(f"unknown split {split!r}; expected one of {(*SPLITS, 'all')}")
     products, questions = load_real_set(qa_path)
     chosen = [question for question in questions if split in ("all", question.split)]
+    use_cached_embeddings()
     documents = build_documents(products, manuals)
     every = [document for product in documents.values() for document in product]
     return run_real(chosen, products, documents), every

@@ -19,9 +19,16 @@ from apps.manuals.answers.framing import document_list, phrase
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo, marker
 from apps.manuals.retrieval import store
 from apps.manuals.retrieval.index import Hit, ManualIndex, Ranker
-from apps.manuals.retrieval.search import Query, answerable, build_query, rank, uses_context
+from apps.manuals.retrieval.search import (
+    Query,
+    answerable,
+    build_query,
+    document_terms,
+    rank,
+    uses_context,
+)
 from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, STEP
-from apps.manuals.retrieval.text import detect_language, query_weights
+from apps.manuals.retrieval.text import detect_language, hebrew_words, query_weights
 
 # A sentence must carry this share of the question on its own to be quoted.
 MIN_UNIT_COVERAGE = 0.3
@@ -77,12 +84,17 @@ def _query(
         and uses_context(question, query_weights(question, exclude=exclude))
     ):
         context_vector = store.embed_question(context)
+    # Hebrew words are bridged to an English manual's words only when the question itself
+    # was embedded: same model, and no second wait on an endpoint that is down.
+    foreign = hebrew_words(question, exclude=exclude) if query_vector is not None else []
     return build_query(
         question=question,
         context=context,
         exclude=exclude,
         query_vector=query_vector,
         context_vector=context_vector,
+        foreign=foreign,
+        foreign_vectors=store.embed_words(foreign) if foreign else None,
     )
 
 
@@ -275,10 +287,9 @@ def compose(
         if len(blocks) >= MAX_PASSAGES or hit.fused < RELATIVE_PASSAGE_EVIDENCE * hits[0].fused:
             break
         found = docs[hit.document][1]
+        weights, _ = document_terms(found, query)
         units = [
-            unit
-            for unit in _block(found, hit, query.weights)
-            if (hit.document, unit) not in covered
+            unit for unit in _block(found, hit, weights) if (hit.document, unit) not in covered
         ]
         if not units:
             continue

@@ -9,6 +9,12 @@ The index is built once by the worker at ingest and stored as bytes (`to_bytes`)
 JSON header (the units and passages) followed by flat arrays that `from_bytes` maps back
 with `numpy.frombuffer`, so a web process loads a 2,000-page index in milliseconds instead
 of rebuilding it. Scoring is vectorised: per query term one slice of the postings.
+
+The index also keeps its vocabulary for bridging: the most widespread plain words of the
+manual as printed, embedded by the worker like a query ("query: reverb"). A Hebrew question
+word ("לריוורב") is embedded the same way, and the manual words that stand out as its nearest
+(by how far their cosine lies above the word's cosine with the rest of the vocabulary) become
+lexical query terms, so BM25 and the coverage behind "not covered" see the Hebrew question.
 """
 
 from __future__ import annotations
@@ -24,15 +30,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from apps.manuals.retrieval.structure import HEADING, ROW, Unit, split_units
-from apps.manuals.retrieval.text import tokens
+from apps.manuals.retrieval.text import STOPWORDS, surface_words, tokens
 
-FORMAT = 1
+FORMAT = 2
 _MAGIC = b"HSCIX"
 _K1 = 1.2
 _B = 0.75
 _PASSAGE_WORDS = 70
 # Embedded text per passage: the model reads at most 512 tokens, and shorter is faster.
 _EMBED_WORDS = 110
+# The manual words embedded for bridging, the most widespread first (about 0.8 kB each).
+BRIDGE_WORDS = 3000
+# A manual word is a Hebrew word's equivalent when its cosine stands this many standard
+# deviations above the word's cosines with the whole vocabulary (tuned on the real set), and
+# it is fully trusted from BRIDGE_FULL up; near-ties of the best are taken too.
+BRIDGE_FLOOR = 4.0
+BRIDGE_FULL = 5.0
+BRIDGE_TIE = 0.015
+BRIDGE_MAX = 2
+STOP_TERM = ""  # what a bridge word that is a stop word stands for
 # Boilerplate (repeated notices, safety sections) ranks as if it matched this much less.
 _BOILERPLATE_WEIGHT = 0.6
 # Unit kinds are stored one letter each: heading, step, item, row, sentence.
@@ -69,6 +85,7 @@ class ManualIndex:
         self.units = split_units(pages) if units is None else units
         self.embeddings: np.ndarray | None = None
         self.embedding_model = ""
+        self.bridge_vectors: np.ndarray | None = None
         self._unit_terms: dict[int, Counter[str]] = {}
         self._build()
 
@@ -105,6 +122,26 @@ class ManualIndex:
             [self._weight(first, last) for first, last in self.passages], dtype=np.float32
         )
         self._finish()
+        self.bridge_words, self.bridge_terms = self._bridge_vocabulary()
+
+    def _bridge_vocabulary(self) -> tuple[list[str], list[str]]:
+        """The manual's plain words to embed for bridging: per term its commonest printed
+        form, the terms found in the most passages first, at most BRIDGE_WORDS."""
+        printed: dict[str, Counter[str]] = {}
+        for unit in self.units:
+            for term, word in surface_words(unit.text):
+                if term in self.vocabulary:
+                    printed.setdefault(term, Counter())[word] += 1
+        frequency = np.diff(self.post_offsets)
+        chosen = sorted(printed, key=lambda term: (-frequency[self.vocabulary[term]], term))
+        chosen = chosen[:BRIDGE_WORDS]
+        # The stop words are embedded too, as sinks: a Hebrew word whose equivalent is one
+        # ("עושה", "does") is a function word, not a topic the manual lacks.
+        sinks = sorted(word for word in STOPWORDS if word.isascii() and word.isalpha())
+        return (
+            [*(printed[term].most_common(1)[0][0] for term in chosen), *sinks],
+            [*chosen, *([STOP_TERM] * len(sinks))],
+        )
 
     def _finish(self) -> None:
         total = len(self.passages) or 1
@@ -264,13 +301,44 @@ class ManualIndex:
             return None  # embedded by another model: lexical only until re-embedded
         return self.embeddings @ vector.astype(np.float32)
 
-    def set_embeddings(self, matrix: np.ndarray, *, model: str) -> None:
+    def set_embeddings(
+        self, matrix: np.ndarray, *, model: str, words: np.ndarray | None = None
+    ) -> None:
+        """The passages' vectors and, when embedded, the bridge words' (`bridge_words` order)."""
         if matrix.shape[0] != len(self.passages):
             raise ValueError(
                 f"{matrix.shape[0]} embeddings for {len(self.passages)} passages of the index"
             )
+        if words is not None and words.shape[0] != len(self.bridge_words):
+            raise ValueError(
+                f"{words.shape[0]} embeddings for {len(self.bridge_words)} bridge words"
+            )
         self.embeddings = np.ascontiguousarray(matrix, dtype=np.float32)
         self.embedding_model = model
+        self.bridge_vectors = (
+            None if words is None or not len(words) else np.ascontiguousarray(words, np.float32)
+        )
+
+    def bridge(self, vectors: np.ndarray) -> list[list[tuple[str, float]]]:
+        """Per word vector, the manual terms it stands for, with a trust of 0..1 each
+        (STOP_TERM first: the word is a function word)."""
+        if self.bridge_vectors is None or vectors.shape[-1] != self.bridge_vectors.shape[1]:
+            return [[] for _ in range(len(vectors))]
+        similarities = vectors.astype(np.float32) @ self.bridge_vectors.T
+        found: list[list[tuple[str, float]]] = []
+        for row in similarities:
+            spread = float(row.std()) or 1.0
+            lifts = (row - float(row.mean())) / spread
+            best = np.argsort(-row)[:BRIDGE_MAX]
+            top = float(row[best[0]])
+            found.append(
+                [
+                    (self.bridge_terms[term], _trust(float(lifts[term])))
+                    for term in best.tolist()
+                    if lifts[term] >= BRIDGE_FLOOR and row[term] >= top - BRIDGE_TIE
+                ]
+            )
+        return found
 
     def table_header(self, unit: int) -> int | None:
         """The header row of the table a row belongs to (None for the header itself)."""
@@ -294,6 +362,7 @@ class ManualIndex:
             },
             "passages": [list(passage) for passage in self.passages],
             "vocabulary": sorted(self.vocabulary, key=self.vocabulary.__getitem__),
+            "bridge": {"words": self.bridge_words, "terms": self.bridge_terms},
             "arrays": [],
         }
         arrays = {
@@ -344,11 +413,20 @@ class ManualIndex:
         for name, dtype, count, offset in header["arrays"]:
             size = np.dtype(dtype).itemsize * count
             setattr(index, name, np.frombuffer(body[offset : offset + size], dtype=dtype))
+        index.bridge_words = header["bridge"]["words"]
+        index.bridge_terms = header["bridge"]["terms"]
         index.embeddings = None
         index.embedding_model = ""
+        index.bridge_vectors = None
         index._unit_terms = {}
         index._finish()
         return index
+
+
+def _trust(lift: float) -> float:
+    """Half trusted at the floor, fully from BRIDGE_FULL up."""
+    ramp = (lift - BRIDGE_FLOOR) / (BRIDGE_FULL - BRIDGE_FLOOR)
+    return 0.5 + 0.5 * float(np.clip(ramp, 0.0, 1.0))
 
 
 def _code(kind: str) -> str:

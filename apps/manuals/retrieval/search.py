@@ -6,8 +6,10 @@ passage) and a dense evidence (the cosine of question and passage, mapped from t
 where multilingual-e5 separates unrelated from related text onto 0..1). The fused evidence
 is their weighted mean; the weight of the lexical side is the share of the question written
 in the manual's script, so a Hebrew question is matched on meaning and an English one on
-both. Both evidences live on 0..1 for every document, so passages of several documents rank
-against each other, and one threshold on the fused evidence decides "not covered".
+both. A Hebrew word bridged to the manual's own words (see `ManualIndex.bridge`) counts as
+written in the manual's script, through the words it was bridged to. Both evidences live on
+0..1 for every document, so passages of several documents rank against each other. "Not
+covered" is decided on the fused evidence and on the words: meaning alone never answers.
 """
 
 from __future__ import annotations
@@ -18,18 +20,23 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from apps.manuals.retrieval.index import Hit, ManualIndex, Ranker
-from apps.manuals.retrieval.text import query_weights
+from apps.manuals.retrieval.index import STOP_TERM, Hit, ManualIndex, Ranker
+from apps.manuals.retrieval.text import query_weights, term_forms, tokens
 
 # Tuned with `manage.py eval_answers` on the non-held-out part of the real-manual set.
 LEXICAL_WEIGHT = 0.5
 DENSE_FLOOR = 0.0  # lift of cosine over the manual's median passage at which relevance starts
 DENSE_CEILING = 0.08  # the further lift at which a passage is squarely on topic
 MIN_EVIDENCE = 0.08  # below this evidence the manuals are taken not to answer
+# e5 finds an on-topic passage for an off-topic question ("does it have bluetooth?" scores
+# like "does it have a reverb?"), so meaning alone never answers: one of the top passages
+# must hold this share of the question's words, its own or those its Hebrew was bridged to.
+MIN_COVERAGE = 0.1
 # Without embeddings (none stored yet, or the model unavailable) the evidence is BM25's
 # coverage alone, which needs more of the question (tuned on the demo set, qa_set.json).
 MIN_LEXICAL_EVIDENCE = 0.5
 CONTEXT_WEIGHT = 0.35  # the previous turn's words, against 1.0 for the question's own
+BRIDGE_WEIGHT = 0.7  # a manual word a Hebrew word was bridged to, at full trust
 CANDIDATES = 20
 _HEBREW = re.compile(r"[\u05d0-\u05ea]")
 # Words that point back at the previous turn ("and how do I undo that?").
@@ -46,6 +53,9 @@ class Query:
     lexical_weight: float  # of the lexical side in ranking
     lexical_share: float  # of the lexical side in the evidence: the question's matchable share
     with_context: bool
+    foreign: tuple[str, ...] = ()  # the question's Hebrew words, to bridge to a manual's words
+    foreign_vectors: np.ndarray | None = None  # their embeddings, row per word
+    naming: frozenset[str] = frozenset()  # terms of the product's names
 
 
 def _latin_share(weights: dict[str, float]) -> float:
@@ -67,6 +77,8 @@ def build_query(
     exclude: Iterable[str] = (),
     query_vector: np.ndarray | None = None,
     context_vector: np.ndarray | None = None,
+    foreign: Sequence[str] = (),
+    foreign_vectors: np.ndarray | None = None,
 ) -> Query:
     exclude = list(exclude)
     weights = query_weights(question, exclude=exclude)
@@ -81,7 +93,46 @@ def build_query(
             vector = mixed / (np.linalg.norm(mixed) or 1.0)
     share = _latin_share(weights) if vector is not None else 1.0
     lexical_weight = LEXICAL_WEIGHT * share if vector is not None else 1.0
-    return Query(weights, vector, lexical_weight, share, with_context)
+    if foreign_vectors is None or len(foreign_vectors) != len(foreign):
+        foreign, foreign_vectors = (), None
+    return Query(
+        weights,
+        vector,
+        lexical_weight,
+        share,
+        with_context,
+        tuple(foreign),
+        foreign_vectors,
+        frozenset(tokens(" ".join(exclude))),
+    )
+
+
+def bridged_terms(index: ManualIndex, query: Query) -> tuple[dict[str, float], float]:
+    """The manual's terms the question's Hebrew words were bridged to, with their weights,
+    and the share of the question's words that the manual's words can match.
+
+    The share counts words, not their prefix-less forms: a Latin word counts fully, a Hebrew
+    word by the trust of its bridge; one that stands for a stop word or the product's name
+    does not count at all.
+    """
+    if query.foreign_vectors is None or query.vector is None:
+        return {}, query.lexical_share
+    latin = sum(weight for term, weight in query.weights.items() if not _HEBREW.search(term))
+    total, carried = latin, latin
+    terms: dict[str, float] = {}
+    for word, found in zip(query.foreign, index.bridge(query.foreign_vectors), strict=True):
+        forms = term_forms(word.lower())
+        own = query.weights.get(forms[0], 0.0) if forms else 0.0
+        if found and (found[0][0] == STOP_TERM or any(t in query.naming for t, _ in found)):
+            continue  # a function word, or the product's name in Hebrew ("בביידס")
+        total += own
+        if not found:
+            continue
+        carried += own * max(trust for _, trust in found)
+        for term, trust in found:
+            if term != STOP_TERM and BRIDGE_WEIGHT * own * trust > terms.get(term, 0.0):
+                terms[term] = BRIDGE_WEIGHT * own * trust
+    return terms, carried / total if total else 0.0
 
 
 def dense_evidence(cosine: float, background: float) -> float:
@@ -93,6 +144,16 @@ def dense_evidence(cosine: float, background: float) -> float:
     """
     lift = cosine - background - DENSE_FLOOR
     return float(np.clip(lift / DENSE_CEILING, 0.0, 1.0))
+
+
+def document_terms(index: ManualIndex, query: Query) -> tuple[dict[str, float], float]:
+    """The weighted terms the question is matched on in this document (its own and those
+    its Hebrew words were bridged to), and the share of the question they can match."""
+    weights = lexical_terms(index, query.weights)
+    bridged, share = bridged_terms(index, query)
+    for term, weight in bridged.items():
+        weights[term] = max(weights.get(term, 0.0), weight)
+    return weights, share
 
 
 def lexical_terms(index: ManualIndex, weights: dict[str, float]) -> dict[str, float]:
@@ -120,8 +181,10 @@ def rank(
     """
     per_document: list[tuple[int, ManualIndex, dict[int, Hit], np.ndarray | None]] = []
     best_bm25 = 0.0
+    shares: list[float] = []
     for position, index in enumerate(indexes):
-        weights = lexical_terms(index, query.weights)
+        weights, share = document_terms(index, query)
+        shares.append(share)
         if ranker is not None and len(indexes) == 1:
             lexical = ranker(question, weights, CANDIDATES)
         else:
@@ -146,7 +209,8 @@ def rank(
             else:
                 cosine = float(dense[passage])
                 meaning = dense_evidence(cosine, background)
-                weight, share = query.lexical_weight, query.lexical_share
+                share = shares[position]
+                weight = LEXICAL_WEIGHT * share
                 score = weight * lexical + (1 - weight) * meaning
                 # Words the manual does not have ("bluetooth", "weigh") are the surest sign
                 # it does not cover a question; the embeddings speak for what the question
@@ -162,5 +226,9 @@ def rank(
 def answerable(hits: Sequence[Hit]) -> bool:
     if not hits:
         return False
-    threshold = MIN_LEXICAL_EVIDENCE if hits[0].dense is None else MIN_EVIDENCE
-    return max(hit.evidence for hit in hits[:3]) >= threshold
+    if hits[0].dense is None:
+        return max(hit.evidence for hit in hits[:3]) >= MIN_LEXICAL_EVIDENCE
+    return (
+        max(hit.evidence for hit in hits[:3]) >= MIN_EVIDENCE
+        and max(hit.coverage for hit in hits[:3]) >= MIN_COVERAGE
+    )

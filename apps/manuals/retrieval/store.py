@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,11 +72,47 @@ def _from_row(row: object, *, manual_id: int, version: int) -> ManualIndex:
     index = ManualIndex.from_bytes(bytes(row.lexical), manual_id=manual_id, version=version)  # type: ignore[attr-defined]
     if row.state == "hybrid" and row.embeddings:  # type: ignore[attr-defined]
         matrix = np.frombuffer(bytes(row.embeddings), dtype=np.float16).reshape(  # type: ignore[attr-defined]
-            row.passages,  # type: ignore[attr-defined]
+            -1,
             row.embedding_dim,  # type: ignore[attr-defined]
         )
-        index.set_embeddings(matrix, model=row.embedding_model)  # type: ignore[attr-defined]
+        attach_embeddings(index, matrix, model=row.embedding_model)  # type: ignore[attr-defined]
     return index
+
+
+def embedding_matrix(
+    index: ManualIndex, embedder: Embedder, *, progress: Callable[[int], bool] | None = None
+) -> np.ndarray | None:
+    """What is stored for an index: its passages' vectors, then its bridge words' (float32).
+
+    `progress(passages done)` is called after each batch; when it returns False the work
+    stops and None is returned. Raises EmbeddingError.
+    """
+    texts = index.embedding_texts()
+    parts: list[np.ndarray] = []
+    for start in range(0, len(texts), _EMBED_BATCH):
+        parts.append(embedder.embed_passages(texts[start : start + _EMBED_BATCH]))
+        if progress is not None and not progress(min(len(texts), start + _EMBED_BATCH)):
+            return None
+    # A bridge word is a few tokens: all of them cost a fraction of the passages.
+    words = index.bridge_words
+    for start in range(0, len(words), _EMBED_BATCH * 4):
+        parts.append(embedder.embed_queries(words[start : start + _EMBED_BATCH * 4]))
+    dim = max((part.shape[1] for part in parts), default=0)
+    if not dim:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.vstack([part.reshape(-1, dim) for part in parts]).astype(np.float32)
+
+
+def attach_embeddings(index: ManualIndex, matrix: np.ndarray, *, model: str) -> None:
+    """Give an index its stored vectors: the passages' rows, then the bridge words' (an index
+    stored without them, or with another vocabulary, is simply not bridged)."""
+    passages = len(index.passages)
+    words = matrix[passages:]
+    index.set_embeddings(
+        matrix[:passages],
+        model=model,
+        words=words if len(words) == len(index.bridge_words) else None,
+    )
 
 
 def load_index(*, manual_id: int, version: int) -> ManualIndex:
@@ -174,7 +210,8 @@ def save_lexical(*, manual_id: int, index: ManualIndex, seconds: float) -> None:
 
 
 def embed_stored(*, manual_id: int, version: int, embedder: Embedder | None = None) -> bool:
-    """Embed the passages of the stored index of this version; True when it became hybrid.
+    """Embed the passages and the bridge words of the stored index of this version; True
+    when it became hybrid. The stored matrix holds the passages' rows, then the words'.
 
     Progress is written as it goes (`embedded_passages`); a newer version stored meanwhile
     wins, and an embedding failure leaves the manual lexical with the reason recorded.
@@ -187,19 +224,17 @@ def embed_stored(*, manual_id: int, version: int, embedder: Embedder | None = No
     if row.state == ManualIndexData.State.HYBRID:
         return True
     index = ManualIndex.from_bytes(bytes(row.lexical), manual_id=manual_id, version=version)
-    texts = index.embedding_texts()
     started = time.perf_counter()
     current = ManualIndexData.objects.filter(manual_id=manual_id, version=version)
     try:
         embedder = embedder or get_embedder()
-        parts: list[np.ndarray] = []
-        for start in range(0, len(texts), _EMBED_BATCH):
-            parts.append(embedder.embed_passages(texts[start : start + _EMBED_BATCH]))
-            done = min(len(texts), start + _EMBED_BATCH)
-            if not current.update(embedded_passages=done):
-                return False  # a newer version replaced this one
-        dim = parts[0].shape[1] if parts else 0
-        matrix = np.vstack(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+        # A newer version that replaced this one stops the work (no row left to update).
+        matrix = embedding_matrix(
+            index, embedder, progress=lambda done: bool(current.update(embedded_passages=done))
+        )
+        if matrix is None:
+            return False
+        dim = matrix.shape[1]
     except EmbeddingError as exc:
         logger.warning("manual %s v%s: not embedded, stays lexical: %s", manual_id, version, exc)
         current.update(embedding_error=str(exc)[:1000])
@@ -210,18 +245,18 @@ def embed_stored(*, manual_id: int, version: int, embedder: Embedder | None = No
         embeddings=matrix.astype(np.float16).tobytes(),
         embedding_model=embedder.name,
         embedding_dim=dim,
-        embedded_passages=len(texts),
+        embedded_passages=len(index.passages),
         embedding_error="",
         embedding_seconds=seconds,
         embedded_at=timezone.now(),
     )
     logger.info(
-        "manual %s v%s: %s passages embedded in %.1f s (%.0f/s)",
+        "manual %s v%s: %s passages and %s bridge words embedded in %.1f s",
         manual_id,
         version,
-        len(texts),
+        len(index.passages),
+        len(index.bridge_words),
         seconds,
-        len(texts) / seconds if seconds else 0.0,
     )
     return bool(updated)
 
@@ -276,3 +311,31 @@ def embed_question(text: str) -> np.ndarray | None:
     except EmbeddingError as exc:
         logger.warning("question not embedded, answering lexically: %s", exc)
         return None
+
+
+_WORD_CACHE_SIZE = 4096
+_word_lock = threading.Lock()
+_word_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+
+def embed_words(words: Sequence[str]) -> np.ndarray | None:
+    """The vectors of question words to bridge (one batch for the ones not seen lately), or
+    None when embeddings are unavailable. Customers reuse their words, so they are cached."""
+    if not words:
+        return None
+    try:
+        embedder = get_embedder()
+        with _word_lock:
+            known = {word: _word_vectors.get((embedder.name, word)) for word in words}
+        missing = [word for word, vector in known.items() if vector is None]
+        if missing:
+            for word, vector in zip(missing, embedder.embed_queries(missing), strict=True):
+                known[word] = vector
+                with _word_lock:
+                    _word_vectors[(embedder.name, word)] = vector
+                    while len(_word_vectors) > _WORD_CACHE_SIZE:
+                        _word_vectors.popitem(last=False)
+    except EmbeddingError as exc:
+        logger.warning("question words not embedded, not bridged: %s", exc)
+        return None
+    return np.vstack([known[word] for word in words])

@@ -66,12 +66,26 @@ def term_forms(raw: str) -> list[str]:
     if not joined or joined in STOPWORDS:
         return []
     if _is_hebrew(joined):
-        return _hebrew_forms(joined)
+        # "ה-MIDI" also gives "midi": a Latin word without its prefix is stemmed as Latin.
+        return [
+            form if _is_hebrew(form) or not form.isalpha() else _STEMMER.stemWord(form)
+            for form in _hebrew_forms(joined)
+        ]
     terms = [_STEMMER.stemWord(joined) if joined.isalpha() else joined]
     parts = re.split(r"[-./]", raw)
     if len(parts) > 1 and all(part.isalpha() and len(part) >= 3 for part in parts):
         terms.extend(_STEMMER.stemWord(part) for part in parts if part not in STOPWORDS)
     return terms
+
+
+def surface_words(text: str) -> list[tuple[str, str]]:
+    """(term, word as printed, lower-case) of the plain words of a text: the vocabulary a
+    question in another language is bridged to. Numbers, codes and short scraps are left out."""
+    found: list[tuple[str, str]] = []
+    for raw in _TOKEN.findall(text.lower()):
+        if len(raw) >= 3 and raw.isalpha() and not _is_hebrew(raw) and raw not in STOPWORDS:
+            found.append((_STEMMER.stemWord(raw), raw))
+    return found
 
 
 def tokens(text: str) -> list[str]:
@@ -153,6 +167,25 @@ def query_weights(text: str, *, exclude: Iterable[str] = ()) -> dict[str, float]
                 weight *= _HEBREW_VARIANT_WEIGHT
             weights[term] = max(weights.get(term, 0.0), weight)
     return weights
+
+
+def hebrew_words(text: str, *, exclude: Iterable[str] = ()) -> list[str]:
+    """The question's Hebrew words as written (not stop words, not naming the product), each
+    once: what is bridged to the words of an English manual."""
+    raws = [_NIQQUD.sub("", raw) for raw in _TOKEN.findall(text)]
+    naming = _naming_tokens([raw.lower() for raw in raws], product_name_pieces(exclude))
+    words: list[str] = []
+    for position, raw in enumerate(raws):
+        word = re.sub(r"[-./]", "", raw)
+        if (
+            position not in naming
+            and _is_hebrew(word)
+            and word.isalpha()
+            and word not in STOPWORDS
+            and word not in words
+        ):
+            words.append(word)
+    return words
 
 
 def detect_language(text: str) -> str:

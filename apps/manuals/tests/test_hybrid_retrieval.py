@@ -16,7 +16,7 @@ from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
 from apps.manuals.embeddings import EmbeddingError, OpenAIEmbedder
 from apps.manuals.retrieval import store
 from apps.manuals.retrieval.index import ManualIndex
-from apps.manuals.retrieval.search import build_query, rank
+from apps.manuals.retrieval.search import answerable, bridged_terms, build_query, rank
 from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, STEP, split_units
 from apps.manuals.retrieval.text import detect_language, query_weights, tokens
 from apps.manuals.tests.conftest import make_pdf
@@ -56,6 +56,9 @@ class FakeEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self._vector(text) for text in texts])
 
 
 def test_a_heading_titles_the_steps_under_it_and_rows_keep_their_header() -> None:
@@ -133,6 +136,51 @@ def test_a_follow_up_retrieves_with_the_previous_turn() -> None:
     assert followed.state == ANSWERED and "[p. 9]" in followed.text
 
 
+def _bridged_index() -> tuple[ManualIndex, dict[str, np.ndarray]]:
+    """An index whose bridge words have random vectors; returns it and the word vectors."""
+    index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
+    rows = np.random.default_rng(7).normal(size=(len(index.bridge_words), 64))
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    passages = FakeEmbedder().embed_passages(index.embedding_texts())
+    index.set_embeddings(passages, model="fake", words=rows)
+    return index, dict(zip(index.bridge_words, rows, strict=True))
+
+
+def test_a_hebrew_word_is_bridged_to_the_manual_word_it_stands_for() -> None:
+    index, vectors = _bridged_index()
+    near = vectors["store"] + 0.05 * vectors["tempo"]
+    stop = vectors["how"]
+    unrelated = np.random.default_rng(8).normal(size=64)
+    found = index.bridge(np.vstack([near, stop, unrelated]))
+    assert found[0][0][0] == "store" and found[0][0][1] == 1.0
+    assert found[1][0][0] == "" and found[2] == []
+    question = "כמה סאונדים אפשר לשמור?"
+    query = build_query(
+        question=question,
+        query_vector=FakeEmbedder().embed_query("sounds"),
+        foreign=["סאונדים", "לשמור"],
+        foreign_vectors=np.vstack([unrelated, near]),
+    )
+    terms, share = bridged_terms(index, query)
+    assert set(terms) == {"store"} and 0 < share < 1
+    hits = rank([index], query, limit=3)
+    assert 9 in hits[0].pages and hits[0].coverage > 0 and answerable(hits)
+
+
+def test_meaning_alone_never_answers() -> None:
+    index, _ = _bridged_index()
+    # The passages' vectors all equal the question's: e5 finding an on-topic passage for a
+    # question the manual does not answer.
+    index.set_embeddings(
+        np.tile(FakeEmbedder().embed_query("bluetooth"), (len(index.passages), 1)), model="fake"
+    )
+    query = build_query(
+        question="does it have bluetooth", query_vector=FakeEmbedder().embed_query("bluetooth")
+    )
+    hits = rank([index], query, limit=3)
+    assert hits and hits[0].coverage == 0 and not answerable(hits)
+
+
 @pytest.fixture(scope="module")
 def hebrew_catalogue() -> None:
     po = LOCALE / "he" / "LC_MESSAGES" / "django.po"
@@ -173,6 +221,8 @@ def test_the_stored_index_loads_back_with_its_embeddings_and_is_cached(
     assert store.embed_stored(manual_id=manual.pk, version=1, embedder=FakeEmbedder())
     loaded = store.load_index(manual_id=manual.pk, version=1)
     assert loaded.embeddings is not None and loaded.embeddings.shape[1] == 64
+    assert loaded.bridge_vectors is not None
+    assert loaded.bridge_vectors.shape == (len(loaded.bridge_words), 64)
     assert [unit.text for unit in loaded.units] == [unit.text for unit in split_units(RESET_PAGES)]
     with django_assert_num_queries(0):
         assert store.load_index(manual_id=manual.pk, version=1) is loaded

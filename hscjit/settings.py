@@ -317,7 +317,7 @@ MANUAL_LARGE_DOCUMENT_BYTES = env_int("MANUAL_LARGE_DOCUMENT_BYTES", 8 * 1024 * 
 # How long a claim on a manual holds (extraction renews it page by page); an expired claim is
 # taken over, which is how a dead worker's manual recovers. Keep it above
 # MANUAL_FETCH_DEADLINE; the low floor is for tests that kill workers on purpose.
-MANUAL_LEASE_SECONDS = env_int("MANUAL_LEASE_SECONDS", 600, minimum=5)
+MANUAL_LEASE_SECONDS = env_int("MANUAL_LEASE_SECONDS", 300, minimum=5)
 # Document discovery on vendor pages (support indexes, product pages): a page is read up to
 # this size; one run reads at most this many pages and checks this many links' first bytes;
 # documents in these languages are attached, others only offered to staff.

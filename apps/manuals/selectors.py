@@ -8,6 +8,7 @@ from typing import Any
 from django.apps import apps as django_apps
 from django.core.cache import cache
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from apps.manuals.answers.notes import NoteInfo
 from apps.manuals.models import DocumentLink, Manual, StaffNote
@@ -176,7 +177,14 @@ def manuals_to_prefetch(
     if status:
         manuals = manuals.filter(status=status)
     elif not everything:
-        manuals = manuals.filter(status__in=[Manual.Status.MISSING, Manual.Status.FAILED])
+        # In flight with its lease run out: the task behind it is gone. (Imported here:
+        # the services package imports this module.)
+        from apps.manuals.services.leases import IN_FLIGHT, expired
+
+        stuck = Q(status__in=IN_FLIGHT) & expired(timezone.now())
+        manuals = manuals.filter(
+            Q(status__in=[Manual.Status.MISSING, Manual.Status.FAILED]) | stuck
+        )
     return manuals.distinct().order_by("pk")
 
 

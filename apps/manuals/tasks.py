@@ -72,6 +72,15 @@ def build_manual_index(manual_id: int) -> None:
 
 
 @shared_task
+def requeue_stuck_manuals() -> int | None:
+    """Every minute (migration manuals 0007): queue again the manuals whose task is gone.
+    Returns how many were queued; None when a duplicate run was skipped."""
+    if not claim_run("requeue_stuck_manuals", seconds=50):
+        return None
+    return services.requeue_stuck()
+
+
+@shared_task
 def refresh_manuals() -> int | None:
     """Weekly (migration chat 0002): queue a conditional re-download of every ready manual
     fetched from a URL. Returns how many were queued; None when a duplicate run was skipped."""

@@ -25,6 +25,7 @@ from apps.manuals.services.queueing import (
     request_prefetch,
     request_reextract,
     request_refresh,
+    requeue_stuck,
 )
 from apps.manuals.services.status import INTERNAL, NO_SOURCE, manual_group, publish_status
 
@@ -47,4 +48,5 @@ __all__ = [
     "request_prefetch",
     "request_reextract",
     "request_refresh",
+    "requeue_stuck",
 ]

@@ -49,6 +49,18 @@ def request_prefetch(*, manual_id: int, force: bool = False) -> bool:
     return True
 
 
+def requeue_stuck() -> int:
+    """Queue again every manual left `queued`, `fetching` or `extracting` by a task that is
+    gone (a killed worker, a Redis restart that lost the queue): its lease ran out. Returns
+    how many were queued. A task that is only late finds the manual claimed and does nothing,
+    so a duplicate costs one no-op task."""
+    stuck = Manual.objects.filter(status__in=IN_FLIGHT).filter(expired(timezone.now()))
+    return sum(
+        request_prefetch(manual_id=manual_id)
+        for manual_id in stuck.values_list("pk", flat=True).iterator()
+    )
+
+
 def request_refresh(*, manual_id: int) -> bool:
     """Queue a quiet conditional re-download of a ready manual."""
     from apps.manuals.tasks import refresh_manual

@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run demo-full test lint format install install-dev browser-deps messages
+.PHONY: run demo-full test test-fast lint format install install-dev browser-deps messages
 # The real catalog, imported by `make demo-full` when it is there (shared/ beside the repository).
 FULL_CATALOG ?= ../shared/catalogs/halilit-2026
 
@@ -61,6 +61,12 @@ test: $(BIN)/.installed-dev messages browser-deps
 	@exports="$$($(BIN)/python -m hscjit.probe)" || exit 1; eval "$$exports"; \
 	  SECRET_KEY=test-secret-key-not-for-production-0123456789abcdefghijklmnop SECURE=0 \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The suite without the tests that start server processes or a browser: for the edit loop.
+test-fast: $(BIN)/.installed-dev messages
+	@exports="$$($(BIN)/python -m hscjit.probe)" || exit 1; eval "$$exports"; \
+	  SECRET_KEY=test-secret-key-not-for-production-0123456789abcdefghijklmnop SECURE=0 \
+	  $(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .

@@ -21,21 +21,22 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from asgiref.sync import sync_to_async
+from django import db
 from django.conf import settings
-from django.db import connection
 from django.utils.translation import gettext
 
 from apps.manuals.answers import extractive, llm
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo
 from apps.manuals.models import Manual
-from apps.manuals.retrieval import ManualIndex, get_index, tokens
+from apps.manuals.retrieval import Hit, ManualIndex, embed_question, get_index
 from apps.manuals.selectors import documents_of, manual_status_payload
-from apps.manuals.services.discovery import why_no_documents
 from apps.manuals.services import staff_notes
+from apps.manuals.services.discovery import why_no_documents
 from apps.manuals.services.queueing import request_prefetch
 from apps.products.models import Product
+from apps.products.selectors import product_names
 from hscjit import cache
+from hscjit.pools import on_pool
 
 NO_MANUAL = "no_manual"
 ANSWER_CACHE_PREFIX = "answer"
@@ -62,31 +63,27 @@ class Asked:
     lang: str | None = None
 
 
-def _on_db(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """A short database read on the shared pool, handing its connection back at once."""
-
-    def run(*args: Any, **kwargs: Any) -> T:
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connection.close()
-
-    return sync_to_async(run, thread_sensitive=False)
+def _closing(function: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    try:
+        return function(**kwargs)
+    finally:
+        # Loading a stored index reads the database from this executor's threads.
+        db.connection.close()
 
 
 async def _ranked(function: Callable[..., T], /, **kwargs: Any) -> T:
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_ranking, partial(function, **kwargs))
+    return await loop.run_in_executor(_ranking, partial(_closing, function, kwargs))
 
 
 async def answer_question(*, asked: Asked, emit: Emit, push_status: StatusPush) -> Answer:
     """The answer to `asked`, its pieces already passed to `emit` as they were made."""
     # Approved staff notes: the shop's own information, used where the manual is silent.
     shop = await staff_notes.for_question(product=asked.product, text=asked.text, lang=asked.lang)
-    documents = await _on_db(documents_of)(product=asked.product)
+    documents = await on_pool(documents_of)(product=asked.product)
     if not documents:
         # Without a document, say why: nothing in the catalog, or what discovery found.
-        reason = await _on_db(why_no_documents)(product=asked.product)
+        reason = await on_pool(why_no_documents)(product=asked.product)
         return await _say(emit, shop.instead() or no_manual(asked.product, reason))
     documents = await _wait_for_documents(asked.product, documents, push_status)
     ready = [manual for manual in documents if manual.status == Manual.Status.READY]
@@ -96,22 +93,24 @@ async def answer_question(*, asked: Asked, emit: Emit, push_status: StatusPush) 
         )
     infos = [_info(manual, asked.product) for manual in ready]
     key = cache_key(infos, asked) + shop.cache_part()
-    cached = await _on_db(cache.get)(key)
+    cached = await on_pool(cache.get)(key)
     if isinstance(cached, Answer):
         for piece in cached.pieces:
             await emit(piece)
         return cached
-    exclude = set(
-        tokens(f"{asked.product.name} {asked.product.brand.name} {asked.product.catalog_id}")
-    )
-    grounded, found = await _ranked(_ground, infos=infos, asked=asked, exclude=exclude)
+    names = await on_pool(product_names)(product=asked.product)
+    grounded = await _ranked(_ground, infos=infos, asked=asked, names=names)
+    found = grounded.answer
     if found.state != ANSWERED:
         found = shop.instead() or found
-    if llm.enabled() and found.state == ANSWERED and grounded is not None:
-        info, index = grounded
-        hits = await _ranked(extractive.retrieve, index=index, question=asked.text, exclude=exclude)
+    if llm.enabled() and found.state == ANSWERED and grounded.hits:
         answer = await llm.answer(
-            manual=info, index=index, hits=hits, question=asked.text, fallback=found, emit=emit
+            documents=grounded.documents,
+            hits=grounded.hits,
+            question=asked.text,
+            fallback=found,
+            emit=emit,
+            lang=asked.lang,
         )
     else:
         answer = await _say(emit, found)
@@ -120,24 +119,30 @@ async def answer_question(*, asked: Asked, emit: Emit, push_status: StatusPush) 
             await emit(piece)
     # A fallback after an endpoint failure is not what the next asker should get.
     if answer.state in _CACHEABLE and answer.engine == engine_name():
-        await _on_db(cache.set)(key, answer, settings.ANSWER_CACHE_SECONDS)
+        await on_pool(cache.set)(key, answer, settings.ANSWER_CACHE_SECONDS)
     return answer
 
 
-def _ground(
-    *, infos: list[ManualInfo], asked: Asked, exclude: set[str]
-) -> tuple[tuple[ManualInfo, ManualIndex] | None, Answer]:
-    """The answer from the first document that answers, or the abstention of the first."""
-    first: Answer | None = None
-    for info in infos:
-        index = get_index(manual_id=info.id, version=info.version)
-        question = f"{asked.context} {asked.text}" if asked.context else asked.text
-        found = extractive.compose(manual=info, index=index, question=question, exclude=exclude)
-        if found.state == ANSWERED:
-            return (info, index), found
-        first = first or found
-    assert first is not None
-    return None, first
+@dataclass(frozen=True)
+class _Grounded:
+    documents: list[tuple[ManualInfo, ManualIndex]]
+    answer: Answer
+    hits: list[Hit]
+
+
+def _ground(*, infos: list[ManualInfo], asked: Asked, names: list[str]) -> _Grounded:
+    """The extractive answer across every ready document, and the passages an LLM gets."""
+    documents = [(info, get_index(manual_id=info.id, version=info.version)) for info in infos]
+    query = {
+        "question": asked.text,
+        "context": asked.context,
+        "exclude": names,
+        "query_vector": embed_question(asked.text),
+        "lang": asked.lang,
+    }
+    found = extractive.compose(documents=documents, **query)
+    hits = extractive.retrieve(documents, **query) if llm.enabled() else []
+    return _Grounded(documents=documents, answer=found, hits=hits)
 
 
 def _info(manual: Manual, product: Product) -> ManualInfo:
@@ -194,10 +199,10 @@ async def _wait_for_documents(
     if any(manual.status == Manual.Status.READY for manual in documents):
         pending = [m for m in documents if m.status not in _SETTLED]
         for manual in pending:
-            await _on_db(request_prefetch)(manual_id=manual.pk)
+            await on_pool(request_prefetch)(manual_id=manual.pk)
         return documents
     for manual in documents:
-        await _on_db(request_prefetch)(manual_id=manual.pk)
+        await on_pool(request_prefetch)(manual_id=manual.pk)
     deadline = time.monotonic() + settings.ANSWER_MANUAL_WAIT_SECONDS
     last: dict[int, dict[str, Any]] = {}
     pks = [manual.pk for manual in documents]
@@ -212,7 +217,7 @@ async def _wait_for_documents(
         if settled or remaining <= 0 or any(m.status == Manual.Status.READY for m in documents):
             return documents
         await asyncio.sleep(min(_POLL_SECONDS, remaining))
-        fresh = await _on_db(_manuals_by_pk)(pks=pks)
+        fresh = await on_pool(_manuals_by_pk)(pks=pks)
         documents = [fresh.get(pk, manual) for pk, manual in zip(pks, documents, strict=True)]
 
 

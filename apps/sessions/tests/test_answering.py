@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from channels.db import database_sync_to_async
 
 from apps.manuals.models import Manual
 from apps.manuals.selectors import first_document
+from apps.manuals.services import answering as answer_service
+from apps.manuals.services import attach_document
 from apps.manuals.tests.demo_data import product_with, ready_manual
 from apps.sessions import answering
 from apps.sessions.models import ChatSession, Feedback, Message
@@ -31,7 +34,7 @@ def fresh_cache() -> None:
 def prefetches(monkeypatch) -> list[int]:
     queued: list[int] = []
     monkeypatch.setattr(
-        answering, "request_prefetch", lambda *, manual_id: queued.append(manual_id)
+        answer_service, "request_prefetch", lambda *, manual_id: queued.append(manual_id)
     )
     return queued
 
@@ -120,9 +123,9 @@ async def test_a_manual_still_not_ready_after_the_wait_answers_no_manual(
 ) -> None:
     settings.ANSWER_MANUAL_WAIT_SECONDS = 0.3
     session, product = await database_sync_to_async(_setup)()
-    await database_sync_to_async(
-        Manual.objects.filter(pk=first_document(product=product).pk).update
-    )(status=Manual.Status.QUEUED)
+    await database_sync_to_async(Manual.objects.filter(links__product=product).update)(
+        status=Manual.Status.QUEUED
+    )
     sent = await _ask(session, product_id=product.catalog_id)
     end = sent[-1]
     assert end["state"] == "no_manual" and end["citations"] == []
@@ -131,9 +134,9 @@ async def test_a_manual_still_not_ready_after_the_wait_answers_no_manual(
 
 async def test_a_failed_manual_answers_no_manual_with_the_reason(prefetches) -> None:
     session, product = await database_sync_to_async(_setup)()
-    await database_sync_to_async(
-        Manual.objects.filter(pk=first_document(product=product).pk).update
-    )(status=Manual.Status.FAILED, error="The vendor's site refused the download.")
+    await database_sync_to_async(Manual.objects.filter(links__product=product).update)(
+        status=Manual.Status.FAILED, error="The vendor's site refused the download."
+    )
     sent = await _ask(session, product_id=product.catalog_id)
     assert sent[-1]["state"] == "no_manual"
     assert "refused the download" in sent[-1]["text"]
@@ -161,13 +164,13 @@ async def test_a_repeated_question_on_the_same_manual_version_comes_from_the_cac
     session, product = await database_sync_to_async(_setup)()
     first = await _ask(session, product_id=product.catalog_id)
 
-    def no_retrieval(*args: Any) -> None:
+    def no_retrieval(**kwargs: Any) -> None:
         raise AssertionError("retrieval ran for a cached answer")
 
-    monkeypatch.setattr(answering, "_retrieve", no_retrieval)
-    second = await _ask(
-        session, text="  how do I do a FACTORY reset ", product_id=product.catalog_id
-    )
+    monkeypatch.setattr(answer_service, "_ground", no_retrieval)
+    # Another customer: in the same conversation the first answer would be context.
+    other = await database_sync_to_async(ChatSession.objects.create)(owner_key="other")
+    second = await _ask(other, text="  how do I do a FACTORY reset ", product_id=product.catalog_id)
     assert second[-1]["text"] == first[-1]["text"]
     assert second[-1]["message_id"] != first[-1]["message_id"]
 
@@ -195,3 +198,55 @@ async def test_feedback_is_stored_only_on_answers_of_the_same_session() -> None:
         await answering.save_feedback(
             session=session, message_id=end["message_id"], rating=1, comment="x" * 2001
         )
+
+
+def _two_documents() -> tuple[ChatSession, Any, Manual]:
+    """A product whose owner's manual is the LP-4's and whose reference is the LX-88's."""
+    looper = ready_manual("lumenvale-lp-4.pdf", title="LP-4 Owner's Manual")
+    reference = ready_manual("lumenvale-lx-88.pdf", title="LX-88 Reference")
+    Manual.objects.filter(pk=reference.pk).update(document_kind=Manual.DocumentKind.REFERENCE)
+    product = product_with(looper)
+    attach_document(manual=reference, product=product)
+    return ChatSession.objects.create(owner_key="owner"), product, reference
+
+
+async def test_a_question_only_the_second_document_covers_is_answered_from_it() -> None:
+    session, product, reference = await database_sync_to_async(_two_documents)()
+    sent = await _ask(session, text="How do I layer two sounds?", product_id=product.catalog_id)
+    start, end = sent[0], sent[-1]
+    assert [d["kind"] for d in start["product"]["documents"]] == ["owners_manual", "reference"]
+    assert end["state"] == "answered"
+    assert {c["manual_id"] for c in end["citations"]} == {reference.pk}
+
+
+async def test_a_follow_up_naming_no_product_is_about_the_conversations_product(
+    monkeypatch,
+) -> None:
+    session, product = await database_sync_to_async(_setup)("lumenvale-lp-4.pdf")
+    await _ask(session, text="how do I overdub on a loop", product_id=product.catalog_id)
+    seen: list[str] = []
+    ground = answer_service._ground
+
+    def spy(**kwargs: Any) -> Any:
+        seen.append(kwargs["asked"].context)
+        return ground(**kwargs)
+
+    monkeypatch.setattr(answer_service, "_ground", spy)
+    sent = await _ask(session, text="and how do I undo that?")
+    assert sent[0]["product"]["id"] == product.catalog_id
+    assert sent[-1]["state"] == "answered"
+    assert "how do I overdub on a loop" in seen[0]
+
+
+async def test_passages_are_ranked_on_the_answer_threads_not_the_shared_one(monkeypatch) -> None:
+    session, product = await database_sync_to_async(_setup)()
+    threads: list[str] = []
+    ground = answer_service._ground
+
+    def spy(**kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return ground(**kwargs)
+
+    monkeypatch.setattr(answer_service, "_ground", spy)
+    await _ask(session, product_id=product.catalog_id)
+    assert threads and threads[0].startswith("answer-ranking")

@@ -10,9 +10,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from apps.manuals.models import Manual
-from apps.manuals.selectors import first_document
+from apps.manuals.services import answering
 from apps.manuals.tests.demo_data import product_with, ready_manual
-from apps.sessions import answering
 from apps.sessions.models import ChatSession, Feedback, Message
 from apps.sessions.tests.sockets import communicator, make_chat
 from hscjit import cache
@@ -106,7 +105,7 @@ async def test_ask_waits_for_a_manual_still_fetching(settings, monkeypatch) -> N
         )
         await asyncio.sleep(0.5)
         await database_sync_to_async(
-            Manual.objects.filter(pk=first_document(product=product).pk).update
+            Manual.objects.filter(links__product=product).update
         )(status=Manual.Status.READY)
         received = await _until_end(comm)
     finally:

@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from apps.manuals.models import Manual
-from apps.manuals.services import manual_group, publish_status
+from apps.manuals.services import attach_document, manual_group, publish_status
 from apps.sessions import consumers
 from apps.sessions.models import ChatSession
 from apps.sessions.tests.sockets import ask, communicator, expect_close, make_chat
@@ -144,6 +144,32 @@ async def test_select_answers_selected_sets_focus_and_follows_the_manual(socket,
         "progress": 0.4,
         "pages": None,
         "error": None,
+    }
+
+
+async def test_every_document_of_the_selected_product_is_prefetched_and_followed(socket, catalog):
+    midi = await database_sync_to_async(Manual.objects.create)(
+        title="RC-600 MIDI implementation",
+        source_url="https://example.test/rc600-midi.pdf",
+        document_kind=Manual.DocumentKind.MIDI_IMPLEMENTATION,
+    )
+    await database_sync_to_async(attach_document)(manual=midi, product=catalog["rc600"])
+    reply = await ask(socket, {"type": "select", "product_id": "boss-rc-600", "ref": "s"})
+    documents = reply["product"]["documents"]
+    assert [d["id"] for d in documents] == [catalog["manual"].pk, midi.pk]
+    assert reply["product"]["manual"]["id"] == catalog["manual"].pk
+    assert catalog["prefetches"] == [catalog["manual"].pk, midi.pk]
+
+    status = {"status": "extracting", "progress": 0.5, "pages": 8, "error": None}
+    await get_channel_layer().group_send(
+        manual_group(midi.pk), {"type": "manual.status", "manual_id": midi.pk, **status}
+    )
+    pushed = await socket.receive_json_from(timeout=5)
+    assert pushed == {
+        "type": "manual_status",
+        "manual_id": midi.pk,
+        "product_id": "boss-rc-600",
+        **status,
     }
 
 

@@ -22,7 +22,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pytest_django import Settings
 
-from apps.sessions import answering
+from apps.manuals.services import answering
 from apps.sessions.models import ChatSession
 from apps.sessions.protocol import CLIENT_TYPES, ERROR_CODES, MAX_REF
 from apps.sessions.tests.sockets import communicator, make_chat

@@ -58,7 +58,8 @@ async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnectin
     await first.disconnect()
 
     # The download finishes while the customer is away.
-    await database_sync_to_async(finish_fetch)(first_document(product=product).pk)
+    manual = await database_sync_to_async(first_document)(product=product)
+    await database_sync_to_async(finish_fetch)(manual.pk)
     answer = await _saved_answer(start["question_id"])
 
     second = client_socket(client, session.pk)
@@ -75,7 +76,7 @@ async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnectin
     assert caught_up["text"] == answer.text and "[p. 9]" in caught_up["text"]
     assert (
         caught_up["citations"][0]["url"]
-        == f"/manuals/{first_document(product=product).pk}/document#page=9"
+        == f"/manuals/{manual.pk}/document#page=9"
     )
 
     page = await database_sync_to_async(client.get)(f"/chat/{session.pk}/")

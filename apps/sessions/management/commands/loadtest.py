@@ -35,13 +35,31 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.manuals.models import Manual
 from apps.products.management.commands.bench_prediction import typing_inputs
 from apps.products.models import Product
-from hscjit.loadclient import ChatClient, Recorder, server_health
+from hscjit.loadclient import ChatClient, Recorder, percentile, server_health
 from hscjit.processes import OwnedProcess, celery_worker, load_run_env, web_server
 from hscjit.tcpproxy import RoundRobinProxy
 
 QA_SET = Path(settings.BASE_DIR) / "apps" / "manuals" / "answers" / "qa_set.json"
 TARGET_RATIO = 1.5
 TARGET_FIRST_DELTA_MS = 300.0
+COLD_WINDOW_SECONDS = 3.0
+COLD_QUESTION = "How do I do a factory reset?"
+
+
+class TimedRecorder(Recorder):
+    """Also remembers when each latency was taken, to compare windows of one run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: dict[str, list[tuple[float, float]]] = {}
+
+    def observe(self, name: str, millis: float) -> None:
+        super().observe(name, millis)
+        self.times.setdefault(name, []).append((time.monotonic(), millis))
+
+    def between(self, name: str, start: float, end: float) -> list[float]:
+        """Latencies of replies that arrived from `start` to `end`."""
+        return [millis for at, millis in self.times.get(name, []) if start <= at < end]
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,14 @@ class Command(BaseCommand):
             help="first run the same load with typists on /ws/echo/",
         )
         parser.add_argument(
+            "--cold-question",
+            type=int,
+            default=0,
+            metavar="PAGES",
+            help="instead: while --typists type, ask the first question on a freshly indexed "
+            "manual of PAGES pages; compare prediction p99 before and after it",
+        )
+        parser.add_argument(
             "--idle",
             type=int,
             default=0,
@@ -118,6 +144,10 @@ class Command(BaseCommand):
             url, pids = self._target(stack, options)
             if options["idle"]:
                 asyncio.run(self.idle_capacity(url, options["idle"], pids))
+                return
+            if options["cold_question"]:
+                product_id = self._fresh_manual(options["cold_question"])
+                asyncio.run(self.cold_question(url, load, product_id))
                 return
             questions = self._questions()
             floor = None
@@ -273,6 +303,53 @@ class Command(BaseCommand):
                     wait=True,
                 )
             await asyncio.sleep(max(0.0, interval - rng.uniform(0, 1)))
+
+    # --- a cold question under typing ------------------------------------------------------
+
+    def _fresh_manual(self, pages: int) -> str:
+        """A ready manual of `pages` pages with a new version, indexed as the worker does."""
+        from apps.manuals.management.commands.bench_answers import Command as BenchAnswers
+
+        bench = BenchAnswers(stdout=self.stdout)
+        product = bench.prepare_manual(pages=pages)
+        bench.index_manual(product)
+        return product.catalog_id
+
+    async def cold_question(self, url: str, load: Load, product_id: str) -> None:
+        """Prediction p99 of typists in the seconds before and after a cold first question."""
+        recorder = TimedRecorder()
+        clients = await self.open_clients(url, load.typists + 1, recorder)
+        asker, typists = clients[0], clients[1:]
+        warmup, window = 3.0, COLD_WINDOW_SECONDS
+        started = time.monotonic()
+        until = started + warmup + 2 * window + 1.0
+        texts = typing_inputs()
+        typing = asyncio.gather(
+            *(self._type(client, texts, load, until, seed) for seed, client in enumerate(typists))
+        )
+        await asyncio.sleep(warmup + window)
+        asked_at = time.monotonic()
+        end = await asker.ask(COLD_QUESTION, product_id=product_id, timeout=120)
+        answered_at = time.monotonic()
+        await typing
+        await asyncio.sleep(1.0)
+        before = recorder.between("prediction", asked_at - window, asked_at)
+        after = recorder.between("prediction", asked_at, asked_at + window)
+        for client in clients:
+            await client.close()
+        first = recorder.summary("first_delta")
+        self.stdout.write(
+            f"cold question: {end.get('state')} in {(answered_at - asked_at) * 1000:.0f} ms "
+            f"(first delta {first['p50']:.0f} ms); {len(typists)} typists at "
+            f"{load.chars_per_second:g} characters a second"
+        )
+        ratio = percentile(after, 99) / max(percentile(before, 99), 1e-9)
+        self.stdout.write(
+            f"cold question: prediction p99 {percentile(before, 99):.1f} ms in the "
+            f"{window:g} s before (n={len(before)}), {percentile(after, 99):.1f} ms in the "
+            f"{window:g} s after (n={len(after)}): x{ratio:.2f} (target <= 2); "
+            f"errors {dict(recorder.errors) or 0}"
+        )
 
     # --- idle capacity ---------------------------------------------------------------------
 

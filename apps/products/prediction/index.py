@@ -62,6 +62,9 @@ ACCESSORY_WORDS = frozenset(
 )
 _ACCESSORY_FACTOR = 0.8
 _COMPLETE = 0.999
+# A text that names a Plus model or a generation ("one+", "mk2") is not about a name without
+# it: "CR-Buds+" is not the CR-Buds, even though every word of "CR-Buds" was typed.
+_MISSING_MARK_FACTOR = 0.9
 _OTHER_BRAND_FACTOR = 0.85
 
 
@@ -347,6 +350,7 @@ class PredictionIndex:
                 gained[entry] += weight * strength
                 explained[entry] += plain
         best_explained = max(explained.values())
+        marks = {t for t in matched if t == "plus" or (t[:2] == "mk" and t[2:].isdigit())}
 
         scores: dict[int, float] = {}
         evidence: dict[int, float] = {}
@@ -359,6 +363,8 @@ class PredictionIndex:
             score = _COVERAGE_SHARE * coverage + (1 - _COVERAGE_SHARE) * reach
             if entry.accessory and entry.accessory.isdisjoint(matched):
                 score *= _ACCESSORY_FACTOR
+            if marks and not marks <= entry.weights.keys():
+                score *= _MISSING_MARK_FACTOR
             if brands:
                 if self._brand_of[entry.product] in brands:
                     score = score * (1 - _BRAND_BONUS) + _BRAND_BONUS

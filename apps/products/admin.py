@@ -13,11 +13,13 @@ from django.utils.html import format_html
 
 from apps.products.models import (
     Brand,
+    BrandAlias,
     Family,
     Product,
     ProductAlias,
     ProductMerge,
     ProductRelationship,
+    TermAlias,
 )
 from apps.products.services import (
     bump_catalog_version,
@@ -283,3 +285,22 @@ class FamilyAdmin(BumpsCatalogVersion):
     @admin.display(description="variants", ordering="variant_count")
     def variant_count(self, obj: Family) -> int:
         return obj.variant_count  # type: ignore[attr-defined]
+
+
+@admin.register(BrandAlias)
+class BrandAliasAdmin(BumpsCatalogVersion):
+    """Hebrew and other spellings of brand names (seeded by `manage.py seed_hebrew_aliases`)."""
+
+    list_display = ["alias", "means", "brand"]
+    list_filter = ["brand"]
+    search_fields = ["alias", "means", "brand__name"]
+    autocomplete_fields = ["brand"]
+
+
+@admin.register(TermAlias)
+class TermAliasAdmin(BumpsCatalogVersion):
+    """Hebrew model names and product words, read by prediction as the catalog's words."""
+
+    list_display = ["alias", "means", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["alias", "means"]

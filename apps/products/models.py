@@ -192,3 +192,50 @@ class CatalogStamp(models.Model):
 
     def __str__(self) -> str:
         return f"catalog v{self.version}"
+
+
+class BrandAlias(models.Model):
+    """A name customers write a brand with: in Hebrew letters (רולנד), or spelled otherwise.
+
+    Prediction reads the alias as the Latin words in `means` (the brand's distinctive words,
+    "paiste" for Paiste Cymbals), so "מקלדת נורד" finds Nord's keyboards.
+    """
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=120)
+    means = models.CharField(
+        max_length=120, help_text="The brand's words in the catalog's names, e.g. 'allen heath'."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["brand__name", "alias"]
+        verbose_name_plural = "brand aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "alias"], name="unique_alias_per_brand")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.brand}"
+
+
+class TermAlias(models.Model):
+    """A word customers use for a model name or a kind of product, in the catalog's words:
+    קטאנה -> katana, מגבר -> amp, אוזניות -> headphone."""
+
+    class Kind(models.TextChoices):
+        MODEL = "model", "Model name"
+        WORD = "word", "Other word of the names"
+        CATEGORY = "category", "Kind of product"
+
+    alias = models.CharField(max_length=120, unique=True)
+    means = models.CharField(max_length=120, help_text="The words the catalog's names use.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "alias"]
+        verbose_name_plural = "term aliases"
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.means}"

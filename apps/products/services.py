@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -12,7 +15,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from apps.products.models import CatalogStamp, Family, Product, ProductMerge
+from apps.products.models import (
+    Brand,
+    BrandAlias,
+    CatalogStamp,
+    Family,
+    Product,
+    ProductMerge,
+    TermAlias,
+)
 from apps.products.selectors import CATALOG_VERSION_KEY
 from hscjit.background import after_commit
 
@@ -53,6 +64,63 @@ def regenerate_product_cache(*, warm_limit: int) -> WarmResult:
     bump_catalog_version()
     refresh_index()
     return warm_product_cards(limit=warm_limit)
+
+
+HEBREW_ALIASES = Path(__file__).resolve().parent / "data" / "hebrew_aliases.json"
+
+
+@dataclass(frozen=True)
+class AliasSeedResult:
+    brand_aliases: int
+    term_aliases: int
+    brands_without_alias: list[str]
+    unknown_brands: list[str]
+
+
+def seed_hebrew_aliases(*, path: Path = HEBREW_ALIASES) -> AliasSeedResult:
+    """Add the curated Hebrew brand, model and product words (`path`) that are not there yet.
+
+    Staff edits win: an alias that exists keeps what staff made it mean, and one staff
+    deleted comes back only when this runs again. Bumps the catalog version once.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        brands: dict[str, dict[str, Any]] = data["brands"]
+        terms = [
+            *((alias, means, TermAlias.Kind.MODEL) for alias, means in data["models"].items()),
+            *((alias, means, TermAlias.Kind.WORD) for alias, means in data["words"].items()),
+            *(
+                (alias, means, TermAlias.Kind.CATEGORY)
+                for alias, means in data["categories"].items()
+            ),
+        ]
+    except (OSError, ValueError, KeyError, AttributeError) as error:
+        raise ValueError(f"{path}: not a Hebrew alias file ({error})") from error
+    by_slug = {brand.slug: brand for brand in Brand.objects.all()}
+    added_brand = added_term = 0
+    with transaction.atomic():
+        for slug, entry in brands.items():
+            brand = by_slug.get(slug)
+            if brand is None:
+                continue
+            for alias in entry["he"]:
+                _, created = BrandAlias.objects.get_or_create(
+                    brand=brand, alias=alias.strip(), defaults={"means": entry["means"]}
+                )
+                added_brand += created
+        for alias, means, kind in terms:
+            _, created = TermAlias.objects.get_or_create(
+                alias=alias.strip(), defaults={"means": means, "kind": kind}
+            )
+            added_term += created
+        bump_catalog_version()
+    with_alias = set(BrandAlias.objects.values_list("brand__slug", flat=True))
+    return AliasSeedResult(
+        brand_aliases=added_brand,
+        term_aliases=added_term,
+        brands_without_alias=sorted(set(by_slug) - with_alias),
+        unknown_brands=sorted(set(brands) - set(by_slug)),
+    )
 
 
 # Fields a catalog import writes: an admin edit of one of them locks it against imports.

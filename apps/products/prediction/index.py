@@ -28,6 +28,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from apps.products.prediction.bound import considered_text
+from apps.products.prediction.hebrew import HebrewLexicon
 from apps.products.prediction.normalize import content_coded_tokens, content_tokens
 
 # Below this a candidate is not worth showing ("hello" shows nothing).
@@ -109,8 +110,11 @@ class PredictionIndex:
         *,
         version: int = 0,
         cards: Mapping[int, dict[str, Any]] | None = None,
+        lexicon: HebrewLexicon | None = None,
     ) -> None:
         self.version = version
+        # Hebrew names and words, and wrong-layout typing, read as the catalog's Latin words.
+        self._lexicon = lexicon or HebrewLexicon()
         # The protocol's product object of each product, by pk, read with the same catalog
         # version, so a prediction needs no query to describe what it found.
         self.cards: Mapping[int, dict[str, Any]] = cards or {}
@@ -184,6 +188,8 @@ class PredictionIndex:
                 if len(token) > 1:
                     self._brand_by_token[token].add(brand)
         self._brand_by_token = dict(self._brand_by_token)
+        # What a word typed on the wrong keyboard layout may turn out to be (hebrew.py).
+        self._known_words = frozenset(self._postings).union(self._brand_by_token)
         # Typo correction looks only at words (digits are model numbers: 505 is not 500).
         self._words = sorted(
             token for token in self._postings if token.isalpha() and len(token) > 2
@@ -251,7 +257,7 @@ class PredictionIndex:
 
     def _resolve(self, text: str) -> tuple[dict[str, float], set[int]]:
         """The index tokens the text contains, with how sure each match is, and its brands."""
-        found = content_tokens(text)
+        found = content_tokens(self._lexicon.rewrite(text, self._known_words))
         matched: dict[str, float] = {}
         brands: set[int] = set()
 

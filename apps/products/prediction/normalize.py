@@ -14,6 +14,8 @@ import unicodedata
 # Letters that NFKD does not decompose into a base letter plus a mark.
 _FOLD = str.maketrans(
     {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ß": "ss", "\u0131": "i"}
+    # Hebrew final forms: a customer who types "מקלדת כבלימ" on a phone means "כבלים".
+    | {"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"}  # noqa: RUF001
 )
 
 # A run of Latin letters, a run of digits, or a run of other letters (Hebrew, Cyrillic...):

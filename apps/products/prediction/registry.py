@@ -21,7 +21,8 @@ from typing import Any, Generic, Protocol, TypeVar
 from django.db import close_old_connections
 from django.db.models import Count
 
-from apps.products.models import Product, ProductAlias
+from apps.products.models import BrandAlias, Product, ProductAlias, TermAlias
+from apps.products.prediction.hebrew import HebrewLexicon
 from apps.products.prediction.index import CatalogRecord, PredictionIndex
 from apps.products.selectors import current_catalog_version, product_card
 from hscjit import cache
@@ -37,6 +38,13 @@ class Versioned(Protocol):
 
 
 V = TypeVar("V", bound=Versioned)
+
+
+def load_lexicon() -> HebrewLexicon:
+    """The brand and term aliases staff keep, as prediction reads them (two queries)."""
+    pairs = list(BrandAlias.objects.values_list("alias", "means"))
+    pairs += TermAlias.objects.values_list("alias", "means")
+    return HebrewLexicon(pairs)
 
 
 def load_records() -> list[CatalogRecord]:
@@ -114,7 +122,12 @@ def build_index(*, version: int | None = None) -> PredictionIndex:
     # Read the version first: an edit committed during the load bumps it again, so the
     # next check rebuilds rather than keeping an index that missed the edit.
     version = current_catalog_version() if version is None else version
-    index = PredictionIndex(load_records(), version=version, cards=load_cards(version=version))
+    index = PredictionIndex(
+        load_records(),
+        version=version,
+        cards=load_cards(version=version),
+        lexicon=load_lexicon(),
+    )
     # The index lives until the next catalog version: take it (and the process's other
     # long-lived objects) out of the cyclic collector's full passes, which otherwise stop the
     # event loop for tens of milliseconds walking it. Refcounting still frees it later.

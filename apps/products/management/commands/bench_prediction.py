@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.products.management.commands.eval_prediction import CASES
+from apps.products.management.commands.eval_prediction import CASE_SETS, CASES
 from apps.products.prediction import refresh_index
 from hscjit.loadclient import ChatClient, Recorder, percentile
 from hscjit.processes import load_run_env, web_server
@@ -34,8 +34,8 @@ TARGET_P95_RATIO = 1.3
 TARGET_P99_RATIO = 1.5
 
 
-def typing_inputs() -> list[str]:
-    data = json.loads(CASES.read_text(encoding="utf-8"))
+def typing_inputs(path: Path = CASES) -> list[str]:
+    data = json.loads(path.read_text(encoding="utf-8"))
     return [case["text"] for case in data["cases"]]
 
 
@@ -49,11 +49,18 @@ class Command(BaseCommand):
         parser.add_argument("--url", help="a running server (with BENCH_ECHO=1) to measure")
         parser.add_argument("--skip-e2e", action="store_true", help="in-process figures only")
         parser.add_argument("--min-products", type=int, default=3000)
+        parser.add_argument(
+            "--set",
+            dest="case_set",
+            choices=sorted(CASE_SETS),
+            default="default",
+            help="whose texts are typed in-process (hebrew: the Hebrew and mixed set)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # One line per HTTP request of the session set-up would bury the figures.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        self.in_process(min_products=options["min_products"])
+        self.in_process(min_products=options["min_products"], cases=CASE_SETS[options["case_set"]])
         if options["skip_e2e"]:
             return
         with ExitStack() as stack:
@@ -64,7 +71,7 @@ class Command(BaseCommand):
 
     # --- in-process ------------------------------------------------------------------------
 
-    def in_process(self, *, min_products: int) -> None:
+    def in_process(self, *, min_products: int, cases: Path = CASES) -> None:
         started = time.perf_counter()
         index = refresh_index()
         built = time.perf_counter() - started
@@ -74,7 +81,7 @@ class Command(BaseCommand):
                 "(manage.py import_catalog ../shared/catalogs/halilit-2026) "
                 "or lower --min-products"
             )
-        prefixes = [text[:end] for text in typing_inputs() for end in range(1, len(text) + 1)]
+        prefixes = [text[:end] for text in typing_inputs(cases) for end in range(1, len(text) + 1)]
         timings: list[float] = []
         for text in prefixes:
             began = time.perf_counter()

@@ -40,6 +40,11 @@ SERVER_TYPES = {
     "feedback_saved",
     "pong",
     "error",
+    # Version 1.1, live support (docs/protocol.md).
+    "handoff_offer",
+    "handoff_state",
+    "agent_message",
+    "agent_typing",
 }
 # The message that completes the server's answer to each client type (besides an `error`).
 REPLY = {
@@ -48,6 +53,9 @@ REPLY = {
     "ask": "answer_end",
     "feedback": "feedback_saved",
     "ping": "pong",
+    "handoff_request": "handoff_state",
+    "contact": "handoff_state",
+    "handoff_cancel": "handoff_state",
 }
 HYPOTHESIS = hypothesis_settings(
     max_examples=150,
@@ -180,6 +188,10 @@ class Client:
         if message["type"] == "error":
             assert message["code"] in ERROR_CODES, message
             assert isinstance(message["message"], str) and message["message"], message
+        if message["type"] == "handoff_offer":
+            # Follows an answer the manual could not give; it answers no frame of its own.
+            assert isinstance(message["text"], str) and message["text"], message
+            return await self.receive()
         return message
 
     async def ping(self) -> None:

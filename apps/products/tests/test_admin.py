@@ -28,6 +28,9 @@ EDITOR_PERMISSIONS = {
         ("chat", "chatsession", ("view",)),
         ("chat", "message", ("view",)),
         ("chat", "feedback", ("view",)),
+        # Editors review what support agents save as staff notes (issue 17).
+        ("manuals", "staffnote", ("view", "change", "approve")),
+        ("chat", "handoff", ("view",)),
         ("django_celery_beat", "periodictask", ("view", "change")),
     ]
     for action in actions

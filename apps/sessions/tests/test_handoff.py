@@ -277,3 +277,16 @@ def test_the_form_without_javascript_hands_a_typed_request_to_a_person(client: A
     assert handoff is not None and handoff.status == Handoff.Status.WAITING
     page = client.get(f"/chat/{session_id}/")
     assert "shortly" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_support_agents_group_may_answer_customers_and_write_notes_but_not_approve_them() -> (
+    None
+):
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.get(name="Support agents")
+    granted = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+    assert {"chat.answer_customers", "manuals.add_staffnote", "chat.view_message"} <= granted
+    assert "manuals.approve_staffnote" not in granted
+    assert not any(code.endswith("_user") or code.endswith("_group") for code in granted)

@@ -20,3 +20,13 @@ def cleanup_old_sessions() -> dict[str, int] | None:
         idle_for=timedelta(days=settings.CHAT_SESSION_RETENTION_DAYS)
     )
     return {"sessions": result.sessions, "messages": result.messages}
+
+
+@shared_task
+def embed_unanswered_questions() -> int | None:
+    """Scheduled hourly (migration chat 0007): vectors for the content-gaps clusters."""
+    from apps.sessions.dashboard import clusters, selectors
+
+    if not claim_run("embed_unanswered_questions"):
+        return None
+    return clusters.embed_questions(start=selectors.since(30))

@@ -138,3 +138,24 @@ def test_a_question_cannot_become_a_spreadsheet_formula_in_the_csv(staff: Client
         csv.reader(io.StringIO(staff.get("/admin/content-gaps/?export=clusters").content.decode()))
     )
     assert all(not row[4].startswith("=") for row in rows[1:])
+
+
+def test_the_hourly_job_that_embeds_unanswered_questions_is_scheduled_and_runs() -> None:
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django_celery_beat.models import PeriodicTask
+
+    from apps.sessions.tasks import embed_unanswered_questions
+    from hscjit.celery import app
+
+    state = MigrationExecutor(connection).loader.project_state(("chat", "0007_embed_questions_job"))
+    importlib.import_module("apps.sessions.migrations.0007_embed_questions_job").create_job(
+        state.apps, None
+    )
+    job = PeriodicTask.objects.get(name="embed_unanswered_questions")
+    assert job.enabled and job.task in app.tasks and job.crontab.minute == "15"
+    chat = ChatSession.objects.create(owner_key="k")
+    _pair(chat, None, "is there a carrying case", "no_product")
+    assert embed_unanswered_questions.apply().get() == 1

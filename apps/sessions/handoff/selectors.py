@@ -31,15 +31,6 @@ def open_handoff(*, session_id: uuid.UUID) -> Handoff | None:
     )
 
 
-def latest_handoff(*, session_id: uuid.UUID) -> Handoff | None:
-    return (
-        Handoff.objects.filter(session_id=session_id)
-        .select_related("agent", "product")
-        .order_by("-requested_at", "-pk")
-        .first()
-    )
-
-
 def handoff_by_id(*, handoff_id: int) -> Handoff | None:
     return Handoff.objects.filter(pk=handoff_id).select_related("agent", "product").first()
 

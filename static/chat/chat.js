@@ -32,7 +32,7 @@
   var PONG_WITHIN_MS = 10000;
   // After a reconnect, an answer still being written on the server is polled for this long.
   var RESYNC_DELAYS_MS = [0, 1000, 2000, 3000, 5000, 8000, 13000, 20000];
-  var CITATION = /\[pp?\.\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]/g;
+  var CITATION = /\[(?:pp?\.|\u05e2\u05de['\u05f3])\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]/g;
   var STATE_LABELS = {
     answered: t("From the manual"),
     not_in_manual: t("Not covered in the manual"),

@@ -59,16 +59,25 @@
       "border-radius": "14px", overflow: "hidden", "box-shadow": "0 10px 40px rgba(0,0,0,.3)",
     });
     panel.style.setProperty(side, "12px");
+    // A bar of its own above the frame, so the close button never covers the chat's header.
+    var bar = document.createElement("div");
+    bar.dir = hebrew ? "rtl" : "ltr";
+    style(bar, {
+      display: "flex", "align-items": "center", "justify-content": "space-between",
+      height: "40px", "box-sizing": "border-box", "padding-inline": "14px 4px",
+      background: accent, color: ink,
+      font: "600 14px/1.2 system-ui, sans-serif",
+    });
+    var title = document.createElement("span");
+    title.textContent = labels.title;
     var close = document.createElement("button");
     close.type = "button";
     close.textContent = "×";
     close.setAttribute("aria-label", labels.close);
     style(close, {
-      position: "absolute", top: "6px", "z-index": "1", width: "32px", height: "32px",
-      border: "0", "border-radius": "50%", background: "rgba(0,0,0,.08)", cursor: "pointer",
-      font: "20px/1 system-ui, sans-serif",
+      width: "32px", height: "32px", border: "0", "border-radius": "50%", color: ink,
+      background: "transparent", cursor: "pointer", font: "22px/1 system-ui, sans-serif",
     });
-    close.style.setProperty(hebrew ? "left" : "right", "6px");
     close.addEventListener("click", function () {
       panel.hidden = true;
       button.setAttribute("aria-expanded", "false");
@@ -78,8 +87,10 @@
     frame.title = labels.title;
     frame.src = chatUrl();
     frame.allow = "clipboard-write";
-    style(frame, { border: "0", width: "100%", height: "100%" });
-    panel.appendChild(close);
+    style(frame, { display: "block", border: "0", width: "100%", height: "calc(100% - 40px)" });
+    bar.appendChild(title);
+    bar.appendChild(close);
+    panel.appendChild(bar);
     panel.appendChild(frame);
     document.body.appendChild(panel);
     button.setAttribute("aria-expanded", "true");

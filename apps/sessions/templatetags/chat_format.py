@@ -21,8 +21,9 @@ from apps.sessions import texts
 
 register = template.Library()
 
-# `[p. 12]`, and `[pp. 12-13]` for a passage that runs over a page boundary.
-CITATION_MARKER = re.compile(r"\[pp?\.\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]")
+# `[p. 12]`, and `[pp. 12-13]` for a passage that runs over a page boundary; `[עמ' 12]` and
+# `[עמ' 12-13]` in a Hebrew answer (apps/manuals/answers/framing.py).
+CITATION_MARKER = re.compile(r"\[(?:pp?\.|עמ['׳])\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]")  # noqa: RUF001
 
 # Babel's locale for each page language: Israeli conventions in both (₪, the week, dates).
 NUMBER_LOCALES = {"he": "he_IL", "en": "en_IL"}

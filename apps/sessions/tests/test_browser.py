@@ -49,8 +49,9 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_server(tmp_path_factory: pytest.TempPathFactory, *setup: list[str]) -> Iterator[str]:
+    """Daphne on its own SQLite file with the demo data; `setup` are more manage.py commands
+    run before it starts (so the server's caches see what they made)."""
     _require_chromium()
     workdir = tmp_path_factory.mktemp("chat-browser")
     env = project_env(
@@ -63,7 +64,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         STATIC_ROOT=str(workdir / "static"),
         ALLOWED_HOSTS="127.0.0.1",
     )
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["load_demo"]):
+    for command in (
+        ["migrate", "--noinput"],
+        ["collectstatic", "--noinput"],
+        ["load_demo"],
+        *setup,
+    ):
         done = subprocess.run(
             [sys.executable, "manage.py", *command],
             cwd=settings.BASE_DIR,
@@ -75,6 +81,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert done.returncode == 0, f"{command}: {done.stdout}\n{done.stderr}"
     with web_server(env, workdir=workdir) as port:
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from demo_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,18 @@ def test_it_links_each_cited_page_to_the_manual_document():
     assert 'target="_blank" rel="noopener noreferrer">[p. 14]</a>' in html
 
 
+def test_it_links_the_page_markers_of_a_hebrew_answer_too():
+    html = citation_links(
+        "לפי המדריך: Press SPLIT. [עמ' 12] Then save. [עמ' 14-15]",
+        [{"page": 12, "url": "/m/12"}, {"page": 14, "url": "/m/14"}],
+    )
+    assert (
+        '<a class="cite" href="/m/12" target="_blank" rel="noopener noreferrer">[עמ&#x27; 12]</a>'
+        in html
+    )
+    assert '<a class="cite" href="/m/14"' in html
+
+
 def test_it_escapes_the_answer_text_around_the_links():
     html = citation_links("<b>Hold</b> & release [p. 2]", [{"page": 2, "url": "/m/2"}])
     assert html.startswith("&lt;b&gt;Hold&lt;/b&gt; &amp; release <a ")

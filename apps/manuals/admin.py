@@ -169,16 +169,16 @@ class ManualAdmin(StaffDocumentTools, admin.ModelAdmin):
 
     @admin.action(description="Fetch now")
     def fetch_now(self, request: HttpRequest, queryset: QuerySet[Manual]) -> None:
-        queued = sum(
-            services.fetch_now(manual_id=pk) for pk in queryset.values_list("pk", flat=True)
-        )
-        self._report(request, queued, queryset.count(), "queued for fetching")
+        # The ids are read first: queuing changes the status a filtered list was selected by.
+        ids = list(queryset.values_list("pk", flat=True))
+        queued = sum(services.fetch_now(manual_id=pk) for pk in ids)
+        self._report(request, queued, len(ids), "queued for fetching")
 
     @admin.action(description="Re-extract from the stored original")
     def reextract(self, request: HttpRequest, queryset: QuerySet[Manual]) -> None:
-        ids = queryset.values_list("pk", flat=True)
+        ids = list(queryset.values_list("pk", flat=True))
         queued = sum(services.request_reextract(manual_id=pk) for pk in ids)
-        self._report(request, queued, queryset.count(), "queued for re-extraction")
+        self._report(request, queued, len(ids), "queued for re-extraction")
 
     def _report(self, request: HttpRequest, queued: int, asked: int, what: str) -> None:
         self.message_user(request, f"{queued} of {asked} manuals {what}.", messages.SUCCESS)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -224,7 +224,7 @@ class StaffDocumentTools(admin.ModelAdmin):
 
     def bulk_attach_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
-            return HttpResponse(status=403)
+            raise PermissionDenied
         form = CsvForm(request.POST or None, request.FILES or None)
         outcome: BulkOutcome | None = None
         if request.method == "POST" and form.is_valid():
@@ -242,7 +242,7 @@ class StaffDocumentTools(admin.ModelAdmin):
 
     def upload_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
-            return HttpResponse(status=403)
+            raise PermissionDenied
         initial = {k: request.GET.get(k, "") for k in ("product", "family")}
         form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
         outcome: BulkOutcome | None = None

@@ -385,6 +385,10 @@
     latestFindRef = null;
   }
 
+  function firstWord(text) {
+    return (text || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean)[0] || "";
+  }
+
   function showChips(candidates, label, asQuestion) {
     ui.chipList.textContent = "";
     candidates.forEach(function (candidate) {
@@ -393,9 +397,10 @@
       var item = cloneTemplate(ui.chipTemplate);
       var button = item.querySelector("button");
       setText(button, ".chip-name", product.name);
-      // Most catalog names start with the brand; say it once.
+      // Most catalog names start with the brand; say it once. Catalog brands are often
+      // longer than the name says them ("Paiste Cymbals"): their first word is enough.
       var brand = product.brand || "";
-      var named = product.name.toLowerCase().indexOf(brand.toLowerCase()) === 0;
+      var named = firstWord(product.name) === firstWord(brand);
       setText(button, ".chip-brand", named ? "" : brand);
       button.addEventListener("click", function () { choose(product); });
       ui.chipList.appendChild(item);

@@ -200,9 +200,15 @@ def _shortened(passage: str) -> str:
 
 @register.filter
 def chip_brand(card: object) -> str:
-    """The brand beside a product's name on a chip, unless the name starts with it (chat.js
-    words chips the same way)."""
+    """The brand beside a product's name on a chip, unless the name starts with the brand's
+    first word: catalog brands are often longer than the name says them ("Paiste Cymbals",
+    "Allen Heath" for "Allen & Heath ..."). chat.js words chips the same way."""
     if not isinstance(card, Mapping):
         return ""
     brand = str(card.get("brand") or "")
-    return "" if str(card.get("name") or "").lower().startswith(brand.lower()) else brand
+    return "" if _first_word(str(card.get("name") or "")) == _first_word(brand) else brand
+
+
+def _first_word(text: str) -> str:
+    words = re.split(r"[\W_]+", text.casefold())
+    return next((word for word in words if word), "")

@@ -34,6 +34,7 @@ install-dev: $(BIN)/.installed-dev messages
 run: $(BIN)/.installed messages
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_demo
+	DEBUG=1 $(BIN)/python manage.py seed_hebrew_aliases
 	@echo "Only the demo catalog is loaded. For the real one: make demo-full (imports $(FULL_CATALOG)),"
 	@echo "or DEBUG=1 $(BIN)/python manage.py import_catalog PATH... for other catalog files."
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -45,6 +46,7 @@ demo-full: $(BIN)/.installed messages
 	@if [ -d "$(FULL_CATALOG)" ]; then \
 	  DEBUG=1 $(BIN)/python manage.py import_catalog "$(FULL_CATALOG)"; \
 	else echo "warning: $(FULL_CATALOG) not found; serving the demo catalog only (FULL_CATALOG=PATH names another)"; fi
+	DEBUG=1 $(BIN)/python manage.py seed_hebrew_aliases
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Debian's chromium for the browser tests (needs root; skipped with a warning otherwise).

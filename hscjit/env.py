@@ -102,6 +102,10 @@ def database_from_url(url: str, *, base_dir: str) -> dict[str, object]:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": path if os.path.isabs(path) else os.path.join(base_dir, path),
+            # The embedded default runs tasks in threads beside the web requests: a writer
+            # waits for the lock, and takes it at the start of its transaction, instead of
+            # failing with "database is locked".
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         name = unquote(parsed.path.lstrip("/"))

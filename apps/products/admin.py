@@ -9,7 +9,9 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.products.models import (
     Brand,
@@ -114,7 +116,7 @@ class ProductAdmin(BumpsCatalogVersion):
     list_select_related = ["brand", "family"]
     search_fields = ["name", "sku", "catalog_id", "aliases__alias"]
     autocomplete_fields = ["brand", "family"]
-    readonly_fields = ["raw_price", "merged_into", "created_at", "updated_at"]
+    readonly_fields = ["raw_price", "merged_into", "documents", "created_at", "updated_at"]
     list_per_page = 50
     inlines = [AliasInline, RelationshipInline]
     actions = ["mark_reviewed", "merge_selected", "make_family_of_selected", "unlock_fields"]
@@ -122,7 +124,7 @@ class ProductAdmin(BumpsCatalogVersion):
         (None, {"fields": ["catalog_id", "name", "brand", "category", "sku", "is_active"]}),
         ("Price", {"fields": ["price", "currency", "raw_price"]}),
         ("Review", {"fields": ["needs_review", "review_reason"]}),
-        ("Links", {"fields": ["product_url", "image_url", "family"]}),
+        ("Links", {"fields": ["product_url", "image_url", "family", "documents"]}),
         ("Details", {"fields": ["description", "specs"], "classes": ["collapse"]}),
         (
             "Identity",
@@ -152,6 +154,29 @@ class ProductAdmin(BumpsCatalogVersion):
         )
 
     @admin.display(description="own documents", ordering="own_documents")
+    @admin.display(description="documents")
+    def documents(self, obj: Product) -> str:
+        """Its own documents and its family's, each with its status, linking to its page."""
+        links = list(obj.document_links.select_related("manual"))
+        if obj.family_id is not None:
+            links += list(obj.family.document_links.select_related("manual"))
+        if not links:
+            return "none (attach one from Manuals: Upload PDFs, or Attach from a CSV)"
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}</a> ({}, {}{})',
+            (
+                (
+                    reverse("admin:manuals_manual_change", args=[link.manual_id]),
+                    str(link.manual),
+                    link.manual.get_document_kind_display(),
+                    link.manual.get_status_display(),
+                    ", through its family" if link.family_id else "",
+                )
+                for link in links
+            ),
+        )
+
     def document_count(self, obj: Product) -> int:
         return obj.own_documents  # type: ignore[attr-defined]
 

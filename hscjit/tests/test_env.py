@@ -87,6 +87,11 @@ def test_database_urls_are_read() -> None:
     assert pg["OPTIONS"] == {"sslmode": "require"}
     assert database_from_url("sqlite:///db.sqlite3", base_dir="/srv")["NAME"] == "/srv/db.sqlite3"
     assert database_from_url("sqlite:////tmp/x.db", base_dir="/srv")["NAME"] == "/tmp/x.db"
+    # Tasks write from threads beside the requests: writers wait instead of failing.
+    assert database_from_url("sqlite:///db.sqlite3", base_dir="/srv")["OPTIONS"] == {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
 
 
 def _import_settings(**overrides: str) -> subprocess.CompletedProcess[str]:

@@ -398,7 +398,7 @@
       var button = item.querySelector("button");
       setText(button, ".chip-name", product.name);
       // Most catalog names start with the brand; say it once. Catalog brands are often
-      // longer than the name says them ("Paiste Cymbals"): their first word is enough.
+      // longer than the name says them (a maker's name plus its trade): their first word is enough.
       var brand = product.brand || "";
       var named = firstWord(product.name) === firstWord(brand);
       setText(button, ".chip-brand", named ? "" : brand);

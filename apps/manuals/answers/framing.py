@@ -2,8 +2,8 @@
 
 The quoted manual text stays as printed; these frame it (where it comes from, the page
 labels, the abstention) and follow the customer's language: `phrase(key, lang, ...)` renders
-under `translation.override(lang)`. The Hebrew catalogue is apps/manuals/locale/he (compile
-it with `manage.py compilemessages`, which needs GNU gettext: `apt-get install gettext`).
+under `translation.override(lang)`. Their Hebrew is in the project's one catalogue,
+locale/he (compiled by `make messages`).
 """
 
 from __future__ import annotations

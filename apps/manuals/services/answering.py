@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from django import db
 from django.conf import settings
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from apps.manuals.answers import extractive, llm
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer, ManualInfo
@@ -162,7 +162,11 @@ async def _say(emit: Emit, answer: Answer) -> Answer:
 
 
 def no_manual(product: Product, reason: str) -> Answer:
-    pieces = [f"I cannot answer from the manual of {product.name}: {reason}.\n"]
+    # Reasons that are sentences of ours are in the catalogue; a vendor's own text is not.
+    pieces = [
+        gettext("I cannot answer from the manual of %(product)s: %(reason)s.\n")
+        % {"product": product.name, "reason": gettext(reason)}
+    ]
     # What the customer can do next (not what the catalog says they already know).
     if product.product_url:
         first = gettext(
@@ -184,8 +188,8 @@ def no_manual(product: Product, reason: str) -> Answer:
 
 def _not_ready_reason(documents: list[Manual]) -> str:
     if all(manual.status == Manual.Status.FAILED for manual in documents):
-        return (documents[0].error or "its manual could not be fetched").rstrip(".")
-    return "its manual is still being fetched; please ask again in a minute"
+        return (documents[0].error or gettext_noop("its manual could not be fetched")).rstrip(".")
+    return gettext_noop("its manual is still being fetched; please ask again in a minute")
 
 
 async def _wait_for_documents(

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from apps.manuals.discovery.links import (
     NOT_DOCUMENTS,
@@ -67,8 +68,11 @@ NOT_A_MANUAL = (
     "This address is a vendor page that links to documents, not a manual: the documents it "
     "lists are looked for there instead."
 )
-LOOKING = "its documents are being looked for on the vendor's site; please ask again in a minute"
-NO_CATALOG_DOCUMENT = "the catalog lists no manual for it"
+# Reasons customers read: the answer service translates them (see `no_manual`).
+LOOKING = gettext_noop(
+    "its documents are being looked for on the vendor's site; please ask again in a minute"
+)
+NO_CATALOG_DOCUMENT = gettext_noop("the catalog lists no manual for it")
 # Pages followed from the page being read: a product's own page, then its downloads tab.
 _MAX_DEPTH = 2
 _FOLLOWED_PER_PRODUCT = 3

@@ -189,9 +189,13 @@ def attach_uploads(
             outcome.problems.append(RowProblem(position, label, "it is not a PDF"))
             continue
         with transaction.atomic():
-            title = PurePath(label).stem.replace("_", " ")[:300]
+            # A file name with spaces reads as a title; "shik-n32b-midi" reads as a file name,
+            # and customers see the title in every answer that quotes the document.
+            stem = PurePath(label).stem.strip()
+            titled = " " in stem
+            title = stem[:300] if titled else f"{name} {Manual.DocumentKind(kind).label}"
             manual = Manual(
-                title=title or f"{name} {Manual.DocumentKind(kind).label}",
+                title=title,
                 document_kind=kind,
                 language=language,
                 kind=Manual.Kind.PDF,

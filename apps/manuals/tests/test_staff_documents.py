@@ -109,6 +109,22 @@ def test_several_pdfs_uploaded_at_once_become_queued_documents_and_a_non_pdf_is_
     assert all(m.document_kind == "parameter_guide" for m in documents)
 
 
+def test_an_upload_named_like_a_file_is_titled_by_its_product_and_kind(admin_client, catalog):
+    upload = SimpleUploadedFile("rc505-midi_impl.pdf", make_pdf(["CC 7"]), "application/pdf")
+    admin_client.post(
+        reverse("admin:manuals_manual_upload"),
+        {
+            "product": "boss-rc-505",
+            "family": "",
+            "kind": "midi_implementation",
+            "language": "en",
+            "files": [upload],
+        },
+    )
+    [document] = documents_of(product=catalog["rc"])
+    assert document.title == f"{catalog['rc'].name} MIDI implementation"
+
+
 def test_the_upload_form_needs_a_known_product_or_family(admin_client, catalog):
     response = admin_client.post(
         reverse("admin:manuals_manual_upload"),

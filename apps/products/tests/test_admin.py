@@ -139,7 +139,12 @@ def test_the_change_page_opens_with_its_inlines(
     url = reverse("admin:products_product_change", args=[catalog["rc600"].pk])
     response = editor_client.get(url)
     assert response.status_code == 200
-    assert "loop station six" in response.content.decode()
+    html = response.content.decode()
+    assert "loop station six" in html
+    # Its documents, with their status, link to their own pages.
+    manual = catalog["rc600"].document_links.get().manual
+    assert reverse("admin:manuals_manual_change", args=[manual.pk]) in html
+    assert "Owner&#x27;s manual, Missing" in html
     assert {f.opts.model.__name__ for f in response.context["inline_admin_formsets"]} == {
         "ProductAlias",
         "ProductRelationship",

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import random
+import string
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -57,10 +58,20 @@ _refs = itertools.count(1)
 class ChatClient:
     """One customer: a chat session and its socket."""
 
-    def __init__(self, base_url: str, recorder: Recorder, *, ws_path: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        recorder: Recorder,
+        *,
+        ws_path: str | None = None,
+        local_address: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.recorder = recorder
         self.ws_path = ws_path
+        # The source address of every connection (e.g. 127.0.0.7: another customer's address
+        # on loopback), or the system's choice.
+        self.local_address = local_address
         self.cookie = ""
         self.socket: Any = None
         self._sent: dict[str, tuple[str, float]] = {}
@@ -72,7 +83,8 @@ class ChatClient:
 
     async def open_session(self) -> None:
         """GET /chat/ with a cookie jar of its own: one customer, one Django session."""
-        async with httpx.AsyncClient(timeout=30) as http:
+        transport = httpx.AsyncHTTPTransport(local_address=self.local_address)
+        async with httpx.AsyncClient(timeout=30, transport=transport) as http:
             response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
         if response.status_code != 302:
             raise RuntimeError(f"GET /chat/ answered {response.status_code}")
@@ -87,6 +99,8 @@ class ChatClient:
             max_size=2**22,
             open_timeout=30,
             ping_interval=None,
+            # Passed on to the event loop's create_connection.
+            **({"local_addr": (self.local_address, 0)} if self.local_address else {}),
         )
         self._reader = asyncio.create_task(self._read())
 
@@ -185,6 +199,94 @@ class ChatClient:
         reply = await asyncio.wait_for(self.send("answer", message, wait=True), timeout)
         assert reply is not None
         return reply
+
+
+# --- expensive typing (issue 14): attackers in a process of their own ---------------------------
+
+# About 166 random words (each unknown to the catalog, so each would cost a fuzzy search) in
+# one `typing` frame of at most the protocol's 1,000 characters, 19 frames a second: just
+# under CHAT_RATE_PER_SECOND.
+ATTACK_FRAMES_PER_SECOND = 19.0
+ATTACK_TEXT_CHARS = 995
+ATTACK_ALPHABET = string.ascii_lowercase + " " * 5
+
+
+def attack_text(rng: random.Random) -> str:
+    return " ".join("".join(rng.choices(ATTACK_ALPHABET, k=ATTACK_TEXT_CHARS)).split())
+
+
+def run_attackers(base_url: str, count: int, connected: Any, stop: Any, results: Any) -> None:
+    """`count` attackers, attacker n from 127.0.0.(2+n), each its own customer; sets the
+    `connected` event once all sockets are open, floods until `stop` is set, then puts its
+    figures on `results`.
+
+    The target of a process of its own (the events and queue are multiprocessing ones), so
+    the victim's measurements do not wait behind the attackers' own work in one event loop.
+    """
+    try:
+        results.put(asyncio.run(_attack(base_url, count, connected, stop)))
+    except BaseException as error:
+        connected.set()
+        results.put(
+            {
+                "connected": 0,
+                "held": 0,
+                "sent": 0,
+                "seconds": 0.0,
+                "predicted": 0,
+                "predicted_after": 0,
+                "errors": {f"attack:{error!r}": 1},
+            }
+        )
+        raise
+
+
+async def _attack(base_url: str, count: int, connected: Any, stop: Any) -> dict[str, Any]:
+    recorder = Recorder()
+    clients = [
+        ChatClient(base_url, recorder, local_address=f"127.0.0.{2 + n}") for n in range(count)
+    ]
+
+    async def open_one(client: ChatClient) -> None:
+        await client.open_session()
+        await client.connect()
+
+    opened = await asyncio.gather(*(open_one(c) for c in clients), return_exceptions=True)
+    for result in opened:
+        if isinstance(result, BaseException):
+            recorder.errors[f"connect:{type(result).__name__}"] += 1
+    clients = [c for c, result in zip(clients, opened, strict=True) if result is None]
+    connected.set()
+    started = time.monotonic()
+    sent = await asyncio.gather(*(_flood(c, stop, seed) for seed, c in enumerate(clients)))
+    flooded = time.monotonic() - started
+    answered = recorder.counts["received:prediction"]
+    await asyncio.sleep(2.0)  # replies the server still sends after the flood
+    held = sum(client.connected for client in clients)
+    for client in clients:
+        await client.close()
+    return {
+        "connected": len(clients),
+        "held": held,
+        "sent": sum(sent),
+        "seconds": flooded,
+        "predicted": answered,
+        "predicted_after": recorder.counts["received:prediction"] - answered,
+        "errors": dict(recorder.errors),
+    }
+
+
+async def _flood(client: ChatClient, stop: Any, seed: int) -> int:
+    rng = random.Random(f"attacker-{seed}")
+    started = time.monotonic()
+    sent = 0
+    while not stop.is_set() and client.connected:
+        now = time.monotonic()
+        await client.send("attack", {"type": "typing", "text": attack_text(rng)})
+        sent += 1
+        # On schedule, not after each send: a slow send does not lower the rate.
+        await asyncio.sleep(max(0.0, started + sent / ATTACK_FRAMES_PER_SECOND - now))
+    return sent
 
 
 async def server_health(base_url: str) -> dict[str, Any]:

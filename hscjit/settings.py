@@ -354,6 +354,15 @@ CHAT_PREDICTION_BURST_MS = env_float("CHAT_PREDICTION_BURST_MS", 50.0, minimum=1
 CHAT_ADDRESS_PREDICTION_MS_PER_SECOND = env_float(
     "CHAT_ADDRESS_PREDICTION_MS_PER_SECOND", 100.0, minimum=0.0
 )
+# What keeps many sockets from many addresses, each within its own budget, from filling the
+# loop: a socket that stays within the light share (a customer typing) predicts at once; the
+# work of sockets past it comes out of one budget per process (0 = off).
+CHAT_PREDICTION_LIGHT_MS_PER_SECOND = env_float(
+    "CHAT_PREDICTION_LIGHT_MS_PER_SECOND", 3.0, minimum=0.1
+)
+CHAT_PROCESS_PREDICTION_MS_PER_SECOND = env_float(
+    "CHAT_PROCESS_PREDICTION_MS_PER_SECOND", 100.0, minimum=0.0
+)
 # Proxies in front of the web processes that append to X-Forwarded-For (nginx, an ingress).
 # The client is the address the outermost of them saw; 0 trusts no header and uses the peer.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)

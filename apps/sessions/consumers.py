@@ -12,10 +12,11 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django import db
 from django.conf import settings
@@ -34,7 +35,9 @@ from apps.sessions.ratelimit import (
     address_budget,
     allow_address,
     close_socket,
+    light_budget,
     open_socket,
+    process_budget,
     scope_address,
 )
 from hscjit.logging_context import log_context
@@ -102,7 +105,14 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
             session_id=self.scope["url_route"]["kwargs"].get("session_id"),
             product_id=getattr(self, "_focus_product_id", None),
         ):
-            await super().dispatch(message)
+            # Channels' own dispatch first closes stale database connections on the one
+            # thread all sockets share, a thread hop per frame: under a flood of frames every
+            # socket's next frame queues there. This consumer's database work runs on_pool,
+            # which hands each connection back after its call: there is nothing to close.
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
 
     async def connect(self) -> None:
         # Accept first: a refusal before the handshake reaches a browser as a bare failure,
@@ -133,6 +143,7 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         self._budget = WorkBudget(
             rate=settings.CHAT_PREDICTION_MS_PER_SECOND, burst=settings.CHAT_PREDICTION_BURST_MS
         )
+        self._light = light_budget()
         self._touched = time.monotonic()
         self._touch_task: asyncio.Task[None] | None = None
         self._pending: tuple[str, str | None] | None = None
@@ -339,19 +350,24 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
                 return
             text, ref = self._pending
             self._pending = None
-            # Only the work is charged, not the wait for a slow client to take the reply.
-            spent = 0.0
+            budgets = [b for b in (self._budget, self._light, shared, process) if b is not None]
             try:
-                spent = await self._predict(text, ref)
+                await self._predict(text, ref, charge=budgets)
             except Exception:
                 logger.exception("prediction failed")
+            # All work is charged to the process's budget; past its light share a socket
+            # waits for that budget, checked right before the work (no await in between), so
+            # sockets that wake together cannot all spend the same balance.
+            process = process_budget()
+            if process is not None and self._light.wait() > 0 and (wait := process.wait()) > 0:
+                await asyncio.sleep(wait)
+                continue
                 await self.send_error("internal", "Could not predict the product.", ref)
-            self._budget.charge(spent)
-            if shared is not None:
-                shared.charge(spent)
 
-    async def _predict(self, text: str, ref: str | None) -> float:
-        """Send the prediction for `text`; returns the event-loop time it cost, in ms."""
+    async def _predict(
+        self, text: str, ref: str | None, *, charge: Sequence[WorkBudget] = ()
+    ) -> None:
+        """Send the prediction for `text`, charging its work (ms) to `charge` first."""
         started = time.perf_counter()
         index = get_index()
         candidates = index.predict(text)
@@ -361,10 +377,16 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         await self.send_json(
             {
                 "type": "prediction",
+        # The budget charges the work (CPU time of this thread), not the time the process
+        # waited for a core or another thread: under load a socket pays for what it did.
+        worked = time.thread_time()
                 "ref": ref,
                 "text": text,
                 "candidates": [
                     {
+        work = (time.thread_time() - worked) * 1000
+        for budget in charge:
+            budget.charge(work)
                         "product": found[candidate.pk],
                         "confidence": candidate.confidence,
                         "confident": candidate.confident,
@@ -379,7 +401,6 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         if top is not None and top.confident and top.pk in found:
             PRODUCTS_PREDICTED.inc()
             self._focus_later(top.pk, found[top.pk])
-        return elapsed * 1000
 
     # --- focus and the manual it follows ---------------------------------------------------
 

@@ -178,6 +178,27 @@ def address_budget(address: str | None) -> WorkBudget | None:
     return budget
 
 
+# A light socket may spend this many seconds of its light share at once (a few keystrokes).
+LIGHT_BURST_SECONDS = 5.0
+_process_budget: list[WorkBudget] = []
+
+
+def light_budget() -> WorkBudget:
+    """A socket's light share: while it has some, its predictions skip the process budget."""
+    rate = settings.CHAT_PREDICTION_LIGHT_MS_PER_SECOND
+    return WorkBudget(rate=rate, burst=rate * LIGHT_BURST_SECONDS)
+
+
+def process_budget() -> WorkBudget | None:
+    """The prediction work this process does for sockets past their light share."""
+    rate = settings.CHAT_PROCESS_PREDICTION_MS_PER_SECOND
+    if rate <= 0:
+        return None
+    if not _process_budget or _process_budget[0].rate != rate:
+        _process_budget[:] = [WorkBudget(rate=rate, burst=rate)]
+    return _process_budget[0]
+
+
 def open_socket(address: str | None) -> bool:
     """Count one more open socket of `address` in this process; False past the limit (and
     then nothing is counted)."""

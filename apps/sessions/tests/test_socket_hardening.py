@@ -46,9 +46,10 @@ async def test_typing_past_its_budget_waits_and_answers_only_the_newest(socket, 
     await comm.connect()
     real = consumers.ChatConsumer._predict
 
-    async def costly(self, text, ref):
+    async def costly(self, text, ref, *, charge=()):
         await real(self, text, ref)
-        return 500.0  # as if this prediction took half a second of work
+        for budget in charge:
+            budget.charge(500.0)  # as if this prediction took half a second of work
 
     consumers.ChatConsumer._predict = costly
     try:
@@ -64,6 +65,58 @@ async def test_typing_past_its_budget_waits_and_answers_only_the_newest(socket, 
     finally:
         consumers.ChatConsumer._predict = real
         await comm.disconnect()
+
+
+async def test_frames_do_not_queue_on_the_thread_all_sockets_share(socket, monkeypatch):
+    # Channels' dispatch closes stale connections on the shared thread before every frame: a
+    # flood of frames from many sockets then makes every socket's next frame wait there.
+    hops = []
+
+    async def counted() -> None:
+        hops.append(1)
+
+    monkeypatch.setattr("channels.consumer.aclose_old_connections", counted)
+    for n in range(5):
+        await socket.send_json_to({"type": "ping", "ref": f"p{n}"})
+        assert (await socket.receive_json_from(timeout=5))["type"] == "pong"
+    assert hops == []
+
+
+async def test_past_its_light_share_a_socket_waits_for_the_process_budget_a_typist_does_not(
+    catalog, settings, monkeypatch
+):
+    settings.CHAT_PREDICTION_MS_PER_SECOND = 1000.0
+    settings.CHAT_PREDICTION_BURST_MS = 1000.0
+    settings.CHAT_PREDICTION_LIGHT_MS_PER_SECOND = 1.0  # 5 ms of light share at once
+    settings.CHAT_PROCESS_PREDICTION_MS_PER_SECOND = 100.0
+    monkeypatch.setattr(ratelimit, "_process_budget", [])
+    real = consumers.ChatConsumer._predict
+
+    async def costly(self, text, ref, *, charge=()):
+        await real(self, text, ref)
+        cost = 300.0 if "zzz" in text else 0.1  # the attacker's texts are the costly ones
+        for budget in charge:
+            budget.charge(cost)
+
+    monkeypatch.setattr(consumers.ChatConsumer, "_predict", costly)
+    heavy_chat, heavy_key = await make_chat()
+    light_chat, light_key = await make_chat()
+    heavy, light = communicator(heavy_chat.pk, heavy_key), communicator(light_chat.pk, light_key)
+    await heavy.connect()
+    await light.connect()
+    try:
+        await heavy.send_json_to({"type": "typing", "text": "zzz one"})
+        assert (await heavy.receive_json_from(timeout=5))["text"] == "zzz one"
+        # 300 ms spent: its light share and the process's budget (100 ms) are gone for ~2 s.
+        await heavy.send_json_to({"type": "typing", "text": "zzz two"})
+        for n in range(1, 6):
+            await light.send_json_to({"type": "typing", "text": f"rc 60{n}"})
+            assert (await light.receive_json_from(timeout=0.5))["text"] == f"rc 60{n}"
+        assert await heavy.receive_nothing(timeout=0.5), await heavy.receive_json_from()
+        assert (await heavy.receive_json_from(timeout=5))["text"] == "zzz two"
+    finally:
+        await heavy.disconnect()
+        await light.disconnect()
 
 
 async def test_an_address_may_hold_only_so_many_open_sockets(catalog, settings):
@@ -161,7 +214,7 @@ async def test_a_prediction_ending_after_the_socket_closed_leaves_no_orphan_task
 ):
     started = asyncio.Event()
 
-    async def slow(self, text, ref):
+    async def slow(self, text, ref, *, charge=()):
         started.set()
         await asyncio.sleep(0.5)
         raise RuntimeError("late")

@@ -10,13 +10,18 @@ With --compare-echo the same load runs first with the typists on the bare echo s
 load, in the same run. With --spawn N the command starts N web processes (behind one loopback
 address when N > 1) and one Celery worker on DATABASE_URL and REDIS_URL itself. --idle N
 measures how many idle connections one web process holds and its memory per connection.
+--attackers 5,40 measures one customer typing normally, alone and then against 5 (then 40)
+sockets that each send ~166 random words as `typing` 19 times a second (within every
+per-socket limit), each attacker from its own loopback address.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
+import multiprocessing
 import random
 import resource
 import tempfile
@@ -27,6 +32,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import psutil
 from django.conf import settings
@@ -35,7 +41,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.manuals.models import Manual
 from apps.products.management.commands.bench_prediction import typing_inputs
 from apps.products.models import Product
-from hscjit.loadclient import ChatClient, Recorder, percentile, server_health
+from hscjit.loadclient import ChatClient, Recorder, percentile, run_attackers, server_health
 from hscjit.processes import OwnedProcess, celery_worker, load_run_env, web_server
 from hscjit.tcpproxy import RoundRobinProxy
 
@@ -44,6 +50,7 @@ TARGET_RATIO = 1.5
 TARGET_FIRST_DELTA_MS = 300.0
 COLD_WINDOW_SECONDS = 3.0
 COLD_QUESTION = "How do I do a factory reset?"
+TARGET_ATTACK_RATIO = 2.0
 
 
 class TimedRecorder(Recorder):
@@ -126,6 +133,14 @@ class Command(BaseCommand):
             metavar="N",
             help="instead: hold up to N idle connections on one process",
         )
+        parser.add_argument(
+            "--attackers",
+            default="",
+            metavar="N,M",
+            help="instead: one victim types at --chars-per-second for --duration s alone, "
+            "then against N (then M) sockets each sending ~166 random words 19 times a "
+            "second, each from its own loopback address; victim prediction p95 each way",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -144,6 +159,10 @@ class Command(BaseCommand):
             url, pids = self._target(stack, options)
             if options["idle"]:
                 asyncio.run(self.idle_capacity(url, options["idle"], pids))
+                return
+            if options["attackers"]:
+                counts = self._attacker_counts(options["attackers"], url)
+                asyncio.run(self.attack(url, load, counts))
                 return
             if options["cold_question"]:
                 product_id = self._fresh_manual(options["cold_question"])
@@ -350,6 +369,92 @@ class Command(BaseCommand):
             f"{window:g} s after (n={len(after)}): x{ratio:.2f} (target <= 2); "
             f"errors {dict(recorder.errors) or 0}"
         )
+
+    # --- expensive typing from other addresses -------------------------------------------
+
+    @staticmethod
+    def _attacker_counts(value: str, url: str) -> list[int]:
+        try:
+            counts = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise CommandError(f"--attackers takes counts like 5,40, not {value!r}") from None
+        if not counts or not all(0 < count <= 250 for count in counts):
+            raise CommandError("--attackers counts must be between 1 and 250")
+        host = urlparse(url).hostname or ""
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            # Attackers bind to 127.0.0.2 and up: other customers' addresses on loopback only.
+            raise CommandError("--attackers needs a server on loopback (--spawn or a 127.x --url)")
+        return counts
+
+    async def attack(self, url: str, load: Load, counts: list[int]) -> None:
+        """Victim prediction latency alone and against each number of attackers."""
+        texts = typing_inputs()
+        victim = ChatClient(url, Recorder())
+        await victim.open_session()
+        await victim.connect()
+        try:
+            # Warm the server's caches for this victim's texts, unmeasured.
+            await self._type(victim, texts, load, time.monotonic() + 3.0, 0)
+            victim.recorder = Recorder()
+            await self._type(victim, texts, load, time.monotonic() + load.duration, 0)
+            await asyncio.sleep(1.0)
+            base = victim.recorder.summary("prediction")
+            self.stdout.write(
+                f"[alone] victim prediction: n={base['count']} p50 {base['p50']:.1f} ms, "
+                f"p95 {base['p95']:.1f} ms, max {base['max']:.1f} ms"
+            )
+            verdicts = []
+            for count in counts:
+                victim.recorder = Recorder()
+                p95 = await self._attacked(url, victim, texts, load, count)
+                verdicts.append(f"{count} attackers x{p95 / max(base['p95'], 1e-9):.2f}")
+            self.stdout.write(
+                f"verdict: victim p95 alone {base['p95']:.1f} ms; "
+                + ", ".join(verdicts)
+                + f" (target <= {TARGET_ATTACK_RATIO:g})"
+            )
+        finally:
+            await victim.close()
+
+    async def _attacked(
+        self, url: str, victim: ChatClient, texts: list[str], load: Load, count: int
+    ) -> float:
+        """The victim types for --duration s while `count` attackers flood from a process
+        of their own (other machines, in effect: their client work is not the victim's)."""
+        name = f"{count} attackers"
+        context = multiprocessing.get_context("spawn")
+        connected, stop = context.Event(), context.Event()
+        results = context.SimpleQueue()
+        process = context.Process(
+            target=run_attackers, args=(url, count, connected, stop, results), daemon=True
+        )
+        process.start()
+        try:
+            while not connected.is_set() and process.is_alive():
+                await asyncio.sleep(0.1)
+            await self._type(victim, texts, load, time.monotonic() + load.duration, count)
+            stop.set()
+            attack = await asyncio.to_thread(results.get)
+        finally:
+            stop.set()
+            process.join(timeout=30)
+        s = victim.recorder.summary("prediction")
+        self.stdout.write(
+            f"[{name}] victim prediction: n={s['count']} p50 {s['p50']:.1f} ms, "
+            f"p95 {s['p95']:.1f} ms, max {s['max']:.1f} ms; errors "
+            f"{dict(victim.recorder.errors) or 0}"
+        )
+        self.stdout.write(
+            f"[{name}] {attack['connected']} connected, {attack['held']} open at the end; "
+            f"{attack['sent']} frames ({attack['sent'] / max(attack['seconds'], 1e-9):.0f}/s), "
+            f"{attack['predicted']} predicted, {attack['predicted_after']} more in the 2 s "
+            f"after they stopped; errors {attack['errors'] or 0}"
+        )
+        return s["p95"]
 
     # --- idle capacity ---------------------------------------------------------------------
 

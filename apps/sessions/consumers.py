@@ -348,13 +348,6 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
             await asyncio.sleep(0)
             if self._pending is None:
                 return
-            text, ref = self._pending
-            self._pending = None
-            budgets = [b for b in (self._budget, self._light, shared, process) if b is not None]
-            try:
-                await self._predict(text, ref, charge=budgets)
-            except Exception:
-                logger.exception("prediction failed")
             # All work is charged to the process's budget; past its light share a socket
             # waits for that budget, checked right before the work (no await in between), so
             # sockets that wake together cannot all spend the same balance.
@@ -362,6 +355,13 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
             if process is not None and self._light.wait() > 0 and (wait := process.wait()) > 0:
                 await asyncio.sleep(wait)
                 continue
+            text, ref = self._pending
+            self._pending = None
+            budgets = [b for b in (self._budget, self._light, shared, process) if b is not None]
+            try:
+                await self._predict(text, ref, charge=budgets)
+            except Exception:
+                logger.exception("prediction failed")
                 await self.send_error("internal", "Could not predict the product.", ref)
 
     async def _predict(
@@ -369,24 +369,24 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
     ) -> None:
         """Send the prediction for `text`, charging its work (ms) to `charge` first."""
         started = time.perf_counter()
+        # The budget charges the work (CPU time of this thread), not the time the process
+        # waited for a core or another thread: under load a socket pays for what it did.
+        worked = time.thread_time()
         index = get_index()
         candidates = index.predict(text)
         found = cards.cards_for(index, [candidate.pk for candidate in candidates])
         elapsed = time.perf_counter() - started
+        work = (time.thread_time() - worked) * 1000
+        for budget in charge:
+            budget.charge(work)
         PREDICTION_LATENCY.observe(elapsed)
         await self.send_json(
             {
                 "type": "prediction",
-        # The budget charges the work (CPU time of this thread), not the time the process
-        # waited for a core or another thread: under load a socket pays for what it did.
-        worked = time.thread_time()
                 "ref": ref,
                 "text": text,
                 "candidates": [
                     {
-        work = (time.thread_time() - worked) * 1000
-        for budget in charge:
-            budget.charge(work)
                         "product": found[candidate.pk],
                         "confidence": candidate.confidence,
                         "confident": candidate.confident,

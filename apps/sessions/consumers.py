@@ -150,7 +150,10 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         self._typing_worker: asyncio.Task[None] | None = None
         self._wanted_focus: tuple[int, dict[str, Any]] | None = None
         self._focus_worker: asyncio.Task[None] | None = None
-        self._ask_task: asyncio.Task[None] | None = None
+        # Questions whose answer (or the follow-up work after it) is still running; the socket
+        # takes a new question once the previous answer_end is out.
+        self._ask_tasks: set[asyncio.Task[None]] = set()
+        self._answering = False
         self._focus_pk: int | None = chat.product_id
         self._focus_product_id: str | None = None
         self._manual_product_id: str | None = None
@@ -206,7 +209,12 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         WEBSOCKET_ACTIVE_CONNECTIONS.dec()
         tasks = [
             task
-            for task in (self._typing_worker, self._focus_worker, self._ask_task, self._touch_task)
+            for task in (
+                self._typing_worker,
+                self._focus_worker,
+                self._touch_task,
+                *self._ask_tasks,
+            )
             if task is not None
         ]
         for task in tasks:
@@ -512,7 +520,7 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
             envelope.body, "product_id", maximum=protocol.MAX_PRODUCT_ID
         )
         lang = protocol.lang_field(envelope.body)
-        if self._ask_task is not None and not self._ask_task.done():
+        if self._answering:
             raise ProtocolError(
                 "rate_limited", "One question at a time: wait for the answer to finish."
             )
@@ -521,7 +529,10 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         # Without a product_id the question is about the focus, as on the page (PROTOCOL.md).
         product_id = product_id or self._focus_product_id
         # A task, so this socket keeps reading (pings, typing) while the answer streams.
-        self._ask_task = asyncio.create_task(self._ask(text, product_id, envelope.ref, lang))
+        self._answering = True
+        task = asyncio.create_task(self._ask(text, product_id, envelope.ref, lang))
+        self._ask_tasks.add(task)
+        task.add_done_callback(self._ask_tasks.discard)
 
     async def _ask(
         self, text: str, product_id: str | None, ref: str | None, lang: str | None = None
@@ -534,6 +545,8 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
 
         async def send(message: dict[str, Any]) -> None:
             said[message["type"]] = message
+            if message["type"] == "answer_end":
+                self._answering = False
             await self.send_json(message)
 
         try:
@@ -554,6 +567,9 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         except Exception:
             logger.exception("answer failed")
             await self.send_error("internal", "Could not answer that; try again.", ref)
+        finally:
+            if said.get("answer_end") is None:
+                self._answering = False
 
     async def on_feedback(self, envelope: Envelope) -> None:
         from apps.sessions import answering

@@ -285,7 +285,7 @@ async def test_ping_is_answered_while_an_answer_streams(socket, monkeypatch):
 
     release = asyncio.Event()
 
-    async def slow(*, session, text, product_id, ref, send):
+    async def slow(*, session, text, product_id, ref, send, lang=None):
         await release.wait()
         await send({"type": "answer_end", "ref": ref})
 
@@ -297,6 +297,25 @@ async def test_ping_is_answered_while_an_answer_streams(socket, monkeypatch):
 
 
 # --- abuse ------------------------------------------------------------------------------------
+
+
+async def test_the_next_question_is_taken_as_soon_as_the_answer_has_ended(socket, monkeypatch):
+    from apps.sessions import answering
+
+    async def quick(*, session, text, product_id, ref, send, lang=None):
+        await send({"type": "answer_end", "ref": ref, "state": "answered"})
+
+    after = asyncio.Event()
+
+    async def slow_follow_up(self, end, question_id):
+        await after.wait()  # work that follows the answer (handoff offers) is still running
+
+    monkeypatch.setattr(answering, "run_ask", quick)
+    monkeypatch.setattr(consumers.ChatConsumer, "handoff_after_answer", slow_follow_up)
+    first = await ask(socket, {"type": "ask", "text": "how do i loop", "ref": "a"})
+    second = await ask(socket, {"type": "ask", "text": "and how do i undo it", "ref": "b"})
+    after.set()
+    assert (first["type"], second["type"], second["ref"]) == ("answer_end", "answer_end", "b")
 
 
 async def test_a_flood_is_rate_limited_then_closed_with_4429(catalog, settings):

@@ -177,8 +177,8 @@ async def test_a_fetch_killed_with_its_worker_is_redelivered_and_ends_ready(
         catalog_id="quillfeather-rx-5", name="Quillfeather RX-5 Rhythm Composer", manual_url=url
     )
     manual_sql = (
-        "SELECT {} FROM manuals_manual m JOIN products_product p ON p.manual_id = m.id"
-        " WHERE p.id = %s"
+        "SELECT {} FROM manuals_manual m JOIN manuals_documentlink l ON l.manual_id = m.id"
+        " WHERE l.product_id = %s"
     )
     env = deployment.env(CELERY_VISIBILITY_TIMEOUT="4", MANUAL_LEASE_SECONDS="6")
     with ExitStack() as processes:

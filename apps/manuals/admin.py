@@ -215,5 +215,6 @@ class ManualPageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+
 # Staff notes (written by agents in the console, reviewed here).
 from apps.manuals import notes_admin  # noqa: E402, F401

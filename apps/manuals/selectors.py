@@ -263,7 +263,9 @@ def most_asked_without_ready_document(*, limit: int = 200) -> list[Product]:
         Product.objects.filter(pk__in=message.objects.filter(role="question").values("product_id"))
         .annotate(
             questions=Subquery(asked.values("product_id").annotate(n=Count("pk")).values("n")),
-            last_asked=Subquery(asked.values("product_id").annotate(t=Max("created_at")).values("t")),
+            last_asked=Subquery(
+                asked.values("product_id").annotate(t=Max("created_at")).values("t")
+            ),
         )
         .filter(~Exists(ready))
         .select_related("brand", "family")

@@ -22,9 +22,7 @@ def _commands() -> dict[str, list[str]]:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     documents = yaml.safe_load_all((REPO / "deploy" / "k8s" / "web.yaml").read_text())
     web = next(doc for doc in documents if doc and doc.get("kind") == "Deployment")
-    container = next(
-        c for c in web["spec"]["template"]["spec"]["containers"] if c["name"] == "web"
-    )
+    container = next(c for c in web["spec"]["template"]["spec"]["containers"] if c["name"] == "web")
     return {
         "Dockerfile": _dockerfile_cmd(),
         "compose": compose["services"]["web"]["command"],

@@ -104,9 +104,9 @@ async def test_ask_waits_for_a_manual_still_fetching(settings, monkeypatch) -> N
             }
         )
         await asyncio.sleep(0.5)
-        await database_sync_to_async(
-            Manual.objects.filter(links__product=product).update
-        )(status=Manual.Status.READY)
+        await database_sync_to_async(Manual.objects.filter(links__product=product).update)(
+            status=Manual.Status.READY
+        )
         received = await _until_end(comm)
     finally:
         await comm.disconnect()

@@ -172,6 +172,7 @@ def test_a_conversation_of_another_browser_gets_a_clear_page_that_reveals_nothin
     assert "only in the browser that started it" in body and 'href="/chat/"' in body
     for secret in ("My private question", "Secret Synth 3000"):
         assert secret not in body
+
     # Apart from the address the stranger typed (and a form's CSRF token), the pages are one.
     def bare(response: Any) -> str:
         page = response.content.decode().replace(response.wsgi_request.path, "PATH")

@@ -38,9 +38,7 @@ def test_the_chat_page_has_a_strict_policy_with_a_nonce_and_no_inline_code():
     # Every script is a file of ours carrying the nonce; no inline script, style or handler.
     # (JSON data blocks are not executed, so CSP has nothing to say about them.)
     scripts = [
-        tag
-        for tag in re.findall(r"<script\b[^>]*>", html)
-        if 'type="application/json"' not in tag
+        tag for tag in re.findall(r"<script\b[^>]*>", html) if 'type="application/json"' not in tag
     ]
     assert scripts and all("src=" in tag and f'nonce="{nonce}"' in tag for tag in scripts)
     assert "<style" not in html and " style=" not in html

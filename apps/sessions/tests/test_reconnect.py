@@ -74,10 +74,7 @@ async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnectin
     assert caught_up["question_id"] == start["question_id"]
     assert caught_up["state"] == "answered"
     assert caught_up["text"] == answer.text and "[p. 9]" in caught_up["text"]
-    assert (
-        caught_up["citations"][0]["url"]
-        == f"/manuals/{manual.pk}/document#page=9"
-    )
+    assert caught_up["citations"][0]["url"] == f"/manuals/{manual.pk}/document#page=9"
 
     page = await database_sync_to_async(client.get)(f"/chat/{session.pk}/")
     assert f'id="message-{answer.pk}"' in page.content.decode()

@@ -557,6 +557,11 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
                 session=self.chat, text=text, product_id=product_id, ref=ref, send=send, lang=lang
             )
             start = said.get("answer_start") or {}
+            product = start.get("product")
+            if product and self.chat is not None and self.chat.product_id is not None:
+                # The answer made its product the conversation's: a follow-up that names none
+                # is about it, and the socket follows its documents.
+                await self._take_focus(self.chat.product_id, product)
             await self.handoff_after_answer(said.get("answer_end"), start.get("question_id"))
         except asyncio.CancelledError:
             raise

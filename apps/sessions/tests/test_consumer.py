@@ -13,7 +13,13 @@ from apps.manuals.models import Manual
 from apps.manuals.services import attach_document, manual_group, publish_status
 from apps.sessions import consumers
 from apps.sessions.models import ChatSession
-from apps.sessions.tests.sockets import ask, communicator, expect_close, make_chat
+from apps.sessions.tests.sockets import (
+    ask,
+    communicator,
+    expect_close,
+    make_chat,
+    receive_type,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -297,6 +303,20 @@ async def test_ping_is_answered_while_an_answer_streams(socket, monkeypatch):
 
 
 # --- abuse ------------------------------------------------------------------------------------
+
+
+async def test_a_follow_up_naming_no_product_is_about_the_product_just_answered(
+    socket, catalog, settings
+):
+    settings.ANSWER_MANUAL_WAIT_SECONDS = 0
+    await socket.send_json_to(
+        {"type": "ask", "text": "how do I loop on it", "product_id": "boss-rc-600"}
+    )
+    first = await receive_type(socket, "answer_start")
+    await receive_type(socket, "answer_end")
+    await socket.send_json_to({"type": "ask", "text": "and how do I undo that?"})
+    follow_up = await receive_type(socket, "answer_start")
+    assert first["product"]["id"] == follow_up["product"]["id"] == "boss-rc-600"
 
 
 async def test_the_next_question_is_taken_as_soon_as_the_answer_has_ended(socket, monkeypatch):

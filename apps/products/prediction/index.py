@@ -45,6 +45,9 @@ NARROWER_MARGIN = 0.015
 CONFIDENT_EVIDENCE = 0.45
 # A typo-corrected token counts for less than one typed right.
 FUZZY_STRENGTH = 0.85
+# A fuzzy search scans the whole vocabulary; a name carries a typo or two. Only the last
+# unknown words of a text get one, which bounds a text of random words to a few searches.
+FUZZY_SEARCHES = 6
 _FUZZY_CACHE_SIZE = 50_000
 _ANSWER_CACHE_SIZE = 20_000
 _COVERAGE_SHARE = 0.6
@@ -265,11 +268,13 @@ class PredictionIndex:
             if strength > matched.get(token, 0.0):
                 matched[token] = strength
 
+        unknown = [position for position, token in enumerate(found) if token not in self._postings]
+        searched = frozenset(unknown[-FUZZY_SEARCHES:])
         for position, token in enumerate(found):
             brands.update(self._brand_by_token.get(token, ()))
             if token in self._postings:
                 note(token, 1.0)
-            else:
+            elif position in searched:
                 for match, strength in self._near(token):
                     note(match, strength)
             # "key board" for "keyboard", "m caster" for "M•Caster".

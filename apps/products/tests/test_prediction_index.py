@@ -148,3 +148,23 @@ def test_a_holder_rebuilds_when_the_version_moves():
     assert top(holder.refresh(), "zx9") == "new-thing"
     holder.refresh()
     assert builds == [1, 2]
+
+
+def test_a_text_of_unknown_words_costs_a_bounded_number_of_fuzzy_searches(monkeypatch):
+    from apps.products.prediction import index as module
+
+    searches: list[str] = []
+    extract_one = module.process.extractOne
+
+    def counted(query, *args, **kwargs):
+        searches.append(query)
+        return extract_one(query, *args, **kwargs)
+
+    monkeypatch.setattr(module.process, "extractOne", counted)
+    fresh = PredictionIndex(CATALOG, version=2)  # its fuzzy cache is empty
+    gibberish = " ".join(f"qwzx{chr(97 + n)}{chr(97 + n // 26)}k" for n in range(20))
+    found = fresh.predict(f"{gibberish} katanna 100 gen 3")
+    assert len(searches) == module.FUZZY_SEARCHES
+    # The last unknown words get the searches: a typo in the name at the end still counts.
+    assert "katanna" in searches
+    assert found and found[0].product_id == "boss-katana-100-gen3"

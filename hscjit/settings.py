@@ -368,7 +368,7 @@ CHAT_PREDICTION_LIGHT_MS_PER_SECOND = env_float(
     "CHAT_PREDICTION_LIGHT_MS_PER_SECOND", 3.0, minimum=0.1
 )
 CHAT_PROCESS_PREDICTION_MS_PER_SECOND = env_float(
-    "CHAT_PROCESS_PREDICTION_MS_PER_SECOND", 100.0, minimum=0.0
+    "CHAT_PROCESS_PREDICTION_MS_PER_SECOND", 50.0, minimum=0.0
 )
 # Proxies in front of the web processes that append to X-Forwarded-For (nginx, an ingress).
 # The client is the address the outermost of them saw; 0 trusts no header and uses the peer.

@@ -386,7 +386,7 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         elapsed = time.perf_counter() - started
         work = (time.thread_time() - worked) * 1000
         for budget in charge:
-            budget.charge(work)
+            budget.charge(cpu_ms=work, wall_ms=elapsed * 1000)
         PREDICTION_LATENCY.observe(elapsed)
         await self.send_json(
             {

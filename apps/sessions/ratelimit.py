@@ -133,14 +133,22 @@ class WorkBudget:
     """Milliseconds of work a sustained `rate` per second buys, with a `burst` allowance.
 
     Work is charged after it is done (its cost is only known then), so the balance can go
-    negative; the next piece waits until the balance is back to zero.
+    negative; the next piece waits until the balance is back to zero. A budget counts the CPU
+    time of the work (a socket does not pay for the process waiting for a core), or with
+    `wall` its wall time: what the event loop spent, which every other socket waited for.
     """
 
     def __init__(
-        self, *, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        rate: float,
+        burst: float,
+        wall: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate = rate
         self.burst = burst
+        self.wall = wall
         self._clock = clock
         self._balance = burst
         self._updated = clock()
@@ -155,9 +163,9 @@ class WorkBudget:
         self._refill()
         return 0.0 if self._balance >= 0 else -self._balance / self.rate
 
-    def charge(self, millis: float) -> None:
+    def charge(self, *, cpu_ms: float, wall_ms: float) -> None:
         self._refill()
-        self._balance -= millis
+        self._balance -= wall_ms if self.wall else cpu_ms
 
 
 _address_budgets: dict[str, WorkBudget] = {}
@@ -190,12 +198,15 @@ def light_budget() -> WorkBudget:
 
 
 def process_budget() -> WorkBudget | None:
-    """The prediction work this process does for sockets past their light share."""
+    """The event-loop time this process spends predicting for sockets past their light share.
+
+    Wall time: on a busy machine a prediction holds the loop longer than its CPU time.
+    """
     rate = settings.CHAT_PROCESS_PREDICTION_MS_PER_SECOND
     if rate <= 0:
         return None
     if not _process_budget or _process_budget[0].rate != rate:
-        _process_budget[:] = [WorkBudget(rate=rate, burst=rate)]
+        _process_budget[:] = [WorkBudget(rate=rate, burst=rate, wall=True)]
     return _process_budget[0]
 
 

@@ -32,15 +32,28 @@ def test_a_work_budget_makes_work_wait_once_spent():
     now = [0.0]
     budget = ratelimit.WorkBudget(rate=10.0, burst=20.0, clock=lambda: now[0])
     assert budget.wait() == 0.0
-    budget.charge(50.0)  # 30 ms in debt: 3 s at 10 ms a second
+    budget.charge(cpu_ms=50.0, wall_ms=50.0)  # 30 ms in debt: 3 s at 10 ms a second
     assert budget.wait() == pytest.approx(3.0)
     now[0] = 3.0
     assert budget.wait() == 0.0
 
 
+def test_a_budget_counts_cpu_time_unless_it_guards_the_loops_wall_time():
+    now = [0.0]
+    cpu = ratelimit.WorkBudget(rate=10.0, burst=0.0, clock=lambda: now[0])
+    wall = ratelimit.WorkBudget(rate=10.0, burst=0.0, wall=True, clock=lambda: now[0])
+    # A prediction that worked 5 ms but held the loop 40 ms on a busy machine.
+    for budget in (cpu, wall):
+        budget.charge(cpu_ms=5.0, wall_ms=40.0)
+    assert cpu.wait() == pytest.approx(0.5)
+    assert wall.wait() == pytest.approx(4.0)
+    assert ratelimit.process_budget().wall
+
+
 async def test_typing_past_its_budget_waits_and_answers_only_the_newest(socket, settings):
     settings.CHAT_PREDICTION_MS_PER_SECOND = 1000.0
     settings.CHAT_PREDICTION_BURST_MS = 1.0
+    settings.CHAT_PROCESS_PREDICTION_MS_PER_SECOND = 0  # the socket's own budget alone
     chat, key = await make_chat()
     comm = communicator(chat.pk, key)
     await comm.connect()
@@ -49,7 +62,7 @@ async def test_typing_past_its_budget_waits_and_answers_only_the_newest(socket, 
     async def costly(self, text, ref, *, charge=()):
         await real(self, text, ref)
         for budget in charge:
-            budget.charge(500.0)  # as if this prediction took half a second of work
+            budget.charge(cpu_ms=500.0, wall_ms=500.0)  # as if it took half a second of work
 
     consumers.ChatConsumer._predict = costly
     try:
@@ -96,7 +109,7 @@ async def test_past_its_light_share_a_socket_waits_for_the_process_budget_a_typi
         await real(self, text, ref)
         cost = 300.0 if "zzz" in text else 0.1  # the attacker's texts are the costly ones
         for budget in charge:
-            budget.charge(cost)
+            budget.charge(cpu_ms=cost, wall_ms=cost)
 
     monkeypatch.setattr(consumers.ChatConsumer, "_predict", costly)
     heavy_chat, heavy_key = await make_chat()

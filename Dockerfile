@@ -66,7 +66,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 ENTRYPOINT ["/app/deploy/docker/entrypoint.sh"]
-# Daphne's own bounds (hscjit/processes.py DAPHNE_OPTIONS); the header timeout is the proxy's.
+# Daphne's own bounds (apps/devtools/processes.py DAPHNE_OPTIONS); the header timeout is the
+# proxy's.
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", \
      "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536", \
      "--websocket_connect_timeout", "10", "--ping-interval", "20", "--ping-timeout", "30", \

@@ -60,13 +60,13 @@ browser-deps:
 
 ## The whole suite against PostgreSQL and Redis (DATABASE_URL/REDIS_URL override the defaults).
 test: $(BIN)/.installed-dev messages browser-deps
-	@exports="$$($(BIN)/python -m hscjit.probe)" || exit 1; eval "$$exports"; \
+	@exports="$$($(BIN)/python -m apps.devtools.probe)" || exit 1; eval "$$exports"; \
 	  SECRET_KEY=test-secret-key-not-for-production-0123456789abcdefghijklmnop SECURE=0 \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## The suite without the tests that start server processes or a browser: for the edit loop.
 test-fast: $(BIN)/.installed-dev messages
-	@exports="$$($(BIN)/python -m hscjit.probe)" || exit 1; eval "$$exports"; \
+	@exports="$$($(BIN)/python -m apps.devtools.probe)" || exit 1; eval "$$exports"; \
 	  SECRET_KEY=test-secret-key-not-for-production-0123456789abcdefghijklmnop SECURE=0 \
 	  $(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 

@@ -7,6 +7,7 @@ background tasks in the same process); set, the same code runs on Redis and Cele
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 # Before anything imports numpy: its small matrix-vector products gain nothing from threads,
@@ -55,6 +56,10 @@ INSTALLED_APPS = [
     "apps.manuals",
     "apps.sessions",
 ]
+# Benchmarks, evaluations and test tooling: a checkout has them, the runtime image does not
+# (.dockerignore), so production runs without them and needs none of their dependencies.
+if find_spec("apps.devtools") is not None:
+    INSTALLED_APPS.append("apps.devtools")
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from hscjit.processes import DAPHNE_OPTIONS
+from apps.devtools.processes import DAPHNE_OPTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -81,3 +81,8 @@ def test_base_images_are_pinned() -> None:
 def test_the_build_context_leaves_out_local_state_and_secrets() -> None:
     ignored = set((REPO / ".dockerignore").read_text().split())
     assert {".git", ".venv", ".env", "db.sqlite3", "var"} <= ignored
+
+
+def test_the_build_context_leaves_out_the_development_tools_and_the_tests() -> None:
+    ignored = set((REPO / ".dockerignore").read_text().split())
+    assert {"apps/devtools", "**/tests"} <= ignored

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from apps.devtools.processes import RedisServer, scratch_dir
 from hscjit import cache
-from hscjit.processes import RedisServer, scratch_dir
 from hscjit.tests.conftest import sample
 
 CLOSED_PORT_CACHES = {

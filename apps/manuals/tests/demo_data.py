@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache as memoize
 
-from apps.manuals.answers.evaluation import demo_pages
+from apps.devtools.evaluation.answers import demo_pages
 from apps.manuals.models import Manual, ManualPage
 from apps.manuals.services import attach_document
 from apps.products.models import Brand, Product

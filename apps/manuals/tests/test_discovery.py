@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from apps.manuals.discovery.evaluation import evaluate
+from apps.devtools.evaluation.discovery import evaluate
+from apps.devtools.evaluation.vendor_sites import Model, VendorSites
 from apps.manuals.discovery.links import is_link_page, parse_page
-from apps.manuals.discovery.vendor_sites import Model, VendorSites
 from apps.manuals.models import (
     DiscoverySource,
     DiscoveryTarget,

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
+from apps.devtools.evaluation.answers import demo_pages, evaluate
 from apps.manuals.answers import extractive
-from apps.manuals.answers.evaluation import demo_pages, evaluate
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
 from apps.manuals.retrieval import ManualIndex
 

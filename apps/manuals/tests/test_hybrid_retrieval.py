@@ -292,7 +292,7 @@ def test_an_embeddings_endpoint_that_is_down_is_a_clear_error_and_answers_stay_l
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the real manuals (../shared/manuals) are absent")
 def test_the_real_manuals_keep_callouts_tables_and_headings() -> None:
-    from apps.manuals.answers.evaluation import extract_pdf
+    from apps.devtools.evaluation.answers import extract_pdf
 
     plaits = split_units(extract_pdf(SHARED / "mutable-plaits.pdf"))
     texts = [unit.text for unit in plaits]

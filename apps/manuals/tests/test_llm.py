@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from apps.devtools.evaluation.answers import demo_pages
 from apps.manuals import llm_client
 from apps.manuals.answers import extractive, llm
-from apps.manuals.answers.evaluation import demo_pages
 from apps.manuals.answers.framing import phrase
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
 from apps.manuals.retrieval import ManualIndex

@@ -14,10 +14,10 @@ from django.conf import settings
 from django.db import connection
 from django.urls import path
 
+from apps.devtools.processes import celery_worker, project_env
 from apps.manuals import services
 from apps.manuals.models import Manual
 from apps.manuals.tests.conftest import make_pdf
-from hscjit.processes import celery_worker, project_env
 
 pytestmark = [
     pytest.mark.services,

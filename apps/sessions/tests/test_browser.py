@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from hscjit.processes import project_env, web_server
+from apps.devtools.processes import project_env, web_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,7 +34,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 PRODUCT = "Lumenvale LX-88 Stage Piano"
-# From the LX-88 demo manual: the split point is set on page 9 (apps/manuals/answers/qa_set.json).
+# From the LX-88 demo manual: the split point is set on page 9
+# (apps/devtools/evaluation/qa_set.json).
 QUESTION = "How do I change the split point?"
 CITED_PAGE = 9
 WAIT_MS = 30_000

@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SITE_KEY = "lumenvale-shop"
 CATALOG_ID = "lumenvale-lx-88"
-# From the LX-88 demo manual: the factory reset is on page 22 (apps/manuals/answers/qa_set.json).
+# From the LX-88 demo manual: the factory reset is on page 22
+# (apps/devtools/evaluation/qa_set.json).
 MIXED_QUESTION = "איך עושים factory reset ב-LX-88?"
 RESET_PAGE = 22
 HEBREW = re.compile(r"[\u0590-\u05ff]")

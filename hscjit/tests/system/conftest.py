@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from apps.devtools.processes import RedisServer
 from apps.manuals.tests.conftest import VendorServer
-from hscjit.processes import RedisServer
 from hscjit.tests.system.support import (
     DemoTemplate,
     Deployment,

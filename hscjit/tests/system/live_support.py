@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import websockets
 
-from hscjit.loadclient import ChatClient, Recorder
+from apps.devtools.loadclient import ChatClient, Recorder
 from hscjit.tests.system.support import Deployment
 
 AGENT_PASSWORD = "agent-password-for-system-tests-0123"

@@ -26,13 +26,13 @@ import httpx
 import psycopg
 import pytest
 
-from hscjit.loadclient import ChatClient, Recorder
-from hscjit.processes import BASE_DIR, project_env
+from apps.devtools.loadclient import ChatClient, Recorder
+from apps.devtools.processes import BASE_DIR, project_env
 
 T = TypeVar("T")
 
 SECRET_KEY = "system-test-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuvwxyz"
-# From the LX-88 demo manual (apps/manuals/answers/qa_set.json): answered from page 9.
+# From the LX-88 demo manual (apps/devtools/evaluation/qa_set.json): answered from page 9.
 DEMO_PRODUCT = "lumenvale-lx-88"
 DEMO_QUESTION = "How do I change the split point?"
 

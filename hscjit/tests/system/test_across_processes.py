@@ -9,9 +9,9 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
+from apps.devtools.loadclient import ChatClient
+from apps.devtools.processes import celery_worker, web_server
 from apps.manuals.tests.conftest import VendorServer, make_pdf
-from hscjit.loadclient import ChatClient
-from hscjit.processes import celery_worker, web_server
 from hscjit.tests.system.support import (
     DemoTemplate,
     Deployment,

@@ -14,15 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apps.manuals.tests.conftest import VendorServer, make_pdf
-from hscjit.loadclient import ChatClient
-from hscjit.processes import (
+from apps.devtools.loadclient import ChatClient
+from apps.devtools.processes import (
     PostgresServer,
     RedisServer,
     celery_worker,
     scratch_dir,
     web_server,
 )
+from apps.manuals.tests.conftest import VendorServer, make_pdf
 from hscjit.tests.system.support import (
     DEMO_PRODUCT,
     DEMO_QUESTION,

@@ -14,8 +14,8 @@ from contextlib import ExitStack
 import psycopg
 import pytest
 
-from hscjit.loadclient import percentile
-from hscjit.processes import RedisServer, web_server
+from apps.devtools.loadclient import percentile
+from apps.devtools.processes import RedisServer, web_server
 from hscjit.tests.system.live_support import Agent, Customer, prepare_support
 from hscjit.tests.system.support import Deployment, eventually
 

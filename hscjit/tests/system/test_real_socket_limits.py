@@ -8,7 +8,7 @@ import json
 import pytest
 import websockets
 
-from hscjit.processes import web_server
+from apps.devtools.processes import web_server
 from hscjit.tests.system.support import Deployment, chat_client, predict
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(240)]

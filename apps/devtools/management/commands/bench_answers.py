@@ -19,14 +19,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import F
 
-from apps.manuals.answers.evaluation import QA_SET, demo_pages, use_cached_embeddings
+from apps.devtools.evaluation.answers import QA_SET, demo_pages, use_cached_embeddings
+from apps.devtools.loadclient import ChatClient, Recorder
+from apps.devtools.processes import load_run_env, scratch_dir, web_server
 from apps.manuals.models import Manual, ManualPage
 from apps.manuals.retrieval.store import index_manual
 from apps.manuals.selectors import first_document
 from apps.manuals.services import attach_document
 from apps.products.models import Brand, Product
-from hscjit.loadclient import ChatClient, Recorder
-from hscjit.processes import load_run_env, scratch_dir, web_server
 
 BENCH_PRODUCT = "lumenvale-bench-manual"
 PAUSE_SECONDS = 0.1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.manuals.answers.evaluation import (
+from apps.devtools.evaluation.answers import (
     REAL_QA_SET,
     SHARED_MANUALS,
     Document,

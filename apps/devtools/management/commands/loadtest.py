@@ -38,14 +38,14 @@ import psutil
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.devtools.evaluation.answers import QA_SET
+from apps.devtools.loadclient import ChatClient, Recorder, percentile, run_attackers, server_health
+from apps.devtools.management.commands.bench_prediction import typing_inputs
+from apps.devtools.processes import OwnedProcess, celery_worker, load_run_env, web_server
+from apps.devtools.tcpproxy import RoundRobinProxy
 from apps.manuals.models import Manual
-from apps.products.management.commands.bench_prediction import typing_inputs
 from apps.products.models import Product
-from hscjit.loadclient import ChatClient, Recorder, percentile, run_attackers, server_health
-from hscjit.processes import OwnedProcess, celery_worker, load_run_env, web_server
-from hscjit.tcpproxy import RoundRobinProxy
 
-QA_SET = Path(settings.BASE_DIR) / "apps" / "manuals" / "answers" / "qa_set.json"
 TARGET_RATIO = 1.5
 TARGET_FIRST_DELTA_MS = 300.0
 COLD_WINDOW_SECONDS = 3.0
@@ -327,7 +327,7 @@ class Command(BaseCommand):
 
     def _fresh_manual(self, pages: int) -> str:
         """A ready manual of `pages` pages with a new version, indexed as the worker does."""
-        from apps.manuals.management.commands.bench_answers import Command as BenchAnswers
+        from apps.devtools.management.commands.bench_answers import Command as BenchAnswers
 
         bench = BenchAnswers(stdout=self.stdout)
         product = bench.prepare_manual(pages=pages)

@@ -1,4 +1,4 @@
-"""Project-wide pytest plugin (loaded with `-p hscjit.testing`)."""
+"""Project-wide pytest plugin (loaded with `-p apps.devtools.testing`)."""
 
 from __future__ import annotations
 

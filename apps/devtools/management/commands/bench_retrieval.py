@@ -18,8 +18,8 @@ import numpy as np
 import psutil
 from django.core.management.base import BaseCommand, CommandParser
 
+from apps.devtools.evaluation.answers import QA_SET, demo_pages
 from apps.manuals.answers import extractive
-from apps.manuals.answers.evaluation import QA_SET, demo_pages
 from apps.manuals.answers.types import ManualInfo
 from apps.manuals.embeddings import get_embedder
 from apps.manuals.retrieval.index import ManualIndex

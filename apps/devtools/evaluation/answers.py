@@ -31,13 +31,14 @@ logger = logging.getLogger(__name__)
 # Production's BM25; the bm25s library with its own tokenizer; bm25s fed our tokens.
 RANKERS = ("ours", "bm25s", "bm25s-our-tokens")
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+REPOSITORY = Path(__file__).resolve().parents[3]
+DEMO_DIR = REPOSITORY / "apps" / "manuals" / "demo"
 QA_SET = Path(__file__).resolve().parent / "qa_set.json"
 REAL_QA_SET = Path(__file__).resolve().parent / "real_qa_set.json"
 # Real vendor manuals are never copied into the repository: they sit beside it.
-SHARED_MANUALS = Path(__file__).resolve().parents[3].parent / "shared" / "manuals"
+SHARED_MANUALS = REPOSITORY.parent / "shared" / "manuals"
 # The evaluation's own cache of vectors (git-ignored), so tuning runs do not re-embed.
-EMBEDDING_CACHE = Path(__file__).resolve().parents[3] / "var" / "eval-embeddings.sqlite3"
+EMBEDDING_CACHE = REPOSITORY / "var" / "eval-embeddings.sqlite3"
 
 
 def demo_pages(name: str) -> list[tuple[int, str]]:
@@ -82,7 +83,7 @@ def make_ranker(name: str, index: ManualIndex) -> Ranker:
     if name == "ours":
         return index.rank
     # Only this comparison uses bm25s, so it is a development dependency (`.[dev]`).
-    from apps.manuals.retrieval_bm25s import Bm25sRanker
+    from apps.devtools.evaluation.bm25s_ranker import Bm25sRanker
 
     return Bm25sRanker(index, our_tokens=name == "bm25s-our-tokens")
 

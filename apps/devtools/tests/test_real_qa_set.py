@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from apps.manuals.answers.evaluation import REAL_QA_SET, SHARED_MANUALS
+from apps.devtools.evaluation.answers import REAL_QA_SET, SHARED_MANUALS
 
 PRODUCTS = {"plaits", "marbles", "beads", "n32b"}
 _HEBREW = re.compile(r"[\u0590-\u05ff]")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from apps.manuals.discovery.vendor_sites import BRANDS, VendorSites
+from apps.devtools.evaluation.vendor_sites import BRANDS, VendorSites
 from apps.manuals.models import DiscoverySource, DiscoveryTarget, DocumentCandidate, DocumentLink
 from apps.manuals.services.discovery import run_discovery
 from apps.products.models import Brand, Product

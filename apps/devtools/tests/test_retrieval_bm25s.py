@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from apps.devtools.evaluation.answers import make_ranker
 from apps.manuals.answers import extractive
-from apps.manuals.answers.evaluation import make_ranker
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
 from apps.manuals.retrieval import ManualIndex, query_weights
 

@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
 
-from apps.manuals.discovery.evaluation import DiscoveryScore, evaluate
-from apps.manuals.discovery.vendor_sites import VendorSites
+from apps.devtools.evaluation.discovery import DiscoveryScore, evaluate
+from apps.devtools.evaluation.vendor_sites import VendorSites
 
 
 class Command(BaseCommand):

@@ -24,10 +24,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.products.management.commands.eval_prediction import CASE_SETS, CASES
+from apps.devtools.loadclient import ChatClient, Recorder, percentile
+from apps.devtools.management.commands.eval_prediction import CASE_SETS, CASES
+from apps.devtools.processes import load_run_env, web_server
 from apps.products.prediction import refresh_index
-from hscjit.loadclient import ChatClient, Recorder, percentile
-from hscjit.processes import load_run_env, web_server
 
 TARGET_P99_MS = 2.0
 TARGET_P95_RATIO = 1.3

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.manuals.answers.evaluation import (
+from apps.devtools.evaluation.answers import (
     QA_SET,
     RANKERS,
     REAL_QA_SET,

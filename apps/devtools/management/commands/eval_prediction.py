@@ -24,7 +24,7 @@ from apps.products.models import Product
 from apps.products.prediction import PredictionIndex, refresh_index
 from apps.products.prediction.normalize import tokens
 
-CASES = Path(__file__).resolve().parents[2] / "prediction" / "eval_cases.json"
+CASES = Path(__file__).resolve().parents[2] / "evaluation" / "eval_cases.json"
 # Named case sets (`--set NAME`); `hebrew` is issue 16's Hebrew and mixed input set.
 CASE_SETS = {
     "default": CASES,

@@ -1,0 +1,1 @@
+"""Labelled sets and the code that scores the product on them (answers, discovery)."""

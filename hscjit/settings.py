@@ -408,5 +408,9 @@ EMBEDDINGS_API_KEY = env_str("EMBEDDINGS_API_KEY", "")
 if EMBEDDINGS_BASE_URL and not EMBEDDINGS_MODEL:
     raise ConfigError("EMBEDDINGS_MODEL must be set when EMBEDDINGS_BASE_URL is")
 EMBEDDINGS_TIMEOUT = env_float("EMBEDDINGS_TIMEOUT", 10.0, minimum=0.1)
+# OpenMP threads of the bundled model. Its threads spin at every barrier: two of them beside a
+# busy event loop, or on cores the load shares, made a question's embedding p95 671 ms where one
+# thread took 53 ms (same machine, same minute). A worker with cores of its own may use more.
+EMBEDDINGS_THREADS = env_int("EMBEDDINGS_THREADS", 1, minimum=1, maximum=64)
 # Ready passage indexes one process keeps in memory (least recently used go first).
 MANUAL_INDEX_CACHE_SIZE = env_int("MANUAL_INDEX_CACHE_SIZE", 64, minimum=1)

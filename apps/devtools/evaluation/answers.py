@@ -298,7 +298,7 @@ def load_real_set(path: Path = REAL_QA_SET) -> tuple[dict[str, RealProduct], lis
                 question=item["question"],
                 split=item["split"],
                 acceptable=acceptable,
-                previous=f"{previous['question']} {previous['answer_hint']}" if previous else "",
+                previous=f"{previous['question']}\n{previous['answer_hint']}" if previous else "",
             )
         )
     return products, questions

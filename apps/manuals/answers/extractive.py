@@ -83,7 +83,10 @@ def _query(
         and query_vector is not None
         and uses_context(question, query_weights(question, exclude=exclude))
     ):
-        context_vector = store.embed_question(context)
+        # The context is the previous question, then its answer: the question says what the
+        # turn was about, and its vector is cached from that turn. The model's cost grows
+        # with every token (a ~460-token answer took 6-7 times as long as 100 tokens).
+        context_vector = store.embed_question(context.split("\n", 1)[0])
     # Hebrew words are bridged to an English manual's words only when the question itself
     # was embedded: same model, and no second wait on an endpoint that is down.
     foreign = hebrew_words(question, exclude=exclude) if query_vector is not None else []

@@ -304,38 +304,46 @@ def index_status(*, manual_id: int, version: int) -> dict[str, object]:
 # --- The question's side ------------------------------------------------------------------
 
 
+_QUERY_CACHE_SIZE = 4096
+_query_lock = threading.Lock()
+_query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+
+def _query_vectors_of(texts: Sequence[str]) -> list[np.ndarray]:
+    """Query vectors of `texts`, one batch for those not embedded lately: customers reuse
+    their words, and a follow-up's context is the question embedded one turn before."""
+    embedder = get_embedder()
+    with _query_lock:
+        known = {text: _query_vectors.get((embedder.name, text)) for text in texts}
+        for text, vector in known.items():
+            if vector is not None:
+                _query_vectors.move_to_end((embedder.name, text))
+    missing = [text for text, vector in known.items() if vector is None]
+    if missing:
+        vectors = embedder.embed_queries(missing)
+        with _query_lock:
+            for text, vector in zip(missing, vectors, strict=True):
+                known[text] = _query_vectors[(embedder.name, text)] = vector
+            while len(_query_vectors) > _QUERY_CACHE_SIZE:
+                _query_vectors.popitem(last=False)
+    return [known[text] for text in texts]
+
+
 def embed_question(text: str) -> np.ndarray | None:
     """The question's vector, or None (then retrieval is lexical only, and the log says so)."""
     try:
-        return get_embedder().embed_query(text)
+        return _query_vectors_of([text])[0]
     except EmbeddingError as exc:
         logger.warning("question not embedded, answering lexically: %s", exc)
         return None
 
 
-_WORD_CACHE_SIZE = 4096
-_word_lock = threading.Lock()
-_word_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-
-
 def embed_words(words: Sequence[str]) -> np.ndarray | None:
-    """The vectors of question words to bridge (one batch for the ones not seen lately), or
-    None when embeddings are unavailable. Customers reuse their words, so they are cached."""
+    """The vectors of question words to bridge, or None when embeddings are unavailable."""
     if not words:
         return None
     try:
-        embedder = get_embedder()
-        with _word_lock:
-            known = {word: _word_vectors.get((embedder.name, word)) for word in words}
-        missing = [word for word, vector in known.items() if vector is None]
-        if missing:
-            for word, vector in zip(missing, embedder.embed_queries(missing), strict=True):
-                known[word] = vector
-                with _word_lock:
-                    _word_vectors[(embedder.name, word)] = vector
-                    while len(_word_vectors) > _WORD_CACHE_SIZE:
-                        _word_vectors.popitem(last=False)
+        return np.vstack(_query_vectors_of(words))
     except EmbeddingError as exc:
         logger.warning("question words not embedded, not bridged: %s", exc)
         return None
-    return np.vstack([known[word] for word in words])

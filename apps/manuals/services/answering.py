@@ -55,7 +55,8 @@ _ranking = ThreadPoolExecutor(
 
 @dataclass(frozen=True)
 class Asked:
-    """A question about one product, with what the conversation said just before it."""
+    """A question about one product, with what the conversation said just before it: the
+    previous question, a newline, then its answer (or nothing)."""
 
     product: Product
     text: str

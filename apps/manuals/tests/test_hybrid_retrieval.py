@@ -272,6 +272,32 @@ def test_the_openai_compatible_embedder_posts_prefixed_texts_and_normalises() ->
     assert np.isclose(np.linalg.norm(vector), 1.0)
 
 
+def test_a_follow_up_embeds_its_own_words_and_reuses_the_previous_questions_vector(
+    settings,
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EmbeddingsHandler)
+    server.requests = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.EMBEDDINGS_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    settings.EMBEDDINGS_MODEL = "e5-follow-up-test"
+    previous = "how would I bring back the factory settings on my kt50?"
+    answer = "According to the manual: Hold WRITE and switch it on. " * 30
+    try:
+        store.embed_question(previous)  # the turn before, as the answer service embeds it
+        question = "and can I undo that?"
+        extractive.compose(
+            documents=[(INFO, ManualIndex(manual_id=1, version=1, pages=RESET_PAGES))],
+            question=question,
+            context=f"{previous}\n{answer}",
+            query_vector=store.embed_question(question),
+        )
+    finally:
+        server.shutdown()
+    sent = [text for _, body in server.requests for text in body["input"]]  # type: ignore[attr-defined]
+    # Each question once; never the long answer (its cost grows with every token).
+    assert sorted(sent) == sorted([f"query: {previous}", f"query: {question}"])
+
+
 def test_an_embeddings_endpoint_that_is_down_is_a_clear_error_and_answers_stay_lexical(
     settings,
 ) -> None:

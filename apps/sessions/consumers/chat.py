@@ -126,7 +126,8 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
                 await self._save_focus_of(self.chat, pk)
 
         return FocusActions(
-            # Looked up on each call, so that tests can replace the method on the class.
+            # The lambdas look `_predict` and `_request_prefetch` up on each call, so that tests
+            # can replace them after the socket connected.
             predict=lambda text, ref, charge: self._predict(text, ref, charge=charge),
             prediction_failed=functools.partial(
                 self.send_error, "internal", "Could not predict the product."

@@ -58,11 +58,11 @@ class _Stream:
     def elapsed_ms(self) -> int:
         return round((time.perf_counter() - self.started) * 1000)
 
-    async def message(self, kind: str, **fields: Any) -> None:
+    async def message(self, message: protocol.Outgoing) -> None:
         if self.gone:
             return
         try:
-            await self.send({"type": kind, "ref": self.ref, **fields})
+            await self.send(message)
         except Exception:  # a closed socket must not stop the answer from being saved
             self.gone = True
             logger.info("client went away during an answer; finishing it anyway")
@@ -70,7 +70,7 @@ class _Stream:
     async def delta(self, text: str) -> None:
         if self.first_delta_ms is None:
             self.first_delta_ms = self.elapsed_ms()
-        await self.message("answer_delta", text=text)
+        await self.message(protocol.answer_delta(ref=self.ref, text=text))
 
 
 async def run_ask(
@@ -121,14 +121,16 @@ async def _ask(
         if product_id:
             product = await on_pool(active_product)(catalog_id=product_id)
             if product is None:
-                await out.message("error", code="not_found", message=gettext(NO_SUCH_PRODUCT))
+                await out.message(
+                    protocol.error(ref=out.ref, code="not_found", message=gettext(NO_SUCH_PRODUCT))
+                )
                 return
         else:
             product, candidates = await on_pool(_asked_product)(session, text)
         card = await on_pool(card_with_documents)(product=product) if product else None
         context = await on_pool(_conversation_context)(session, product)
         question = await on_pool(_save_question)(session, text, product)
-        await out.message("answer_start", question_id=question.pk, product=card)
+        await out.message(protocol.answer_start(ref=out.ref, question_id=question.pk, product=card))
         with log_context(product_id=product.catalog_id if product else None):
             answer = await _answer(product, text, context, out, language)
         reply = await on_pool(_save_answer)(
@@ -137,14 +139,17 @@ async def _ask(
         total_ms = out.elapsed_ms()
         first_ms = out.first_delta_ms if out.first_delta_ms is not None else total_ms
         await out.message(
-            "answer_end",
-            message_id=reply.pk,
-            text=answer.text,
-            state=answer.state,
-            citations=answer.citations,
-            engine=answer.engine,
-            took_ms={"first_delta": first_ms, "total": total_ms},
-            lang=language,
+            protocol.answer_end(
+                ref=out.ref,
+                message_id=reply.pk,
+                text=answer.text,
+                state=answer.state,
+                citations=answer.citations,
+                engine=answer.engine,
+                first_delta_ms=first_ms,
+                total_ms=total_ms,
+                lang=language,
+            )
         )
         ANSWER_FIRST_DELTA.observe(first_ms / 1000)
         ANSWER_TOTAL.observe(total_ms / 1000)
@@ -163,7 +168,8 @@ async def _answer(
         return Answer(state=NO_PRODUCT, pieces=pieces)
 
     async def push_status(status: dict[str, Any]) -> None:
-        await out.message("manual_status", **status)
+        pushed = protocol.manual_status(status, product_id=status["product_id"])
+        await out.message(protocol.with_ref(pushed, out.ref))
 
     return await answer_question(
         asked=Asked(product=product, text=text, context=context, lang=language),
@@ -175,14 +181,7 @@ async def _answer(
 async def _send_candidates(text: str, candidates: list[Any], out: _Stream) -> None:
     cards = await on_pool(product_cards)(pks=[c.pk for c in candidates])
     await out.message(
-        "prediction",
-        text=text,
-        candidates=[
-            {"product": cards[c.pk], "confidence": c.confidence, "confident": c.confident}
-            for c in candidates
-            if c.pk in cards
-        ],
-        took_ms=0,
+        protocol.prediction(ref=out.ref, text=text, candidates=candidates, cards=cards, took_ms=0)
     )
 
 

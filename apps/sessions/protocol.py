@@ -1,15 +1,19 @@
-"""Reading client messages of the chat protocol (PROTOCOL.md) and shaping error replies.
+"""The chat protocol (PROTOCOL.md, docs/protocol.md): reading client messages, building server ones.
 
 Each reader returns the message's fields, typed, or raises `ProtocolError` with the code
-and a sentence the client can show; the consumer turns that into an `error` message.
+and a sentence the client can show; the consumer turns that into an `error` message. Every
+message the chat socket sends is built by one of the builders at the end of this module, so
+its shape is written down once, whichever module sends it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 MAX_REF = 64
 MAX_TYPING = 1000
@@ -54,10 +58,6 @@ class Envelope:
     type: str
     ref: str | None
     body: dict[str, Any]
-
-
-def error_message(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
-    return {"type": "error", "ref": ref, "code": code, "message": message}
 
 
 def parse_frame(text: str | None) -> Envelope:
@@ -151,3 +151,175 @@ def rating_field(body: dict[str, Any]) -> int:
     if isinstance(value, bool) or value not in (1, -1):
         raise ProtocolError("invalid", "`rating` must be 1 or -1.")
     return int(value)
+
+
+# --- server messages ------------------------------------------------------------------------
+
+Outgoing = dict[str, Any]
+# A product card (apps.manuals.selectors.card_with_documents, or the typing path's cards).
+Card = dict[str, Any]
+
+
+class Scored(Protocol):
+    """A candidate of the prediction index."""
+
+    pk: int
+    confidence: float
+    confident: bool
+
+
+def with_ref(message: Outgoing, ref: str | None) -> Outgoing:
+    """A message built without a `ref` (groups carry it too), with the `ref` of the client
+    message it answers, or None when nothing asked for it."""
+    return {**message, "ref": ref}
+
+
+def error(*, ref: str | None, code: str, message: str) -> Outgoing:
+    return {"type": "error", "ref": ref, "code": code, "message": message}
+
+
+def pong(*, ref: str | None) -> Outgoing:
+    return {"type": "pong", "ref": ref}
+
+
+def prediction(
+    *,
+    ref: str | None,
+    text: str,
+    candidates: Iterable[Scored],
+    cards: Mapping[int, Card],
+    took_ms: float,
+) -> Outgoing:
+    """The candidates in their order; one without a card (not in the catalog) is left out."""
+    return {
+        "type": "prediction",
+        "ref": ref,
+        "text": text,
+        "candidates": [
+            {"product": cards[c.pk], "confidence": c.confidence, "confident": c.confident}
+            for c in candidates
+            if c.pk in cards
+        ],
+        "took_ms": took_ms,
+    }
+
+
+def selected(*, ref: str | None, product: Card) -> Outgoing:
+    return {"type": "selected", "ref": ref, "product": product}
+
+
+def manual_status(status: Mapping[str, Any], *, product_id: str | None) -> Outgoing:
+    """`status` has the fields of apps.manuals.selectors.manual_status_payload, as a
+    `manual.status` group event carries them."""
+    return {
+        "type": "manual_status",
+        "manual_id": status.get("manual_id"),
+        "product_id": product_id,
+        "status": status.get("status"),
+        "progress": status.get("progress"),
+        "pages": status.get("pages"),
+        "error": status.get("error"),
+    }
+
+
+def feedback_saved(*, ref: str | None, message_id: int) -> Outgoing:
+    return {"type": "feedback_saved", "ref": ref, "message_id": message_id}
+
+
+def answer_start(*, ref: str | None, question_id: int, product: Card | None) -> Outgoing:
+    return {"type": "answer_start", "ref": ref, "question_id": question_id, "product": product}
+
+
+def answer_delta(*, ref: str | None, text: str) -> Outgoing:
+    return {"type": "answer_delta", "ref": ref, "text": text}
+
+
+def answer_end(
+    *,
+    ref: str | None,
+    message_id: int | None,
+    text: str,
+    state: str,
+    citations: list[dict[str, Any]],
+    engine: str,
+    first_delta_ms: int,
+    total_ms: int,
+    lang: str | None = None,
+) -> Outgoing:
+    """`lang` (1.1) is the answer's language; an answer a person takes has none."""
+    message = {
+        "type": "answer_end",
+        "ref": ref,
+        "message_id": message_id,
+        "text": text,
+        "state": state,
+        "citations": citations,
+        "engine": engine,
+        "took_ms": {"first_delta": first_delta_ms, "total": total_ms},
+    }
+    if lang is not None:
+        message["lang"] = lang
+    return message
+
+
+def handoff_state(
+    *,
+    handoff_id: int,
+    state: str,
+    reason: str,
+    text: str,
+    wait_minutes: int | None,
+    position: int | None,
+    agent_name: str | None,
+    open_now: bool,
+    agents_available: bool,
+    opens_at: datetime | None,
+    needs_contact: bool,
+    contact_saved: bool,
+) -> Outgoing:
+    """Pushed to every tab of the chat, so built without a `ref` (see `with_ref`)."""
+    return {
+        "type": "handoff_state",
+        "handoff_id": handoff_id,
+        "state": state,
+        "reason": reason,
+        "text": text,
+        "wait_minutes": wait_minutes,
+        "position": position,
+        "agent": {"name": agent_name} if agent_name is not None else None,
+        "open_now": open_now,
+        "agents_available": agents_available,
+        "opens_at": opens_at.isoformat() if opens_at else None,
+        "needs_contact": needs_contact,
+        "contact_saved": contact_saved,
+    }
+
+
+def handoff_offer(
+    *,
+    reason: str,
+    text: str,
+    open_now: bool,
+    agents_available: bool,
+    wait_minutes: int | None,
+    opens_at: datetime | None,
+) -> Outgoing:
+    """Sent after the message it follows, with that message's `ref` (see `with_ref`)."""
+    return {
+        "type": "handoff_offer",
+        "reason": reason,
+        "text": text,
+        "open_now": open_now,
+        "agents_available": agents_available,
+        "wait_minutes": wait_minutes,
+        "opens_at": opens_at.isoformat() if opens_at else None,
+    }
+
+
+def agent_message(*, handoff_id: int, message: Mapping[str, Any]) -> Outgoing:
+    """`message` is a saved message as the transcript lists it (selectors.message_payload)."""
+    return {"type": "agent_message", "handoff_id": handoff_id, **message}
+
+
+def agent_typing(*, typing: bool, agent: str) -> Outgoing:
+    return {"type": "agent_typing", "typing": typing, "agent": agent}

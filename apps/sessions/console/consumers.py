@@ -176,7 +176,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             await self._error("internal", "Something went wrong on our side.", ref)
 
     async def _error(self, code: str, message: str, ref: str | None) -> None:
-        await self._send({"type": "error", "ref": ref, "code": code, "message": message})
+        await self._send(protocol.error(ref=ref, code=code, message=message))
 
     @staticmethod
     def _handoff_id(body: dict[str, Any]) -> int:
@@ -186,7 +186,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         return value
 
     async def on_ping(self, body: dict[str, Any], ref: str | None) -> None:
-        await self._send({"type": "pong", "ref": ref})
+        await self._send(protocol.pong(ref=ref))
 
     async def on_open(self, body: dict[str, Any], ref: str | None) -> None:
         handoff_id = self._handoff_id(body)

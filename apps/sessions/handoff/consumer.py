@@ -63,7 +63,7 @@ class HandoffMixin:
         await self.channel_layer.group_add(chat_group(self.chat.pk), self.channel_name)
         handoff = await _open_handoff(session_id=self.chat.pk)
         if handoff is not None:
-            await self.send_json({**await _customer_state(handoff=handoff), "ref": None})
+            await self.send_json(protocol.with_ref(await _customer_state(handoff=handoff), None))
 
     async def handoff_disconnect(self) -> None:
         if self.chat is not None:
@@ -88,7 +88,7 @@ class HandoffMixin:
         await apublish(self.channel_layer, events)
         for event in events:
             if event.message["type"] == "handoff.state":
-                await self.send_json({**event.message["state"], "ref": ref})
+                await self.send_json(protocol.with_ref(event.message["state"], ref))
 
     # --- client messages -----------------------------------------------------------------
 
@@ -132,14 +132,14 @@ class HandoffMixin:
         if taken is None:
             return False
         await self.send_json(
-            {"type": "answer_start", "ref": ref, "question_id": taken.question_id, "product": None}
+            protocol.answer_start(ref=ref, question_id=taken.question_id, product=None)
         )
         if taken.answer is None:
             await apublish(self.channel_layer, taken.outcome.events)
             await self.send_json(_handed_off_end(ref, message_id=None, text=""))
             return True
         answer = taken.answer
-        await self.send_json({"type": "answer_delta", "ref": ref, "text": answer.text})
+        await self.send_json(protocol.answer_delta(ref=ref, text=answer.text))
         await self.send_json(_handed_off_end(ref, message_id=answer.pk, text=answer.text))
         await self._publish(taken.outcome, None)
         return True
@@ -163,43 +163,43 @@ class HandoffMixin:
             if len(states) == 2 and all(state in _UNANSWERED for state in states):
                 reason = Handoff.Reason.UNANSWERED
         if reason is not None:
-            await self.send_json(
-                {**await _offer(reason=reason, lang=self._language()), "ref": ended.get("ref")}
-            )
+            offer = await _offer(reason=reason, lang=self._language())
+            await self.send_json(protocol.with_ref(offer, ended.get("ref")))
 
     async def handoff_after_feedback(self, rating: int, ref: str | None) -> None:
         if rating != -1 or self.chat is None:
             return
         if await _open_handoff(session_id=self.chat.pk) is None:
             offer = await _offer(reason=Handoff.Reason.THUMBS_DOWN, lang=self._language())
-            await self.send_json({**offer, "ref": ref})
+            await self.send_json(protocol.with_ref(offer, ref))
 
     # --- group events (from the console, any process) --------------------------------------
 
     async def handoff_state(self, event: dict[str, Any]) -> None:
         if event.get("origin") == self.channel_name:
             return
-        await self.send_json({**event["state"], "ref": None})
+        await self.send_json(protocol.with_ref(event["state"], None))
 
     async def agent_message(self, event: dict[str, Any]) -> None:
         await self.send_json(
-            {"type": "agent_message", "handoff_id": event["handoff_id"], **event["message"]}
+            protocol.agent_message(handoff_id=event["handoff_id"], message=event["message"])
         )
 
     async def agent_typing(self, event: dict[str, Any]) -> None:
         await self.send_json(
-            {"type": "agent_typing", "typing": bool(event["typing"]), "agent": event["agent"]}
+            protocol.agent_typing(typing=bool(event["typing"]), agent=event["agent"])
         )
 
 
-def _handed_off_end(ref: str | None, *, message_id: int | None, text: str) -> dict[str, Any]:
-    return {
-        "type": "answer_end",
-        "ref": ref,
-        "message_id": message_id,
-        "text": text,
-        "state": Message.State.HANDED_OFF.value,
-        "citations": [],
-        "engine": "person",
-        "took_ms": {"first_delta": 0, "total": 0},
-    }
+def _handed_off_end(ref: str | None, *, message_id: int | None, text: str) -> protocol.Outgoing:
+    """The end of an answer a person takes: no engine wrote it, nothing is cited."""
+    return protocol.answer_end(
+        ref=ref,
+        message_id=message_id,
+        text=text,
+        state=Message.State.HANDED_OFF.value,
+        citations=[],
+        engine="person",
+        first_delta_ms=0,
+        total_ms=0,
+    )

@@ -1,5 +1,5 @@
 """Reads for live support: the open handoff of a chat, the queue, availability, wait estimates,
-and the payloads the chat socket and the staff console send."""
+and the handoff messages of the chat socket (built by apps.sessions.protocol) and the console."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
+from apps.sessions import protocol
 from apps.sessions.handoff.hours import current_week
 from apps.sessions.models import AgentPresence, Handoff, Message
 from apps.sessions.selectors import message_payload
@@ -133,21 +134,20 @@ def _customer_state(handoff: Handoff, moment: datetime) -> dict[str, Any]:
             "Our support team closed this conversation. You can keep asking about your "
             "product here."
         )
-    return {
-        "type": "handoff_state",
-        "handoff_id": handoff.pk,
-        "state": state,
-        "reason": handoff.reason,
-        "text": text,
-        "wait_minutes": wait_minutes,
-        "position": position,
-        "agent": {"name": _agent_name(handoff)} if handoff.agent_id else None,
-        "open_now": is_open,
-        "agents_available": live,
-        "opens_at": opens_at.isoformat() if opens_at else None,
-        "needs_contact": state == Handoff.Status.FOLLOW_UP and not handoff.contact,
-        "contact_saved": bool(handoff.contact),
-    }
+    return protocol.handoff_state(
+        handoff_id=handoff.pk,
+        state=state,
+        reason=handoff.reason,
+        text=text,
+        wait_minutes=wait_minutes,
+        position=position,
+        agent_name=_agent_name(handoff),
+        open_now=is_open,
+        agents_available=live,
+        opens_at=opens_at,
+        needs_contact=state == Handoff.Status.FOLLOW_UP and not handoff.contact,
+        contact_saved=bool(handoff.contact),
+    )
 
 
 def offer(*, reason: str, lang: str = "", now: datetime | None = None) -> dict[str, Any]:
@@ -175,15 +175,14 @@ def _offer(reason: str, moment: datetime) -> dict[str, Any]:
             "Would you like a person to look into this? Leave your question and an email "
             "address or phone number, and we will reply."
         )
-    return {
-        "type": "handoff_offer",
-        "reason": reason,
-        "text": text,
-        "open_now": is_open,
-        "agents_available": live,
-        "wait_minutes": minutes,
-        "opens_at": opens_at.isoformat() if opens_at else None,
-    }
+    return protocol.handoff_offer(
+        reason=reason,
+        text=text,
+        open_now=is_open,
+        agents_available=live,
+        wait_minutes=minutes,
+        opens_at=opens_at,
+    )
 
 
 # --- the staff console -------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from apps.sessions import consumers
+from apps.sessions import predictions
+from apps.sessions.consumers import chat
 from apps.sessions.tests.sockets import (
     communicator,
     make_catalog,
@@ -20,7 +21,7 @@ from apps.sessions.tests.sockets import (
 async def catalog(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Three Boss products, the consumer predicting from them, prefetches recorded not queued."""
     made = await make_catalog()
-    monkeypatch.setattr(consumers, "get_index", lambda: made["index"])
+    monkeypatch.setattr(predictions, "get_index", lambda: made["index"])
     # Manual states read in an earlier test (ids repeat on SQLite) must not leak into this one.
     await database_sync_to_async(refresh_manual_states)()
     prefetches: list[int] = []
@@ -29,7 +30,7 @@ async def catalog(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         prefetches.append(manual_id)
         return True
 
-    monkeypatch.setattr(consumers, "_request_prefetch", request_prefetch)
+    monkeypatch.setattr(chat, "_request_prefetch", request_prefetch)
     made["prefetches"] = prefetches
     return made
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from apps.manuals.models import Manual
 from apps.manuals.services import attach_document, manual_group, publish_status
 from apps.sessions import consumers
+from apps.sessions.consumers import typing_focus
 from apps.sessions.models import ChatSession
 from apps.sessions.tests.sockets import (
     ask,
@@ -114,7 +115,7 @@ async def test_a_focus_moved_by_typing_is_saved_when_the_socket_closes(catalog):
     comm = communicator(chat.pk, key)
     assert (await comm.connect())[0]
     await ask(comm, {"type": "typing", "text": "my rc 600 won't sync"})
-    await asyncio.sleep(consumers.FOCUS_SETTLES_AFTER + 0.2)
+    await asyncio.sleep(typing_focus.FOCUS_SETTLES_AFTER + 0.2)
     saved = await database_sync_to_async(ChatSession.objects.get)(pk=chat.pk)
     assert saved.product_id is None  # no write per keystroke
     await comm.disconnect()

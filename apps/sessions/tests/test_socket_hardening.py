@@ -12,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 from apps.manuals.services import manual_group
 from apps.products.prediction.bound import CONSIDERED_WORDS, considered_text
 from apps.sessions import consumers, ratelimit
+from apps.sessions.consumers import base
 from apps.sessions.tests.sockets import HOST, ORIGIN, application, communicator, make_chat
 from hscjit.metrics import WEBSOCKET_ACTIVE_CONNECTIONS
 
@@ -185,7 +186,7 @@ async def test_the_cleanup_runs_when_the_consumer_is_cancelled_or_crashes(catalo
 
 
 async def test_reading_the_channel_layer_is_retried_through_an_outage(monkeypatch):
-    monkeypatch.setattr(consumers, "LAYER_RETRY_FIRST", 0.01)
+    monkeypatch.setattr(base, "LAYER_RETRY_FIRST", 0.01)
     consumer = consumers.ChatConsumer()
     answers = iter([ConnectionError("down"), OSError("reset"), {"type": "manual.status"}])
 

@@ -1,0 +1,94 @@
+"""What the chat socket needs from Channels beyond the stock consumer.
+
+Its reads of the channel layer survive an outage of Redis, its frames skip the one thread
+all sockets share, its cleanup runs however the consumer ends, and its closes carry the code
+the protocol promises (or at least close).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import RedisError
+
+from hscjit.logging_context import log_context
+
+logger = logging.getLogger(__name__)
+
+# What the Redis channel layer raises while Redis is away (redis-py's errors are not OSErrors).
+LAYER_ERRORS: tuple[type[BaseException], ...] = (OSError, RedisError)
+LAYER_RETRY_FIRST = 0.5
+LAYER_RETRY_MAX = 5.0
+
+
+class SocketConsumer(AsyncWebsocketConsumer):
+    """Subclasses say what to clean up (`clean_up`, idempotent) and what to log with."""
+
+    _closing = False
+
+    async def clean_up(self) -> None:
+        raise NotImplementedError
+
+    def log_fields(self) -> dict[str, object]:
+        raise NotImplementedError
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Every record logged while handling this socket's events (and in the tasks they
+        # start, which copy the context) carries the socket's fields.
+        with log_context(**self.log_fields()):
+            # Channels' own dispatch first closes stale database connections on the one
+            # thread all sockets share, a thread hop per frame: under a flood of frames every
+            # socket's next frame queues there. These sockets' database work runs on_pool,
+            # which hands each connection back after its call: there is nothing to close.
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # disconnect() is skipped when daphne cancels a consumer whose disconnect waits behind
+        # queued frames, or when the channel layer fails: the cleanup runs however it ends.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await asyncio.shield(self.clean_up())
+
+    async def disconnect(self, code: int) -> None:
+        await self.clean_up()
+
+    # Channels reads the channel layer through `channel_receive`; through this wrapper an
+    # outage of the layer (Redis) no longer ends the consumer: the socket stays open for what
+    # needs no Redis (typing, answers from ready manuals) while reads are retried.
+    @property
+    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self._layer_receive = receive
+
+    async def _receive_from_layer(self) -> dict[str, Any]:
+        pause = LAYER_RETRY_FIRST
+        while True:
+            try:
+                return await self._layer_receive()
+            except LAYER_ERRORS as error:
+                logger.warning("channel layer unavailable, retrying in %.1f s: %r", pause, error)
+                await asyncio.sleep(pause)
+                pause = min(LAYER_RETRY_MAX, pause * 2)
+
+    async def close_with(self, code: int) -> None:
+        """Close with `code`; frames that arrive meanwhile are to be ignored (`_closing`)."""
+        self._closing = True
+        try:
+            await self.close(code=code)
+        except Exception:
+            # Autobahn refuses 1009 from an application: daphne should have refused the frame
+            # itself (--websocket-max-message-size). The socket must not stay open regardless.
+            logger.warning("the server refused close code %s; closing with 1000", code)
+            await self.close(code=1000)

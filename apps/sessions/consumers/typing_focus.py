@@ -1,0 +1,231 @@
+"""What a chat socket does while its customer types, as a plain class tests drive without one.
+
+Latest wins: only the newest text waits to be predicted, and a socket over its prediction
+budgets waits while frames arriving meanwhile replace that text. The confident product
+becomes the focus: its documents are asked for at once (each once per socket), and their
+status groups are followed once the focus has held for `settles_after`, so a customer still
+typing does not make the socket join and leave groups on every keystroke. The socket's I/O
+comes in as `FocusActions`, time as a clock and a sleep, its tasks go through `start`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from apps.sessions.ratelimit import WorkBudget, address_budget, light_budget, process_budget
+
+logger = logging.getLogger(__name__)
+
+Card = dict[str, Any]
+# While a customer types, the confident product changes every few keystrokes: its manual's
+# group is joined once the focus has held this long (the manual is requested at once).
+FOCUS_SETTLES_AFTER = 0.25
+# last_activity_at is for cleanup, which thinks in hours, and the focus a typing customer
+# moves is for the next page load and the transcript: one write a minute is plenty.
+TOUCH_EVERY = 60.0
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """The prediction budgets typing is charged to (apps.sessions.ratelimit): the socket's
+    own, its light share, and the address's and process's, looked up when work is near."""
+
+    own: WorkBudget
+    light: WorkBudget
+    shared: Callable[[], WorkBudget | None]
+    process: Callable[[], WorkBudget | None]
+
+    @classmethod
+    def for_socket(cls, address: str | None) -> Budgets:
+        return cls(
+            own=WorkBudget(
+                rate=settings.CHAT_PREDICTION_MS_PER_SECOND,
+                burst=settings.CHAT_PREDICTION_BURST_MS,
+            ),
+            light=light_budget(),
+            shared=functools.partial(address_budget, address),
+            process=process_budget,
+        )
+
+
+@dataclass(frozen=True)
+class FocusActions:
+    """The socket's side of the state machine."""
+
+    # Send the prediction of (text, ref), charging its work to the budgets; a confident one
+    # calls `focus_later`.
+    predict: Callable[[str, str | None, Sequence[WorkBudget]], Awaitable[None]]
+    prediction_failed: Callable[[str | None], Awaitable[None]]
+    prefetch: Callable[[int], Awaitable[object]]
+    follow: Callable[[int], Awaitable[None]]
+    unfollow: Callable[[int], Awaitable[None]]
+    # Write the product in focus (the session's product) if it moved.
+    save_focus: Callable[[int | None], Awaitable[None]]
+    # Write it and the activity stamp, in the background.
+    touch: Callable[[int | None], Coroutine[Any, Any, None]]
+
+
+def _document_ids(card: Card) -> frozenset[int]:
+    return frozenset(document["id"] for document in card.get("documents") or [])
+
+
+class TypingFocus:
+    def __init__(
+        self,
+        *,
+        actions: FocusActions,
+        budgets: Budgets,
+        start: Callable[[Coroutine[Any, Any, None]], asyncio.Task[Any] | None],
+        focus_pk: int | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        settles_after: float = FOCUS_SETTLES_AFTER,
+        touch_every: float = TOUCH_EVERY,
+    ) -> None:
+        self._actions = actions
+        self._budgets = budgets
+        self._start = start
+        self._clock = clock
+        self._sleep = sleep
+        self._settles_after = settles_after
+        self._touch_every = touch_every
+        # The product in focus, and its catalog id once this socket moved it.
+        self.pk = focus_pk
+        self.product_id: str | None = None
+        # The product whose documents' status groups this socket is in: pushes name it, and
+        # it can trail the focus that typing just moved.
+        self.followed_product_id: str | None = None
+        self.manual_ids: frozenset[int] = frozenset()
+        self._pending: tuple[str, str | None] | None = None
+        self._typing_worker: asyncio.Task[Any] | None = None
+        self._wanted: tuple[int, Card] | None = None
+        self._focus_worker: asyncio.Task[Any] | None = None
+        self._prefetched: set[int] = set()
+        self._touched = clock()
+
+    # --- typing: latest wins ---------------------------------------------------------------
+
+    def typed(self, text: str, ref: str | None) -> None:
+        """Only the newest text waits; a burst is answered for its last message."""
+        self._pending = (text, ref)
+        if self._typing_worker is None or self._typing_worker.done():
+            self._typing_worker = self._start(self._answer_typing())
+
+    async def _answer_typing(self) -> None:
+        own, light = self._budgets.own, self._budgets.light
+        shared = self._budgets.shared()
+        while self._pending is not None:
+            # Over its budget (or its address's), this socket waits; frames arriving meanwhile
+            # replace the pending text, so only the newest is predicted.
+            wait = max(own.wait(), shared.wait() if shared else 0.0)
+            if wait > 0:
+                await self._sleep(wait)
+                continue
+            # Let frames already queued for this socket be read first: latest wins for them too.
+            await asyncio.sleep(0)
+            if self._pending is None:
+                return
+            # All work is charged to the process's budget; past its light share a socket
+            # waits for that budget, checked right before the work (no await in between), so
+            # sockets that wake together cannot all spend the same balance.
+            process = self._budgets.process()
+            if process is not None and light.wait() > 0 and (wait := process.wait()) > 0:
+                await self._sleep(wait)
+                continue
+            text, ref = self._pending
+            self._pending = None
+            budgets = [b for b in (own, light, shared, process) if b is not None]
+            try:
+                await self._actions.predict(text, ref, budgets)
+            except Exception:
+                logger.exception("prediction failed")
+                await self._actions.prediction_failed(ref)
+
+    # --- the focus and the documents it follows ----------------------------------------------
+
+    def focus_later(self, pk: int, card: Card) -> None:
+        """Move the focus without making the next keystroke wait for the database or Redis.
+
+        Latest wins here too: while one change is being applied, only the newest waits.
+        """
+        self.product_id = card["id"]
+        self.pk = pk
+        self._wanted = (pk, card)
+        if self._focus_worker is None or self._focus_worker.done():
+            self._focus_worker = self._start(self._apply_focus())
+
+    async def _apply_focus(self) -> None:
+        while (wanted := self._wanted) is not None:
+            pk, card = wanted
+            try:
+                # The manual starts loading at once; the focus waits until typing settles.
+                await self.prefetch(card)
+                await self._sleep(self._settles_after)
+                if self._wanted is not wanted:
+                    continue
+                self._wanted = None
+                await self.take(pk, card)
+            except Exception:
+                self._wanted = None
+                logger.exception("could not move the focus to product %s", card.get("id"))
+
+    async def select(self, pk: int, card: Card) -> None:
+        """A click: a focus change still on its way from typing is dropped (or ends first),
+        so this one wins; it is saved at once."""
+        worker = self._focus_worker
+        if worker is not None and not worker.done():
+            self._wanted = None
+            await asyncio.shield(worker)
+        await self.take(pk, card, save=True)
+
+    async def take(self, pk: int, card: Card, *, save: bool = False) -> None:
+        """Make the product the focus and follow its documents' status.
+
+        The focus is written now only when `save` is set (a click); a focus moved by typing is
+        written with the next question, the next activity stamp, or when the socket closes.
+        """
+        self.product_id = card["id"]
+        self.pk = pk
+        if save:
+            await self.save()
+        await self._follow(_document_ids(card), card["id"])
+
+    async def save(self) -> None:
+        await self._actions.save_focus(self.pk)
+
+    async def prefetch(self, card: Card) -> None:
+        """Ask for each document once per socket; the manuals service dedupes across them."""
+        for document in card.get("documents") or []:
+            if document["status"] == "ready" or document["id"] in self._prefetched:
+                continue
+            self._prefetched.add(document["id"])
+            try:
+                await self._actions.prefetch(document["id"])
+            except Exception:
+                # Answering waits for the document anyway; a lost prefetch only costs time.
+                logger.exception("could not request a prefetch of manual %s", document["id"])
+
+    async def _follow(self, manual_ids: frozenset[int], product_id: str) -> None:
+        self.followed_product_id = product_id
+        for manual_id in self.manual_ids - manual_ids:
+            await self._actions.unfollow(manual_id)
+        for manual_id in manual_ids - self.manual_ids:
+            await self._actions.follow(manual_id)
+        self.manual_ids = manual_ids
+
+    # --- activity ------------------------------------------------------------------------------
+
+    def touch(self) -> None:
+        """Record activity and the focus in the background: no message waits for this write."""
+        now = self._clock()
+        if now - self._touched >= self._touch_every:
+            self._touched = now
+            self._start(self._actions.touch(self.pk))

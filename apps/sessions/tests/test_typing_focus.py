@@ -1,0 +1,302 @@
+"""The typing state machine on its own: no socket, no database, a clock that moves when told."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from apps.sessions.consumers.tracked import TrackedTasks
+from apps.sessions.consumers.typing_focus import (
+    FOCUS_SETTLES_AFTER,
+    TOUCH_EVERY,
+    Budgets,
+    FocusActions,
+    TypingFocus,
+)
+from apps.sessions.ratelimit import WorkBudget
+
+
+class FakeTime:
+    """A clock that moves only when told; a sleeper wakes once the clock passes its deadline."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, future))
+        await future
+
+    async def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for sleeper in list(self._sleepers):
+            deadline, future = sleeper
+            if deadline <= self.now:
+                self._sleepers.remove(sleeper)
+                if not future.done():
+                    future.set_result(None)
+        await settle()
+
+    @property
+    def sleeping(self) -> int:
+        return sum(not future.done() for _, future in self._sleepers)
+
+
+async def settle() -> None:
+    """Let every task that can run do so: the fakes below never wait on real time or I/O."""
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+def card(pk: int, *documents: tuple[int, str]) -> dict[str, Any]:
+    return {
+        "id": f"product-{pk}",
+        "documents": [{"id": doc, "status": status} for doc, status in documents],
+    }
+
+
+class Socket:
+    """Records what the state machine asks of the socket; `cost` is each prediction's work."""
+
+    def __init__(self, time: FakeTime, *, cost: float = 0.1, budgets: Budgets | None = None):
+        self.predicted: list[str] = []
+        self.failed: list[str | None] = []
+        self.prefetched: list[int] = []
+        self.followed: set[int] = set()
+        self.ever_followed: set[int] = set()
+        self.saved: list[int | None] = []
+        self.touched: list[int | None] = []
+        self.focus_of: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.cost = cost
+        self.tasks = TrackedTasks()
+        self.machine = TypingFocus(
+            actions=FocusActions(
+                predict=self.predict,
+                prediction_failed=self.prediction_failed,
+                prefetch=self.prefetch,
+                follow=self.follow,
+                unfollow=self.unfollow,
+                save_focus=self.save_focus,
+                touch=self.touch,
+            ),
+            budgets=budgets or budgets_for(time),
+            start=self.tasks.start,
+            focus_pk=None,
+            clock=time.clock,
+            sleep=time.sleep,
+        )
+
+    async def predict(self, text: str, ref: str | None, charge: Sequence[WorkBudget]) -> None:
+        if text == "boom":
+            raise RuntimeError("the index broke")
+        self.predicted.append(text)
+        for budget in charge:
+            budget.charge(cpu_ms=self.cost, wall_ms=self.cost)
+        if text in self.focus_of:
+            self.machine.focus_later(*self.focus_of[text])
+
+    async def prediction_failed(self, ref: str | None) -> None:
+        self.failed.append(ref)
+
+    async def prefetch(self, manual_id: int) -> bool:
+        self.prefetched.append(manual_id)
+        return True
+
+    async def follow(self, manual_id: int) -> None:
+        self.followed.add(manual_id)
+        self.ever_followed.add(manual_id)
+
+    async def unfollow(self, manual_id: int) -> None:
+        self.followed.discard(manual_id)
+
+    async def save_focus(self, pk: int | None) -> None:
+        self.saved.append(pk)
+
+    async def touch(self, pk: int | None) -> None:
+        self.touched.append(pk)
+
+
+def budgets_for(
+    time: FakeTime,
+    *,
+    own: tuple[float, float] = (1000.0, 1000.0),
+    light: tuple[float, float] = (1000.0, 5000.0),
+    process: WorkBudget | None = None,
+) -> Budgets:
+    return Budgets(
+        own=WorkBudget(rate=own[0], burst=own[1], clock=time.clock),
+        light=WorkBudget(rate=light[0], burst=light[1], clock=time.clock),
+        shared=lambda: None,
+        process=lambda: process,
+    )
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    return FakeTime()
+
+
+# --- typing ---------------------------------------------------------------------------------------
+
+
+async def test_a_burst_read_before_the_worker_runs_is_answered_for_its_last_text(time):
+    socket = Socket(time)
+    for text in ("r", "rc", "rc 6"):
+        socket.machine.typed(text, None)
+    await settle()
+    assert socket.predicted == ["rc 6"]
+
+
+async def test_past_its_budget_a_socket_waits_and_then_predicts_only_the_newest(time):
+    # 10 ms a second with 1 ms at once: a 50 ms prediction leaves a debt of 4.9 s.
+    socket = Socket(time, cost=50.0, budgets=budgets_for(time, own=(10.0, 1.0)))
+    socket.machine.typed("rc", "t1")
+    await settle()
+    assert socket.predicted == ["rc"]
+    for text in ("rc 6", "rc 60", "rc 600"):
+        socket.machine.typed(text, None)
+        await settle()
+    await time.advance(4.8)
+    assert socket.predicted == ["rc"]
+    await time.advance(0.2)
+    assert socket.predicted == ["rc", "rc 600"]
+
+
+async def test_past_its_light_share_a_socket_waits_for_the_process_budget(time):
+    process = WorkBudget(rate=100.0, burst=100.0, clock=time.clock)
+    budgets = budgets_for(time, light=(1.0, 5.0), process=process)
+    socket = Socket(time, cost=300.0, budgets=budgets)
+    socket.machine.typed("heavy", None)
+    await settle()
+    # 300 ms charged to the light share (5 ms) and to the process (100 ms): 2 s of debt there.
+    socket.machine.typed("heavier", None)
+    await time.advance(1.9)
+    assert socket.predicted == ["heavy"]
+    await time.advance(0.2)
+    assert socket.predicted == ["heavy", "heavier"]
+
+
+async def test_while_it_has_light_share_a_socket_skips_the_spent_process_budget(time):
+    process = WorkBudget(rate=100.0, burst=100.0, clock=time.clock)
+    # Other sockets spent the process's budget for the next 100 s.
+    process.charge(cpu_ms=10_000.0, wall_ms=10_000.0)
+    socket = Socket(time, budgets=budgets_for(time, process=process))
+    socket.machine.typed("rc 600", None)
+    await settle()
+    assert socket.predicted == ["rc 600"]
+
+
+async def test_a_failed_prediction_is_reported_with_its_ref_and_typing_goes_on(time):
+    socket = Socket(time)
+    socket.machine.typed("boom", "t1")
+    await settle()
+    socket.machine.typed("rc 600", "t2")
+    await settle()
+    assert (socket.failed, socket.predicted) == (["t1"], ["rc 600"])
+
+
+# --- the focus ------------------------------------------------------------------------------------
+
+
+async def test_a_confident_product_is_prefetched_at_once_and_followed_once_it_settles(time):
+    socket = Socket(time)
+    socket.focus_of["rc 600"] = (1, card(1, (10, "missing"), (11, "ready")))
+    socket.machine.typed("rc 600", None)
+    await settle()
+    assert socket.prefetched == [10]  # a ready document needs no fetch
+    assert socket.machine.product_id == "product-1" and socket.machine.pk == 1
+    assert socket.followed == set()
+    await time.advance(FOCUS_SETTLES_AFTER)
+    assert socket.followed == {10, 11}
+    assert socket.machine.manual_ids == {10, 11}
+    assert socket.machine.followed_product_id == "product-1"
+    assert socket.saved == []  # a focus moved by typing is written later, not per keystroke
+
+
+async def test_a_focus_that_moves_before_it_settles_is_never_followed(time):
+    socket = Socket(time)
+    socket.focus_of["rc 600"] = (1, card(1, (10, "missing")))
+    socket.focus_of["katana"] = (2, card(2, (20, "missing")))
+    socket.machine.typed("rc 600", None)
+    await settle()
+    await time.advance(FOCUS_SETTLES_AFTER / 2)
+    socket.machine.typed("katana", None)
+    await settle()
+    await time.advance(FOCUS_SETTLES_AFTER / 2)
+    assert socket.ever_followed == set()
+    await time.advance(FOCUS_SETTLES_AFTER)
+    assert socket.ever_followed == {20}
+    assert socket.prefetched == [10, 20]
+
+
+async def test_each_document_is_prefetched_once_per_socket(time):
+    socket = Socket(time)
+    looper = card(1, (10, "missing"), (11, "failed"))
+    socket.focus_of["rc 600"] = (1, looper)
+    for _ in range(3):
+        socket.machine.typed("rc 600", None)
+        await time.advance(FOCUS_SETTLES_AFTER)
+    await socket.machine.prefetch(looper)
+    assert socket.prefetched == [10, 11]
+
+
+async def test_following_another_product_leaves_only_the_groups_it_no_longer_needs(time):
+    socket = Socket(time)
+    await socket.machine.take(1, card(1, (10, "ready"), (11, "ready")))
+    await socket.machine.take(3, card(3, (11, "ready"), (12, "ready")))
+    assert socket.followed == {11, 12} and socket.machine.manual_ids == {11, 12}
+    assert socket.machine.followed_product_id == "product-3"
+
+
+async def test_a_click_wins_over_a_focus_still_settling_and_is_saved(time):
+    socket = Socket(time)
+    socket.focus_of["rc 600"] = (1, card(1, (10, "missing")))
+    socket.machine.typed("rc 600", None)
+    await settle()
+    click = asyncio.ensure_future(socket.machine.select(2, card(2, (20, "ready"))))
+    await settle()
+    assert not click.done()  # the focus change on its way ends first
+    await time.advance(FOCUS_SETTLES_AFTER)
+    await click
+    assert socket.ever_followed == {20}
+    assert (socket.machine.pk, socket.saved) == (2, [2])
+
+
+async def test_the_focus_is_written_with_the_activity_stamp_at_most_once_a_period(time):
+    socket = Socket(time)
+    await socket.machine.take(1, card(1))
+    socket.machine.touch()
+    await time.advance(TOUCH_EVERY - 1)
+    socket.machine.touch()
+    await settle()
+    assert socket.touched == []
+    await time.advance(1)
+    socket.machine.touch()
+    socket.machine.touch()
+    await settle()
+    assert socket.touched == [1]
+
+
+# --- the tasks it starts --------------------------------------------------------------------------
+
+
+async def test_closing_ends_every_task_it_started_and_starts_no_more(time):
+    socket = Socket(time, cost=50.0, budgets=budgets_for(time, own=(10.0, 1.0)))
+    socket.focus_of["rc"] = (1, card(1, (10, "missing")))
+    socket.machine.typed("rc", None)
+    await settle()
+    socket.machine.typed("rc 600", None)  # waits 4.9 s for the budget
+    await settle()
+    assert time.sleeping == 2  # the typing worker and the focus settling
+    await socket.tasks.cancel_all()
+    socket.machine.typed("katana", None)
+    await time.advance(60)
+    assert socket.predicted == ["rc"] and socket.ever_followed == set()
+    assert not [t for t in asyncio.all_tasks() if "TypingFocus" in repr(t.get_coro())]

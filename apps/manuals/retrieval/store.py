@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.manuals.embeddings import Embedder, EmbeddingError, get_embedder
 from apps.manuals.retrieval.index import FORMAT, ManualIndex
+from hscjit.background import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -168,11 +169,8 @@ def get_index(*, manual_id: int, version: int) -> ManualIndex:
 
 
 def _request_backfill(manual_id: int) -> None:
-    from apps.manuals.tasks import build_manual_index
-    from hscjit.background import enqueue
-
     try:
-        enqueue(build_manual_index, manual_id)
+        enqueue("apps.manuals.tasks.build_manual_index", manual_id)
     except Exception:  # a broker outage must not cost the customer the answer
         logger.exception("manual %s: could not queue the index backfill", manual_id)
 

@@ -286,8 +286,6 @@ def request_discovery(*, source_id: int, force: bool = False) -> bool:
     Without `force`, a page already read is not read again, and one that could not be read
     is tried again only after MANUAL_FAILED_RETRY_SECONDS (customers asking do not hammer it).
     """
-    from apps.manuals.tasks import discover_documents
-
     now = timezone.now()
     wanted = ~(Q(status__in=[Source.QUEUED, Source.RUNNING]) & Q(lease_until__gte=now))
     if not force:
@@ -298,7 +296,7 @@ def request_discovery(*, source_id: int, force: bool = False) -> bool:
             status=Source.QUEUED, lease_until=_lease(now)
         )
         if queued:
-            enqueue(discover_documents, source_id)
+            enqueue("apps.manuals.tasks.discover_documents", source_id)
     return bool(queued)
 
 

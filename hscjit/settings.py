@@ -215,8 +215,6 @@ LOGGING = {
 READY_MIN_FREE_DISK_MB = env_int("READY_MIN_FREE_DISK_MB", 200, minimum=0)
 READY_CHECK_TIMEOUT = env_float("READY_CHECK_TIMEOUT", 2.0, minimum=0.1)
 CHAT_SESSION_RETENTION_DAYS = env_int("CHAT_SESSION_RETENTION_DAYS", 30, minimum=1)
-# How many of the most asked-about products regenerate_product_cache warms.
-CACHE_WARM_PRODUCTS = env_int("CACHE_WARM_PRODUCTS", 200, minimum=0)
 # --- Live support (apps/sessions/handoff): opening hours are kept in the admin, in this zone.
 SUPPORT_TIME_ZONE = env_str("SUPPORT_TIME_ZONE", "Asia/Jerusalem")
 # An agent whose console has not been heard from for this long counts as away.

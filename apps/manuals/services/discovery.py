@@ -45,7 +45,6 @@ from apps.manuals.discovery.matching import (
 )
 from apps.manuals.discovery.words import document_kind
 from apps.manuals.fetching import Fetched, FetchError, FetchPolicy, fetch_to_file, sniff_kind
-from apps.manuals.fetching.urls import catalog_url_problem
 from apps.manuals.models import (
     DiscoverySource,
     DiscoveryTarget,
@@ -59,6 +58,7 @@ from apps.manuals.services.pipeline import fetch_policy
 from apps.manuals.services.status import documents_changed, fail
 from apps.products.models import Product
 from hscjit.background import enqueue
+from hscjit.url_rules import catalog_url_problem
 
 logger = logging.getLogger(__name__)
 Source = DiscoverySource.Status

@@ -164,8 +164,6 @@ CACHE_L1_SIZE = env_int("CACHE_L1_SIZE", 2048, minimum=0)
 # An L1 entry lives at most this long, which bounds how stale another process's copy can be.
 CACHE_L1_TTL = env_int("CACHE_L1_TTL", 60, minimum=1)
 CACHE_TTL = env_int("CACHE_TTL", 24 * 3600, minimum=1)
-# How often a process re-reads a prefix's version from L2 (invalidation delay elsewhere).
-CACHE_VERSION_TTL = env_float("CACHE_VERSION_TTL", 2.0, minimum=0.0)
 CACHE_L2_RETRY_SECONDS = env_float("CACHE_L2_RETRY_SECONDS", 5.0, minimum=0.1)
 
 # Celery runs only with Redis; without it background tasks run in this process.

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -25,8 +24,7 @@ from apps.products.models import (
     TermAlias,
 )
 from apps.products.prediction.registry import load_cards
-from apps.products.selectors import CATALOG_VERSION_KEY
-from hscjit.background import after_commit
+from apps.products.selectors import CATALOG_VERSION
 
 
 def bump_catalog_version() -> int:
@@ -42,10 +40,7 @@ def bump_catalog_version() -> int:
             version=F("version") + 1, changed_at=timezone.now()
         )
         version = CatalogStamp.objects.values_list("version", flat=True).get(pk=stamp.pk)
-    # Readers in this transaction fall back to the row; others learn the number once it is
-    # committed, so no process rebuilds its index from rows it cannot see yet.
-    cache.delete(CATALOG_VERSION_KEY)
-    after_commit(lambda: cache.set(CATALOG_VERSION_KEY, version))
+    CATALOG_VERSION.move(version)
     return version
 
 

@@ -1,6 +1,7 @@
 """The apps depend one way, sessions -> manuals -> products, and tasks adapt services: no
 product module imports a tasks module, or an app above its own, at load time or inside a
-function. Services start a task by its name, which must be a registered task."""
+function. Services start a task by its name, which must be a registered task. The apps use
+one cache module, hscjit.cache."""
 
 from __future__ import annotations
 
@@ -93,6 +94,16 @@ def test_no_app_imports_an_app_above_it_and_only_tasks_import_tasks() -> None:
         problem
         for module, path in product_modules()
         for problem in violations(module, path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+
+
+def test_the_apps_reach_the_cache_only_through_hscjit_cache() -> None:
+    found = [
+        f"{module}:{line} imports {name}"
+        for module, path in product_modules()
+        for line, name in imported_names(path.read_text(encoding="utf-8"), module)
+        if name == "django.core.cache" or name.startswith("django.core.cache.")
     ]
     assert found == []
 

@@ -38,8 +38,7 @@ class PeriodicJobAdmin(PeriodicTaskAdmin):
             )
             return None
         for job in jobs:
-            task = self.celery_app.tasks[job.task]
-            background.enqueue(task, *loads(job.args or "[]"), **loads(job.kwargs or "{}"))
+            background.enqueue(job.task, *loads(job.args or "[]"), **loads(job.kwargs or "{}"))
         self.message_user(
             request,
             ngettext(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
-from redis.exceptions import RedisError
+
+from hscjit import cache
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +20,9 @@ logger = logging.getLogger(__name__)
 def claim_run(job: str, *, seconds: int | None = None) -> bool:
     """True for the first caller in the window; False for a duplicate of the same job."""
     window = settings.SCHEDULE_LOCK_SECONDS if seconds is None else seconds
-    try:
-        # `add` is SET NX in Redis: of two callers, exactly one gets True.
-        claimed = cache.add(f"schedule-run:{job}", "1", timeout=window)
-    except (RedisError, OSError):
+    # `add` is SET NX in Redis: of two callers, exactly one gets True.
+    claimed = cache.add(f"schedule-run:{job}", "1", timeout=window)
+    if claimed is None:
         # Without the shared cache no duplicate can be detected; the jobs are idempotent.
         logger.warning("cannot claim a run of %s (cache down); running anyway", job)
         return True

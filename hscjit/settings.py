@@ -169,8 +169,6 @@ CACHE_L1_SIZE = env_int("CACHE_L1_SIZE", 2048, minimum=0)
 # An L1 entry lives at most this long, which bounds how stale another process's copy can be.
 CACHE_L1_TTL = env_int("CACHE_L1_TTL", 60, minimum=1)
 CACHE_TTL = env_int("CACHE_TTL", 24 * 3600, minimum=1)
-# How often a process re-reads a prefix's version from L2 (invalidation delay elsewhere).
-CACHE_VERSION_TTL = env_float("CACHE_VERSION_TTL", 2.0, minimum=0.0)
 CACHE_L2_RETRY_SECONDS = env_float("CACHE_L2_RETRY_SECONDS", 5.0, minimum=0.1)
 
 # Celery runs only with Redis; without it background tasks run in this process.
@@ -220,8 +218,6 @@ LOGGING = {
 READY_MIN_FREE_DISK_MB = env_int("READY_MIN_FREE_DISK_MB", 200, minimum=0)
 READY_CHECK_TIMEOUT = env_float("READY_CHECK_TIMEOUT", 2.0, minimum=0.1)
 CHAT_SESSION_RETENTION_DAYS = env_int("CHAT_SESSION_RETENTION_DAYS", 30, minimum=1)
-# How many of the most asked-about products regenerate_product_cache warms.
-CACHE_WARM_PRODUCTS = env_int("CACHE_WARM_PRODUCTS", 200, minimum=0)
 # --- Live support (apps/sessions/handoff): opening hours are kept in the admin, in this zone.
 SUPPORT_TIME_ZONE = env_str("SUPPORT_TIME_ZONE", "Asia/Jerusalem")
 # An agent whose console has not been heard from for this long counts as away.

@@ -29,7 +29,6 @@ urlpatterns = [
         RedirectView.as_view(url=static("favicon.svg"), permanent=True),
         name="favicon",
     ),
-    path("", include("apps.products.urls")),
     path("", include("apps.manuals.urls")),
     path("", include("apps.sessions.urls")),
     path("", include("apps.sessions.console.urls")),

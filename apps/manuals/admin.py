@@ -15,16 +15,16 @@ from django.utils.html import format_html, format_html_join
 from apps.manuals import services
 from apps.manuals.discovery_admin import StaffDocumentTools
 from apps.manuals.fetching import sniff_kind
-from apps.manuals.fetching.urls import catalog_url_problem
 from apps.manuals.models import DocumentLink, Manual, ManualPage
 from apps.manuals.selectors import products_using
+from hscjit.url_rules import catalog_url_problem
 
 # Products linked by name on a document's page; the rest are counted.
 USED_BY_SHOWN = 30
 
 
 def _checked_url(url: str) -> str:
-    """The importer's rule for a manual's address (apps.manuals.fetching.urls), as a form error."""
+    """The importer's rule for a manual's address (hscjit.url_rules), as a form error."""
     if not url:
         return url
     problem = catalog_url_problem(url)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps as django_apps
-from django.core.cache import cache
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -14,6 +13,7 @@ from apps.manuals.answers.notes import NoteInfo
 from apps.manuals.models import DocumentLink, Manual, StaffNote
 from apps.products.models import Product
 from apps.products.selectors import current_catalog_version, product_card
+from hscjit import cache
 
 # The order a product's documents are listed and searched in: the owner's manual first.
 KIND_ORDER = {kind: position for position, kind in enumerate(Manual.DocumentKind.values)}
@@ -35,6 +35,7 @@ def manual_status_payload(*, manual: Manual) -> dict[str, Any]:
 
 # Moves (to a new random token) after every published status change, in whichever process.
 MANUAL_STATES_VERSION_KEY = "manual-states-version"
+MANUAL_STATES_VERSION = cache.Version(MANUAL_STATES_VERSION_KEY)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class ManualStates:
 
 def manual_states_version() -> str:
     # A family edit is a catalog change and moves which documents a product has.
-    return f"{cache.get(MANUAL_STATES_VERSION_KEY)}:{current_catalog_version()}"
+    return f"{MANUAL_STATES_VERSION.current()}:{current_catalog_version()}"
 
 
 def manual_states() -> ManualStates:

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
-
 from apps.products.models import CatalogStamp, Product
+from hscjit import cache
 
 CATALOG_VERSION_KEY = "catalog:version"
-VERSION_FALLBACK_TTL = 5
+
+
+def _stamp() -> int:
+    return CatalogStamp.objects.order_by("pk").values_list("version", flat=True).first() or 0
+
+
+# The shared cache answers cheaply; the stamp row is the truth when the cache is cold.
+CATALOG_VERSION = cache.Version(CATALOG_VERSION_KEY, durable=_stamp)
 
 
 def current_catalog_version() -> int:
-    """The catalog version every process compares its prediction index with.
-
-    The shared cache answers cheaply; the database row is the truth when the cache is cold.
-    """
-    cached = cache.get(CATALOG_VERSION_KEY)
-    if cached is not None:
-        return int(cached)
-    version = CatalogStamp.objects.order_by("pk").values_list("version", flat=True).first() or 0
-    # Briefly: a bump that commits while this read is in flight must not be hidden for long.
-    cache.set(CATALOG_VERSION_KEY, version, timeout=VERSION_FALLBACK_TTL)
-    return version
+    """The catalog version every process compares its prediction index with."""
+    return int(CATALOG_VERSION.current())
 
 
 def product_card(*, product: Product) -> dict[str, Any]:

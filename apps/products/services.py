@@ -7,9 +7,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -24,11 +23,8 @@ from apps.products.models import (
     ProductMerge,
     TermAlias,
 )
-from apps.products.selectors import CATALOG_VERSION_KEY
-from hscjit.background import after_commit
-
-if TYPE_CHECKING:
-    from apps.sessions.services import WarmResult
+from apps.products.prediction.registry import load_cards
+from apps.products.selectors import CATALOG_VERSION
 
 
 def bump_catalog_version() -> int:
@@ -44,26 +40,18 @@ def bump_catalog_version() -> int:
             version=F("version") + 1, changed_at=timezone.now()
         )
         version = CatalogStamp.objects.values_list("version", flat=True).get(pk=stamp.pk)
-    # Readers in this transaction fall back to the row; others learn the number once it is
-    # committed, so no process rebuilds its index from rows it cannot see yet.
-    cache.delete(CATALOG_VERSION_KEY)
-    after_commit(lambda: cache.set(CATALOG_VERSION_KEY, version))
+    CATALOG_VERSION.move(version)
     return version
 
 
-def regenerate_product_cache(*, warm_limit: int) -> WarmResult:
-    """Rebuild the prediction index in every process, then warm the busiest product cards.
+def regenerate_product_cache() -> int:
+    """Make every process rebuild its prediction index, and put the new version's product
+    cards in the shared cache, where those rebuilds look first. Returns how many cards.
 
-    The bump also catches catalog edits that bypassed it (bulk SQL, a restored backup).
+    The bump also catches catalog edits that bypassed it (bulk SQL, a restored backup). No
+    index is built here: the worker and the commands that run this never predict.
     """
-    # Imported here: the chat app builds on the catalog, so the catalog must not import it
-    # at load time.
-    from apps.products.prediction import refresh_index
-    from apps.sessions.services import warm_product_cards
-
-    bump_catalog_version()
-    refresh_index()
-    return warm_product_cards(limit=warm_limit)
+    return len(load_cards(version=bump_catalog_version()))
 
 
 HEBREW_ALIASES = Path(__file__).resolve().parent / "data" / "hebrew_aliases.json"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 
 from apps.products import services
 from hscjit.schedules import claim_run
@@ -14,5 +13,4 @@ def regenerate_product_cache() -> dict[str, int] | None:
     """Scheduled hourly (see migration chat 0002); None when a duplicate run was skipped."""
     if not claim_run("regenerate_product_cache"):
         return None
-    result = services.regenerate_product_cache(warm_limit=settings.CACHE_WARM_PRODUCTS)
-    return {"cards": result.cards, "passage_indexes": result.passage_indexes}
+    return {"cards": services.regenerate_product_cache()}

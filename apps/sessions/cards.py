@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from apps.manuals.selectors import ManualStates, manual_states, manual_states_version
-from apps.products.prediction import PredictionIndex, VersionedHolder
+from apps.products.prediction import PredictionIndex
+from hscjit.cache import VersionedHolder
 
 _states: VersionedHolder[ManualStates] = VersionedHolder(
     build=manual_states, version=manual_states_version, name="manual states"

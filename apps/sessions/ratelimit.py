@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache as django_cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -253,7 +252,9 @@ def limit_questions(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
             response["Retry-After"] = str(wait)
             return response
         slot = f"{QUESTION_SLOT_PREFIX}:{session_id}"
-        if not django_cache.add(slot, 1, timeout=QUESTION_SLOT_SECONDS):
+        # While the shared cache is down the slot is unknown (None), and the question goes
+        # through: a customer is never refused because Redis is down.
+        if cache.add(slot, 1, timeout=QUESTION_SLOT_SECONDS) is False:
             response = HttpResponse(
                 "One question at a time: wait for the answer to finish.",
                 status=429,
@@ -264,6 +265,6 @@ def limit_questions(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         try:
             return view(request, session_id, **kwargs)
         finally:
-            django_cache.delete(slot)
+            cache.delete(slot)
 
     return limited

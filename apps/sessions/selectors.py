@@ -168,16 +168,3 @@ def message_payload(message: Message) -> dict[str, Any]:
         # An agent reply names its author as the customer sees them (protocol 1.1).
         "author": (author.get_short_name() or author.get_username()) if author else None,
     }
-
-
-def most_asked_about_product_pks(*, limit: int) -> list[int]:
-    """Active products with the most questions asked about them, most asked first."""
-    return list(
-        Message.objects.filter(
-            role=Message.Role.QUESTION, product__isnull=False, product__is_active=True
-        )
-        .values("product")
-        .annotate(questions=Count("id"))
-        .order_by("-questions", "product")
-        .values_list("product", flat=True)[:limit]
-    )

@@ -10,12 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.manuals import retrieval
-from apps.manuals.models import Manual
 from apps.products.models import Product
-from apps.products.prediction.registry import load_cards
-from apps.products.selectors import current_catalog_version
-from apps.sessions import selectors
 from apps.sessions.models import ChatSession, Message, Site
 
 LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
@@ -81,24 +76,3 @@ def delete_idle_sessions(
             _total, per_model = ChatSession.objects.filter(pk__in=batch).delete()
         sessions += per_model.get(ChatSession._meta.label, 0)
         messages += per_model.get(Message._meta.label, 0)
-
-
-@dataclass(frozen=True)
-class WarmResult:
-    cards: int
-    passage_indexes: int
-
-
-def warm_product_cards(*, limit: int) -> WarmResult:
-    """Put every product card of this catalog version, and the passage indexes of the most
-    asked-about products' manuals, into the shared cache, so processes that rebuild after a
-    deploy or a catalog change find them ready."""
-    cards = load_cards(version=current_catalog_version())
-    pks = selectors.most_asked_about_product_pks(limit=limit)
-    manual_ids = {cards[pk]["manual"]["id"] for pk in pks if pk in cards and cards[pk]["manual"]}
-    ready = Manual.objects.filter(pk__in=manual_ids, status=Manual.Status.READY)
-    indexes = 0
-    for manual_id, version in ready.values_list("pk", "version"):
-        retrieval.get_index(manual_id=manual_id, version=version)
-        indexes += 1
-    return WarmResult(cards=len(cards), passage_indexes=indexes)

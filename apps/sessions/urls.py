@@ -7,6 +7,7 @@ from apps.sessions import views
 app_name = "chat"
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("chat/", views.chat_start, name="start"),
     path("embed/start", views.embed_start, name="embed_start"),
     path("embed.js", views.embed_script, name="embed_script"),

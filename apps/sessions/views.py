@@ -1,4 +1,4 @@
-"""The chat pages: start a conversation, show one."""
+"""The chat pages: the home page, start a conversation, show one."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.manuals.selectors import products_with_documents
 from apps.products.prediction import get_index as prediction_index
 from apps.sessions import answering, embed, protocol, ratelimit, selectors, services, texts
 from apps.sessions.forms import AskForm, FeedbackForm
@@ -31,6 +32,16 @@ def _session_key(request: HttpRequest) -> str:
     if request.session.session_key is None:
         request.session.save()
     return str(request.session.session_key)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    context = {
+        "products": products_with_documents(),
+        # Only this browser's (its session cookie's) own conversations.
+        "conversations": selectors.recent_conversations(owner_key=request.session.session_key),
+    }
+    return render(request, "home.html", context)
 
 
 @require_GET

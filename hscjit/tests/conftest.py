@@ -15,7 +15,7 @@ def sample(name: str, **labels: str) -> float:
 
 @pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
-    """Each test starts with an empty L1, no remembered prefix versions and L2 not backed off."""
+    """Each test starts with an empty L1, an empty L2 and L2 not backed off."""
     from django.core.cache import caches
 
     cache.reset_local_state()

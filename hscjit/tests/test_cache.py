@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -77,24 +78,6 @@ def test_another_process_reads_what_this_one_stored_through_l2() -> None:
     assert sample("cache_hits_total", layer="l2") == l2_hits + 1
 
 
-def test_invalidating_a_prefix_drops_its_keys_everywhere_and_keeps_other_prefixes() -> None:
-    cache.set("cards:1", "card one")
-    cache.set("answers:1", "answer one")
-    cache.invalidate_prefix("cards")
-    assert cache.get("cards:1") is None
-    assert cache.get("answers:1") == "answer one"
-    cache.reset_local_state()  # a process that had not seen the invalidation
-    assert cache.get("cards:1") is None
-    assert cache.get("answers:1") == "answer one"
-
-
-def test_a_value_stored_after_invalidation_is_served() -> None:
-    cache.set("cards:1", "old")
-    cache.invalidate_prefix("cards:")
-    cache.set("cards:1", "new")
-    assert cache.get("cards:1") == "new"
-
-
 def test_delete_forgets_a_key() -> None:
     cache.set("test:gone", 1)
     cache.delete("test:gone")
@@ -104,8 +87,6 @@ def test_delete_forgets_a_key() -> None:
 def test_a_key_without_a_prefix_is_refused() -> None:
     with pytest.raises(ValueError):
         cache.set("noprefix", 1)
-    with pytest.raises(ValueError):
-        cache.invalidate_prefix("a:b")
 
 
 def test_a_long_key_is_stored_and_read_back() -> None:
@@ -115,33 +96,78 @@ def test_a_long_key_is_stored_and_read_back() -> None:
     assert cache.get(key) == "long"
 
 
-def test_cached_computes_once_per_arguments_and_again_after_invalidation() -> None:
-    calls: list[tuple[int, str]] = []
-
-    @cache.cached("square")
-    def square(number: int, *, label: str = "") -> int | None:
-        calls.append((number, label))
-        return None if number < 0 else number * number
-
-    assert square(3) == 9
-    assert square(3) == 9
-    assert square(4) == 16
-    assert square(3, label="x") == 9
-    assert square(-1) is None
-    assert square(-1) is None  # a None result is cached too
-    assert calls == [(3, ""), (4, ""), (3, "x"), (-1, "")]
-    cache.invalidate_prefix("square")
-    assert square(3) == 9
-    assert len(calls) == 5
+def test_add_claims_a_key_once_for_every_process() -> None:
+    assert cache.add("test:claim", 1, timeout=60) is True
+    assert cache.add("test:claim", 2, timeout=60) is False
+    cache.reset_local_state()  # another process asks
+    assert cache.add("test:claim", 3, timeout=60) is False
 
 
-def test_cached_refuses_arguments_it_cannot_key() -> None:
-    @cache.cached("opaque")
-    def identity(value: object) -> object:
-        return value
+@pytest.mark.django_db
+def test_a_token_version_moves_for_every_process_once_committed(
+    django_capture_on_commit_callbacks,
+) -> None:
+    version = cache.Version("test-token-version")
+    assert version.current() is None
+    with django_capture_on_commit_callbacks(execute=True):
+        version.move()
+        assert version.current() is None  # not before the commit
+    first = version.current()
+    assert first is not None
+    cache.reset_local_state()  # another process
+    assert version.current() == first
+    with django_capture_on_commit_callbacks(execute=True):
+        version.move()
+    assert version.current() not in (None, first)
 
-    with pytest.raises(TypeError):
-        identity(object())
+
+@pytest.mark.django_db
+def test_a_durable_version_is_read_from_its_row_until_l2_has_it(
+    django_capture_on_commit_callbacks,
+) -> None:
+    row = {"version": 7}
+    version = cache.Version("test-durable-version", durable=lambda: row["version"])
+    assert version.current() == 7
+    with django_capture_on_commit_callbacks(execute=True):
+        row["version"] = 8
+        version.move(8)
+    row["version"] = 99  # behind the cache's back: L2 answers
+    assert version.current() == 8
+
+
+@pytest.mark.django_db
+@override_settings(CACHES=CLOSED_PORT_CACHES, CACHE_L2_RETRY_SECONDS=60)
+def test_with_redis_unreachable_a_durable_version_comes_from_its_row(
+    django_capture_on_commit_callbacks,
+) -> None:
+    version = cache.Version("test-durable-version", durable=lambda: 41)
+    with django_capture_on_commit_callbacks(execute=True):
+        version.move(41)
+    assert version.current() == 41
+    assert cache.Version("test-token-version").current() is None
+    assert cache.add("test:claim", 1, timeout=60) is None
+
+
+@pytest.mark.django_db
+def test_a_holder_follows_its_version_in_the_background(
+    django_capture_on_commit_callbacks,
+) -> None:
+    version = cache.Version("test-holder-version")
+
+    @dataclass(frozen=True)
+    class Built:
+        version: object
+
+    holder = cache.VersionedHolder(
+        build=lambda: Built(version.current()), version=version.current, interval=0.0
+    )
+    before = holder.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        version.move()
+    deadline = time.monotonic() + 5
+    while holder.get() is before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert holder.get().version == version.current() != before.version
 
 
 @override_settings(CACHES=CLOSED_PORT_CACHES, CACHE_L2_RETRY_SECONDS=60)
@@ -150,7 +176,6 @@ def test_with_redis_unreachable_nothing_is_raised_and_l1_keeps_serving() -> None
     cache.set("test:survivor", "still here")
     assert cache.get("test:survivor") == "still here"
     assert cache.get("test:absent", "default") == "default"
-    cache.invalidate_prefix("test")
     cache.delete("test:survivor")
     assert sample("cache_misses_total", layer="l2") == l2_misses + 1
     assert cache.stats()["l2_available"] is False
@@ -162,9 +187,7 @@ def test_l2_comes_back_by_itself_after_redis_restarts() -> None:
         server = RedisServer(Path(workdir))
         server.start()
         try:
-            with override_settings(
-                CACHES=redis_caches(server.url), CACHE_L2_RETRY_SECONDS=0.2, CACHE_VERSION_TTL=0
-            ):
+            with override_settings(CACHES=redis_caches(server.url), CACHE_L2_RETRY_SECONDS=0.2):
                 cache.set("test:before", "stored")
                 server.stop()
                 assert cache.get("test:before") == "stored"  # from L1

@@ -29,7 +29,7 @@ from apps.manuals.fetching.addresses import (
     host_allowed,
     system_resolver,
 )
-from apps.manuals.fetching.urls import InvalidUrl, check_url
+from hscjit.url_rules import InvalidUrl, check_url
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _SNIFF_BYTES = 2048

@@ -3,7 +3,10 @@
 The worker builds the lexical index right after extraction and stores it with the pages, so
 the manual is answerable at once; it then embeds the passages and stores the vectors, and the
 manual becomes hybrid. A web process only loads: `load_index` reads the row (one query,
-`numpy.frombuffer` on its bytes) and keeps it in a bounded in-process LRU. A manual indexed
+`numpy.frombuffer` on its bytes) and keeps it in a bounded `hscjit.cache.LocalLRU` of this
+process, keyed by the manual's version (a new version is a new key; nothing is invalidated).
+A lexical-only entry is the one thing that changes under its key: it looks for the stored
+embeddings every _RECHECK_SECONDS. A manual indexed
 before indexes were stored has no row: `get_index` then builds a lexical-only index from its
 pages (the caller runs it off the event loop), says so in the log, and queues the backfill.
 """
@@ -11,9 +14,7 @@ pages (the caller runs it off the event loop), says so in the log, and queues th
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from django.utils import timezone
 
 from apps.manuals.embeddings import Embedder, EmbeddingError, get_embedder
 from apps.manuals.retrieval.index import FORMAT, ManualIndex
+from hscjit import cache
+from hscjit.background import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -43,29 +46,12 @@ class _Entry:
     checked: float
 
 
-_lock = threading.Lock()
-_cache: OrderedDict[tuple[int, int], _Entry] = OrderedDict()
-
-
-def _remember(key: tuple[int, int], entry: _Entry) -> None:
-    with _lock:
-        _cache[key] = entry
-        _cache.move_to_end(key)
-        while len(_cache) > settings.MANUAL_INDEX_CACHE_SIZE:
-            _cache.popitem(last=False)
-
-
-def _cached(key: tuple[int, int]) -> _Entry | None:
-    with _lock:
-        entry = _cache.get(key)
-        if entry is not None:
-            _cache.move_to_end(key)
-        return entry
+# (manual id, manual version) -> _Entry
+_indexes = cache.LocalLRU(settings.MANUAL_INDEX_CACHE_SIZE)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _indexes.clear()
 
 
 def _from_row(row: object, *, manual_id: int, version: int) -> ManualIndex:
@@ -120,7 +106,7 @@ def load_index(*, manual_id: int, version: int) -> ManualIndex:
     from apps.manuals.models import ManualIndexData
 
     key = (manual_id, version)
-    entry = _cached(key)
+    entry: _Entry | None = _indexes.get(key)
     now = time.monotonic()
     if entry is not None and (entry.hybrid or now - entry.checked < _RECHECK_SECONDS):
         return entry.index
@@ -135,7 +121,7 @@ def load_index(*, manual_id: int, version: int) -> ManualIndex:
     if row is None or row.format != FORMAT:
         raise IndexNotReady(f"manual {manual_id} v{version} has no stored index")
     index = _from_row(row, manual_id=manual_id, version=version)
-    _remember(key, _Entry(index, hybrid=index.embeddings is not None, checked=now))
+    _indexes.set(key, _Entry(index, hybrid=index.embeddings is not None, checked=now))
     return index
 
 
@@ -162,17 +148,14 @@ def get_index(*, manual_id: int, version: int) -> ManualIndex:
         .values_list("number", "text")
     )
     index = ManualIndex(manual_id=manual_id, version=version, pages=pages)
-    _remember((manual_id, version), _Entry(index, hybrid=False, checked=time.monotonic()))
+    _indexes.set((manual_id, version), _Entry(index, hybrid=False, checked=time.monotonic()))
     _request_backfill(manual_id)
     return index
 
 
 def _request_backfill(manual_id: int) -> None:
-    from apps.manuals.tasks import build_manual_index
-    from hscjit.background import enqueue
-
     try:
-        enqueue(build_manual_index, manual_id)
+        enqueue("apps.manuals.tasks.build_manual_index", manual_id)
     except Exception:  # a broker outage must not cost the customer the answer
         logger.exception("manual %s: could not queue the index backfill", manual_id)
 
@@ -304,28 +287,20 @@ def index_status(*, manual_id: int, version: int) -> dict[str, object]:
 # --- The question's side ------------------------------------------------------------------
 
 
-_QUERY_CACHE_SIZE = 4096
-_query_lock = threading.Lock()
-_query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+# (embedder name, question or word) -> vector
+_query_vectors = cache.LocalLRU(4096)
 
 
 def _query_vectors_of(texts: Sequence[str]) -> list[np.ndarray]:
     """Query vectors of `texts`, one batch for those not embedded lately: customers reuse
     their words, and a follow-up's context is the question embedded one turn before."""
     embedder = get_embedder()
-    with _query_lock:
-        known = {text: _query_vectors.get((embedder.name, text)) for text in texts}
-        for text, vector in known.items():
-            if vector is not None:
-                _query_vectors.move_to_end((embedder.name, text))
+    known = {text: _query_vectors.get((embedder.name, text)) for text in texts}
     missing = [text for text, vector in known.items() if vector is None]
     if missing:
-        vectors = embedder.embed_queries(missing)
-        with _query_lock:
-            for text, vector in zip(missing, vectors, strict=True):
-                known[text] = _query_vectors[(embedder.name, text)] = vector
-            while len(_query_vectors) > _QUERY_CACHE_SIZE:
-                _query_vectors.popitem(last=False)
+        for text, vector in zip(missing, embedder.embed_queries(missing), strict=True):
+            known[text] = vector
+            _query_vectors.set((embedder.name, text), vector)
     return [known[text] for text in texts]
 
 

@@ -9,6 +9,7 @@ ones replace them in one transaction only once they were read successfully (pipe
 
 from __future__ import annotations
 
+from apps.manuals.services.catalog import import_catalog
 from apps.manuals.services.documents import attach_document
 from apps.manuals.services.leases import ManualBusy, ManualTransientError
 from apps.manuals.services.pipeline import (
@@ -38,6 +39,7 @@ __all__ = [
     "extract_limits",
     "fetch_now",
     "fetch_policy",
+    "import_catalog",
     "index_large_document",
     "ingest_manual",
     "manual_group",

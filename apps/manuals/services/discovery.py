@@ -45,7 +45,6 @@ from apps.manuals.discovery.matching import (
 )
 from apps.manuals.discovery.words import document_kind
 from apps.manuals.fetching import Fetched, FetchError, FetchPolicy, fetch_to_file, sniff_kind
-from apps.manuals.fetching.urls import catalog_url_problem
 from apps.manuals.models import (
     DiscoverySource,
     DiscoveryTarget,
@@ -59,6 +58,7 @@ from apps.manuals.services.pipeline import fetch_policy
 from apps.manuals.services.status import documents_changed, fail
 from apps.products.models import Product
 from hscjit.background import enqueue
+from hscjit.url_rules import catalog_url_problem
 
 logger = logging.getLogger(__name__)
 Source = DiscoverySource.Status
@@ -286,8 +286,6 @@ def request_discovery(*, source_id: int, force: bool = False) -> bool:
     Without `force`, a page already read is not read again, and one that could not be read
     is tried again only after MANUAL_FAILED_RETRY_SECONDS (customers asking do not hammer it).
     """
-    from apps.manuals.tasks import discover_documents
-
     now = timezone.now()
     wanted = ~(Q(status__in=[Source.QUEUED, Source.RUNNING]) & Q(lease_until__gte=now))
     if not force:
@@ -298,7 +296,7 @@ def request_discovery(*, source_id: int, force: bool = False) -> bool:
             status=Source.QUEUED, lease_until=_lease(now)
         )
         if queued:
-            enqueue(discover_documents, source_id)
+            enqueue("apps.manuals.tasks.discover_documents", source_id)
     return bool(queued)
 
 

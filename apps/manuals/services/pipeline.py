@@ -137,8 +137,6 @@ def reextract(*, manual_id: int) -> Manual:
 def _fetch_and_extract(
     manual_id: int, token: str, *, quiet: bool, last_attempt: bool, hand_off: bool
 ) -> Manual:
-    from apps.manuals.tasks import index_large_document as index_task
-
     manual = Manual.objects.get(pk=manual_id)
     if not quiet:
         publish_status(manual=manual)
@@ -183,7 +181,7 @@ def _fetch_and_extract(
             update_held(manual_id, token, status=Status.EXTRACTING, progress=0.0, **source)
             if hand_off and fetched.size >= settings.MANUAL_LARGE_DOCUMENT_BYTES:
                 release(manual_id, token, status=Status.EXTRACTING)
-                enqueue(index_task, manual_id)
+                enqueue("apps.manuals.tasks.index_large_document", manual_id)
                 return Manual.objects.get(pk=manual_id)
             return _extract(manual_id, token, original, source={}, quiet=False)
     except ManualTransientError:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,8 +20,6 @@ def request_prefetch(*, manual_id: int, force: bool = False) -> bool:
     A failed manual is retried only after MANUAL_FAILED_RETRY_SECONDS (or with `force`),
     so customers typing about a product with a dead link do not hammer the vendor.
     """
-    from apps.manuals.tasks import prefetch_manual
-
     manual = Manual.objects.filter(pk=manual_id).first()
     if manual is None:
         return False
@@ -45,7 +41,7 @@ def request_prefetch(*, manual_id: int, force: bool = False) -> bool:
             return False
         manual.refresh_from_db()
         publish_status(manual=manual)
-        enqueue(prefetch_manual, manual_id)
+        enqueue("apps.manuals.tasks.prefetch_manual", manual_id)
     return True
 
 
@@ -63,17 +59,13 @@ def requeue_stuck() -> int:
 
 def request_refresh(*, manual_id: int) -> bool:
     """Queue a quiet conditional re-download of a ready manual."""
-    from apps.manuals.tasks import refresh_manual
-
-    return _mark_and_enqueue(manual_id, Q(status=Status.READY), refresh_manual)
+    return _mark_and_enqueue(manual_id, Q(status=Status.READY), "apps.manuals.tasks.refresh_manual")
 
 
 def request_reextract(*, manual_id: int) -> bool:
     """Queue reading the stored original again (after a reader upgrade, say)."""
-    from apps.manuals.tasks import reextract_manual
-
     stored = Q(status__in=[Status.READY, Status.FAILED]) & ~Q(stored_file="")
-    return _mark_and_enqueue(manual_id, stored, reextract_manual)
+    return _mark_and_enqueue(manual_id, stored, "apps.manuals.tasks.reextract_manual")
 
 
 def fetch_now(*, manual_id: int) -> bool:
@@ -83,7 +75,7 @@ def fetch_now(*, manual_id: int) -> bool:
     return request_prefetch(manual_id=manual_id, force=True)
 
 
-def _mark_and_enqueue(manual_id: int, condition: Q, task: Any) -> bool:
+def _mark_and_enqueue(manual_id: int, condition: Q, task: str) -> bool:
     now = timezone.now()
     with transaction.atomic():
         marked = (

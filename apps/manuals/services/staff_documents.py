@@ -18,11 +18,11 @@ from django.db import transaction
 
 from apps.manuals.discovery.words import LANGUAGE_CODES, document_kind, language_named
 from apps.manuals.fetching import sniff_kind
-from apps.manuals.fetching.urls import catalog_url_problem
 from apps.manuals.models import DocumentLink, Manual
 from apps.manuals.services.documents import attach_document
 from apps.manuals.services.queueing import request_prefetch
 from apps.products.models import Family, Product
+from hscjit.url_rules import catalog_url_problem
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
 MAX_CSV_ROWS = 5000

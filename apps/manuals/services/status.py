@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from apps.manuals import broadcast
 from apps.manuals.models import Manual
-from apps.manuals.selectors import MANUAL_STATES_VERSION_KEY, manual_status_payload
+from apps.manuals.selectors import MANUAL_STATES_VERSION, manual_status_payload
 from hscjit.background import after_commit
 
 logger = logging.getLogger(__name__)
@@ -37,7 +35,7 @@ def publish_status(*, manual: Manual) -> None:
     group = manual_group(manual.pk)
 
     def publish() -> None:
-        _move_states_version()
+        MANUAL_STATES_VERSION.publish()
         broadcast.group_send(group, message)
 
     after_commit(publish)
@@ -45,15 +43,7 @@ def publish_status(*, manual: Manual) -> None:
 
 def documents_changed() -> None:
     """Which documents a product has moved: every process re-reads them after the commit."""
-    after_commit(_move_states_version)
-
-
-def _move_states_version() -> None:
-    try:
-        cache.set(MANUAL_STATES_VERSION_KEY, secrets.token_hex(8), timeout=None)
-    except Exception:
-        # Cards then show the old status until the next change; the status pushes still go.
-        logger.warning("could not move the manual states version", exc_info=True)
+    MANUAL_STATES_VERSION.move()
 
 
 def fail(manual_id: int, token: str, reason: str, *, quiet: bool) -> Manual:

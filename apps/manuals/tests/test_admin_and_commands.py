@@ -65,7 +65,7 @@ def test_the_fetch_now_action_queues_the_selected_manuals(admin_client, monkeypa
     from apps.manuals.services import queueing
 
     queued: list[tuple] = []
-    monkeypatch.setattr(queueing, "enqueue", lambda task, *args: queued.append((task.name, args)))
+    monkeypatch.setattr(queueing, "enqueue", lambda task, *args: queued.append((task, args)))
     manual = Manual.objects.create(source_url="https://vendor.example/m.pdf", status="failed")
     response = admin_client.post(
         reverse("admin:manuals_manual_changelist"),

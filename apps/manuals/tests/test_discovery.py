@@ -18,7 +18,7 @@ from apps.manuals.models import (
     Manual,
 )
 from apps.manuals.selectors import documents_of
-from apps.manuals.services import ingest_manual
+from apps.manuals.services import import_catalog, ingest_manual
 from apps.manuals.services.discovery import (
     NOT_A_MANUAL,
     accept_candidate,
@@ -26,7 +26,6 @@ from apps.manuals.services.discovery import (
     run_discovery,
     why_no_documents,
 )
-from apps.products.importer import import_catalog
 from apps.products.models import Brand, Product
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ import pytest
 
 from apps.manuals.fetching import FetchError, FetchPolicy, fetch_to_file, is_public
 from apps.manuals.fetching.addresses import parse_allowed_hosts
-from apps.manuals.fetching.urls import InvalidUrl, check_catalog_url, check_url
+from hscjit.url_rules import InvalidUrl, check_catalog_url, check_url
 
 LOOPBACK_ANY_PORT = parse_allowed_hosts(["127.0.0.1:*"])
 

@@ -1,17 +1,13 @@
-"""The catalog importer: files in the shared catalog schema into brands, products, manuals.
+"""The catalog importer: files in the shared catalog schema into brands and products.
 
-`import_catalog()` is the one entry point; `CatalogImport` exposes its steps for tests.
+Each record's documentation is handed to a `DocumentWriter` (documents.py): the catalog app
+does not know documents. `apps.manuals.services.import_catalog` is the whole import, with
+the manuals app's writer; `CatalogImport` exposes its steps for tests.
 """
 
 from __future__ import annotations
 
+from apps.products.importer.documents import DocumentWriter
 from apps.products.importer.run import CatalogImport, ImportResult, Progress
 
-
-def import_catalog(
-    paths: list[str], *, dry_run: bool = False, progress: Progress | None = None
-) -> ImportResult:
-    return CatalogImport(paths, dry_run=dry_run, progress=progress).run()
-
-
-__all__ = ["CatalogImport", "ImportResult", "import_catalog"]
+__all__ = ["CatalogImport", "DocumentWriter", "ImportResult", "Progress"]

@@ -15,8 +15,7 @@ from typing import Any
 from django.core.validators import slug_re
 from django.utils.text import slugify
 
-from apps.manuals.fetching.urls import InvalidUrl, catalog_url_problem, check_url, reserved_host
-from apps.manuals.models import Manual
+from hscjit.url_rules import InvalidUrl, catalog_url_problem, check_url, reserved_host
 
 MAX_ID = 200
 MAX_NAME = 300
@@ -25,7 +24,8 @@ MAX_SKU = 120
 MAX_ALIAS = 200
 MAX_RAW_PRICE = 64
 
-DOC_KINDS = {"pdf": Manual.Kind.PDF, "html": Manual.Kind.HTML, "html_scrape": Manual.Kind.HTML}
+# Catalog documentation types, as the kinds of manual the documents app stores.
+DOC_KINDS = {"pdf": "pdf", "html": "html", "html_scrape": "html"}
 RELATIONSHIP_KINDS = {"accessory", "related", "spare_part"}
 
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")

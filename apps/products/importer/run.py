@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from apps.products.importer.documents import DocumentWriter
 from apps.products.importer.identity import IdentityPlan, alias_brands, fold_merges, resolve
 from apps.products.importer.reading import (
     CatalogFile,
@@ -145,11 +146,13 @@ class CatalogImport:
         self,
         paths: list[str],
         *,
+        documents: DocumentWriter,
         dry_run: bool = False,
         progress: Progress | None = None,
         ceiling: Decimal | None = None,
     ) -> None:
         self.paths = paths
+        self.documents = documents
         self.result = ImportResult(dry_run=dry_run)
         self.progress = progress or (lambda step, done, total: None)
         self.ceiling = ceiling or Decimal(str(settings.CATALOG_PRICE_CEILING))
@@ -199,7 +202,7 @@ class CatalogImport:
 
     def write(self) -> None:
         readable = [f for f in self.result.files if f.error is None]
-        writer = CatalogWriter(readable, self.result.identity)
+        writer = CatalogWriter(readable, self.result.identity, documents=self.documents)
         for done, catalog_file in enumerate(readable, start=1):
             before = dataclasses.replace(writer.outcome.counts)
             try:

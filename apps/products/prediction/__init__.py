@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from apps.products.prediction.index import Candidate, CatalogRecord, PredictionIndex
-from apps.products.prediction.registry import (
-    VersionedHolder,
-    build_index,
-    get_index,
-    refresh_index,
-)
+from apps.products.prediction.registry import build_index, get_index, refresh_index
 
 __all__ = [
     "Candidate",
     "CatalogRecord",
     "PredictionIndex",
-    "VersionedHolder",
     "build_index",
     "get_index",
     "refresh_index",

@@ -1,24 +1,15 @@
 """The process-wide index, kept in step with the catalog version.
 
-A keystroke must not wait for the database, so `get_index()` returns the index it has and,
-at most every CHECK_INTERVAL seconds, asks a background thread to compare the catalog
-version with the one the index was built from. When it changed, the thread builds a new
-index and swaps it in with one assignment; predictions in flight finish on the old one.
-`VersionedHolder` does this for anything built from the database under a version (the chat
-socket's product cards use it too).
+A keystroke must not wait for the database, so the index is held by a
+`hscjit.cache.VersionedHolder`: `get_index()` returns the index it has, and a background
+thread rebuilds it when the catalog version moved (at most every CHECK_INTERVAL seconds).
 """
 
 from __future__ import annotations
 
 import gc
-import logging
-import threading
-import time
-from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
-from django.db import close_old_connections
 from django.db.models import Count
 
 from apps.products.models import BrandAlias, Product, ProductAlias, TermAlias
@@ -26,18 +17,6 @@ from apps.products.prediction.hebrew import HebrewLexicon
 from apps.products.prediction.index import CatalogRecord, PredictionIndex
 from apps.products.selectors import current_catalog_version, product_card
 from hscjit import cache
-
-logger = logging.getLogger(__name__)
-
-CHECK_INTERVAL = 0.5
-
-
-class Versioned(Protocol):
-    @property
-    def version(self) -> Hashable: ...
-
-
-V = TypeVar("V", bound=Versioned)
 
 
 def load_lexicon() -> HebrewLexicon:
@@ -135,71 +114,13 @@ def build_index(*, version: int | None = None) -> PredictionIndex:
     return index
 
 
-class VersionedHolder(Generic[V]):
-    """One built value and the bookkeeping that keeps it at the current version."""
-
-    def __init__(
-        self,
-        *,
-        build: Callable[[], V],
-        version: Callable[[], Hashable],
-        interval: float = CHECK_INTERVAL,
-        name: str = "prediction-index",
-    ) -> None:
-        self._build = build
-        self._version = version
-        self._interval = interval
-        self._name = name
-        self._index: V | None = None
-        self._checked_at = 0.0
-        self._checking = False
-        self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-
-    def get(self) -> V:
-        index = self._index
-        if index is None:
-            # The first caller builds in its own thread (it must be allowed to query).
-            with self._lock:
-                if self._index is None:
-                    self._index = self._build()
-                    self._checked_at = time.monotonic()
-                return self._index
-        if time.monotonic() - self._checked_at >= self._interval and not self._checking:
-            with self._lock:
-                if not self._checking:
-                    self._checking = True
-                    self._checked_at = time.monotonic()
-                    self._executor.submit(self._check_in_background)
-        return index
-
-    def refresh(self) -> V:
-        """Compare versions now and rebuild if the version moved; returns the current value."""
-        current = self._index
-        if current is None or self._version() != current.version:
-            self._index = self._build()
-        self._checked_at = time.monotonic()
-        return self._index
-
-    def _check_in_background(self) -> None:
-        close_old_connections()
-        try:
-            self.refresh()
-        except Exception:
-            # The old index keeps serving; the next check tries again.
-            logger.exception("could not rebuild the %s", self._name)
-        finally:
-            self._checking = False
-            close_old_connections()
-
-
-_holder: VersionedHolder[PredictionIndex] = VersionedHolder(
-    build=build_index, version=current_catalog_version
+_holder: cache.VersionedHolder[PredictionIndex] = cache.VersionedHolder(
+    build=build_index, version=current_catalog_version, name="prediction index"
 )
 
 
 def get_index() -> PredictionIndex:
-    """This process's index; at most CHECK_INTERVAL seconds behind the catalog version.
+    """This process's index; at most `cache.CHECK_INTERVAL` seconds behind the catalog version.
 
     The first call builds the index and queries the database: make it from sync code
     (a consumer's connect does it through `database_sync_to_async`).

@@ -9,10 +9,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
+from apps.manuals.management.commands.import_catalog import Command as ImportCommand
+from apps.manuals.management.commands.load_demo import Command as LoadDemo
 from apps.manuals.models import Manual
 from apps.manuals.selectors import first_document
-from apps.products.management.commands.import_catalog import Command as ImportCommand
-from apps.products.management.commands.load_demo import Command as LoadDemo
 from apps.products.models import Product
 from apps.products.tests.conftest import WriteCatalog, product
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from apps.manuals.models import DocumentLink
 from apps.manuals.selectors import documents_of
-from apps.products.importer import import_catalog
+from apps.manuals.services import import_catalog
 from apps.products.models import Family, Product, ProductMerge
 from apps.products.prediction import CatalogRecord, PredictionIndex
 from apps.products.prediction.normalize import content_tokens

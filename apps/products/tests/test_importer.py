@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from apps.manuals.models import DiscoveryTarget, DocumentLink, Manual
-from apps.products.importer import CatalogImport, import_catalog
+from apps.manuals.services.catalog import CatalogDocuments, import_catalog
+from apps.products.importer import CatalogImport
 from apps.products.importer.writing import CatalogWriter
 from apps.products.models import Brand, Product, ProductAlias, ProductRelationship
 from apps.products.selectors import current_catalog_version
@@ -244,7 +245,7 @@ def test_staff_aliases_survive_a_reimport(write_catalog: WriteCatalog) -> None:
 
 def test_the_steps_can_run_one_by_one(write_catalog: WriteCatalog) -> None:
     path = write_catalog("a.json", [product("acme-one"), product("acme-one", name="Again")])
-    run = CatalogImport([str(path.parent)])
+    run = CatalogImport([str(path.parent)], documents=CatalogDocuments())
 
     run.read_files()
     assert [len(f.records) for f in run.result.files] == [2]

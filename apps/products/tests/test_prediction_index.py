@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from apps.products.prediction import CatalogRecord, PredictionIndex, VersionedHolder
+from apps.products.prediction import CatalogRecord, PredictionIndex
 from apps.products.prediction.normalize import tokens
+from hscjit.cache import VersionedHolder
 
 CATALOG = [
     CatalogRecord(1, "boss-rc-600", "Boss RC-600", "Boss"),

@@ -5,10 +5,11 @@ import time
 import pytest
 
 from apps.products.models import Brand, Product, ProductAlias
-from apps.products.prediction import PredictionIndex, VersionedHolder
+from apps.products.prediction import PredictionIndex
 from apps.products.prediction.registry import build_index
 from apps.products.selectors import current_catalog_version
 from apps.products.services import bump_catalog_version
+from hscjit.cache import VersionedHolder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

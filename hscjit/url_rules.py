@@ -1,6 +1,9 @@
-"""What makes a manual's address acceptable, checked the same way at every door.
+"""What makes a web address acceptable (a manual's, a product page's), checked the same way
+at every door.
 
-The importer, the admin and the fetcher (every redirect hop included) call `check_url`, so a
+It lives here, below the apps, because the catalog's importer checks its product and
+document addresses with it and the manuals' fetcher checks every redirect hop with it.
+The importer, the admin and the fetcher call `check_url`, so a
 malformed address is refused where it enters, with one wording, instead of failing later as
 an error on our side. `reserved_host` is the catalog's extra rule: names reserved for
 examples, tests and this machine can never serve a vendor's manual.

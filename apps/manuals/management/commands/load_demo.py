@@ -18,10 +18,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.manuals.models import Manual
 from apps.manuals.selectors import documents_of
-from apps.products.importer import ImportResult, import_catalog
+from apps.manuals.services import import_catalog, ingest_manual
+from apps.products.importer import ImportResult
 from apps.products.models import Product
 
-DEMO_CATALOG = Path(__file__).resolve().parents[2] / "demo"
+DEMO_CATALOG = Path(settings.BASE_DIR) / "apps" / "products" / "demo"
 DEMO_MANUALS = Path(settings.BASE_DIR) / "apps" / "manuals" / "demo"
 EDITORS_GROUP = "Catalog editors"
 DEMO_USERNAME = "demo"
@@ -91,9 +92,6 @@ class Command(BaseCommand):
     def ingest(self, manual: Manual) -> None:
         if manual.status == Manual.Status.READY:
             return
-        # Imported here so the other steps stay usable without the extraction stack loaded.
-        from apps.manuals.services import ingest_manual
-
         ingest_manual(manual_id=manual.pk)
         manual.refresh_from_db(fields=["status", "page_count", "error"])
         self.stdout.write(

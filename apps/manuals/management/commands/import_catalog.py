@@ -1,4 +1,8 @@
-"""`manage.py import_catalog PATH...`: upsert catalog files (see apps/products/importer)."""
+"""`manage.py import_catalog PATH...`: upsert catalog files (see apps/products/importer).
+
+Here, not in the catalog app: the import writes each record's documents too, and the catalog
+app does not know documents.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.products.importer import ImportResult, import_catalog
+from apps.manuals.services import import_catalog
+from apps.products.importer import ImportResult
 
 _BAR = 30
 _SHOWN = 20  # rejections and failed files listed on the terminal; the report has them all

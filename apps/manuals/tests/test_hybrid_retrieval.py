@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -50,7 +51,7 @@ class FakeEmbedder:
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(64, dtype=np.float32)
         for term in tokens(text):
-            vector[hash(term) % 64] += 1.0
+            vector[zlib.crc32(term.encode()) % 64] += 1.0  # hash() differs per process
         return vector / (np.linalg.norm(vector) or 1.0)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:

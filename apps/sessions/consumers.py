@@ -27,6 +27,7 @@ from apps.manuals.services import manual_group, request_prefetch
 from apps.products.prediction import get_index
 from apps.sessions import cards, protocol, selectors, services
 from apps.sessions.handoff.consumer import HandoffMixin
+from apps.sessions.handoff.events import chat_group
 from apps.sessions.models import ChatSession
 from apps.sessions.protocol import Envelope, ProtocolError
 from apps.sessions.ratelimit import (
@@ -188,13 +189,26 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
 
     async def _receive_from_layer(self) -> dict[str, Any]:
         pause = LAYER_RETRY_FIRST
+        lost = False
         while True:
             try:
+                if lost:
+                    # A restarted Redis has forgotten this socket's groups: join them again
+                    # before reading, or pushes and agents' replies would never reach it.
+                    await self._join_groups()
+                    lost = False
                 return await self._layer_receive()
             except LAYER_ERRORS as error:
+                lost = True
                 logger.warning("channel layer unavailable, retrying in %.1f s: %r", pause, error)
                 await asyncio.sleep(pause)
                 pause = min(LAYER_RETRY_MAX, pause * 2)
+
+    async def _join_groups(self) -> None:
+        if self.chat is None:
+            return
+        for group in [chat_group(self.chat.pk), *map(manual_group, self._manual_ids)]:
+            await self.channel_layer.group_add(group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         await self._clean_up()
@@ -470,11 +484,13 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
         # Pushes name the product whose documents this socket listens to, which can trail the
         # focus that typing just moved.
         self._manual_product_id = product_id
-        for manual_id in self._manual_ids - manual_ids:
+        # What the socket follows is settled first: when the layer fails below, the reader
+        # joins these groups once it is back, and pushes of the others are ignored.
+        followed, self._manual_ids = self._manual_ids, manual_ids
+        for manual_id in followed - manual_ids:
             await self.channel_layer.group_discard(manual_group(manual_id), self.channel_name)
-        for manual_id in manual_ids - self._manual_ids:
+        for manual_id in manual_ids - followed:
             await self.channel_layer.group_add(manual_group(manual_id), self.channel_name)
-        self._manual_ids = manual_ids
 
     async def manual_status(self, event: dict[str, Any]) -> None:
         """A `manual.status` group message: a document of the product in focus moved on."""
@@ -561,12 +577,18 @@ class ChatConsumer(HandoffMixin, AsyncWebsocketConsumer):
             if product and self.chat is not None and self.chat.product_id is not None:
                 # The answer made its product the conversation's: a follow-up that names none
                 # is about it, and the socket follows its documents.
-                await self._take_focus(self.chat.product_id, product)
+                try:
+                    await self._take_focus(self.chat.product_id, product)
+                except LAYER_ERRORS as error:
+                    # The answer is out; the reader joins the documents' groups once the
+                    # channel layer is back.
+                    logger.warning("could not follow the answer's documents: %r", error)
             await self.handoff_after_answer(said.get("answer_end"), start.get("question_id"))
         except asyncio.CancelledError:
             raise
-        except (ConnectionError, TimeoutError, db.OperationalError) as error:
-            # A dependency (the database, the LLM endpoint) is down or saturated, not a bug.
+        except (ConnectionError, TimeoutError, db.OperationalError, *LAYER_ERRORS) as error:
+            # A dependency (the database, Redis, the LLM endpoint) is down or saturated, not
+            # a bug.
             logger.warning("answer unavailable: %s", error)
             await self.send_error("unavailable", "The answer service is busy; try again.", ref)
         except Exception:

@@ -17,6 +17,8 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import csp.constants as csp
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from hscjit.env import (
     ConfigError,
@@ -137,9 +139,15 @@ if REDIS_URL:
                 # layer's blocking receive (BZPOPMIN) and closes every idle socket with 1011
                 # (django/channels_redis#422): the blocking read must wait as long as it asks.
                 "hosts": [
-                    # A pooled connection idle this long is checked (PING) before use, so
+                    # A pooled connection idle this long is checked (PING) before use, and
+                    # one retry on a new connection follows a failed check or command, so
                     # the first message after a Redis restart does not fail on a dead one.
-                    {"address": REDIS_URL, "socket_timeout": None, "health_check_interval": 5}
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": None,
+                        "health_check_interval": 5,
+                        "retry": Retry(NoBackoff(), 1),
+                    }
                 ],
                 "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
                 "expiry": 60,

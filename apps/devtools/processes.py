@@ -1,5 +1,5 @@
-"""Processes that tests and benchmark commands start and own: web servers, Celery workers,
-a private Redis and a private PostgreSQL cluster.
+"""Processes that tests and benchmark commands start and own: web servers, Celery workers and
+beat, a private Redis and a private PostgreSQL cluster.
 
 Each one binds to loopback on a free port, is waited for until it answers, and is stopped
 (with its children) when the context ends, so a failed test leaves nothing behind.
@@ -85,6 +85,13 @@ class OwnedProcess:
         self.signal(signal.SIGKILL)
         if self.popen is not None:
             self.popen.wait(timeout=10)
+
+    def logged(self, text: str) -> bool:
+        """Whether the process has written `text` to its log yet."""
+        try:
+            return text in self.log_path.read_text(errors="replace")
+        except OSError:
+            return False
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -184,6 +191,21 @@ def celery_worker(
         ],
         env,
         workdir / f"celery-{name}.log",
+    )
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@contextmanager
+def celery_beat(env: Mapping[str, str], *, workdir: Path) -> Iterator[OwnedProcess]:
+    """The one celery beat of a deployment, sending the jobs of the database's schedule."""
+    proc = OwnedProcess(
+        [sys.executable, "-m", "celery", "-A", "hscjit", "beat", "-l", "info"],
+        env,
+        workdir / "celery-beat.log",
     )
     proc.start()
     try:

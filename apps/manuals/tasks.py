@@ -72,11 +72,13 @@ def build_manual_index(manual_id: int) -> None:
 
 
 @shared_task
-def requeue_stuck_manuals() -> int | None:
+def requeue_stuck_manuals() -> int:
     """Every minute (migration manuals 0007): queue again the manuals whose task is gone.
-    Returns how many were queued; None when a duplicate run was skipped."""
-    if not claim_run("requeue_stuck_manuals", seconds=50):
-        return None
+    Returns how many were queued.
+
+    No `claim_run`: its window would skip every run of a schedule staff set shorter than it,
+    delaying a stuck manual by the window instead of the period. A second beat's copy costs
+    one query, since each manual is queued by a conditional UPDATE that only one run wins."""
     return services.requeue_stuck()
 
 

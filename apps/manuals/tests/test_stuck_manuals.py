@@ -53,3 +53,16 @@ def test_prefetch_manuals_picks_up_a_stuck_manual(manual_settings, vendor):
     stuck = _stuck(Manual.Status.FETCHING, url)
     call_command("prefetch_manuals", "--sync", stdout=StringIO(), stderr=StringIO())
     assert Manual.objects.get(pk=stuck.pk).status == Manual.Status.READY
+
+
+def test_a_run_soon_after_another_still_queues_what_got_stuck_since(monkeypatch):
+    # Staff may run the job more often than every minute: no run may be skipped for being
+    # close to the previous one, or a stuck manual waits that much longer.
+    queued: list[int] = []
+    monkeypatch.setattr(
+        "apps.manuals.services.queueing.enqueue", lambda task, manual_id: queued.append(manual_id)
+    )
+    assert tasks.requeue_stuck_manuals() == 0
+    lost = _stuck(Manual.Status.QUEUED, "https://vendor.com/a.pdf")
+    assert tasks.requeue_stuck_manuals() == 1
+    assert queued == [lost.pk]

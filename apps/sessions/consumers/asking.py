@@ -15,6 +15,7 @@ from typing import Any
 from django import db
 
 from apps.sessions import protocol
+from apps.sessions.consumers.base import LAYER_ERRORS
 from apps.sessions.consumers.tracked import TrackedTasks
 from apps.sessions.consumers.typing_focus import TypingFocus
 from apps.sessions.models import ChatSession
@@ -83,12 +84,18 @@ class AskMixin:
             if product and self.chat is not None and self.chat.product_id is not None:
                 # The answer made its product the conversation's: a follow-up that names none
                 # is about it, and the socket follows its documents.
-                await self._typing.take(self.chat.product_id, product)
+                try:
+                    await self._typing.take(self.chat.product_id, product)
+                except LAYER_ERRORS as error:
+                    # The answer is out; the reader joins the documents' groups once the
+                    # channel layer is back.
+                    logger.warning("could not follow the answer's documents: %r", error)
             await self.handoff_after_answer(said.get("answer_end"), start.get("question_id"))
         except asyncio.CancelledError:
             raise
-        except (ConnectionError, TimeoutError, db.OperationalError) as error:
-            # A dependency (the database, the LLM endpoint) is down or saturated, not a bug.
+        except (ConnectionError, TimeoutError, db.OperationalError, *LAYER_ERRORS) as error:
+            # A dependency (the database, Redis, the LLM endpoint) is down or saturated, not
+            # a bug.
             logger.warning("answer unavailable: %s", error)
             await self.send_error("unavailable", "The answer service is busy; try again.", ref)
         except Exception:

@@ -74,13 +74,25 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
     async def _receive_from_layer(self) -> dict[str, Any]:
         pause = LAYER_RETRY_FIRST
+        lost = False
         while True:
             try:
+                if lost:
+                    # A restarted Redis has forgotten this socket's groups: join them again
+                    # before reading, or pushes and agents' replies would never reach it.
+                    for group in self.layer_groups():
+                        await self.channel_layer.group_add(group, self.channel_name)
+                    lost = False
                 return await self._layer_receive()
             except LAYER_ERRORS as error:
+                lost = True
                 logger.warning("channel layer unavailable, retrying in %.1f s: %r", pause, error)
                 await asyncio.sleep(pause)
                 pause = min(LAYER_RETRY_MAX, pause * 2)
+
+    def layer_groups(self) -> list[str]:
+        """The channel-layer groups this socket is in now (joined again after an outage)."""
+        return []
 
     async def close_with(self, code: int) -> None:
         """Close with `code`; frames that arrive meanwhile are to be ignored (`_closing`)."""

@@ -25,6 +25,7 @@ from apps.sessions.consumers.base import LAYER_ERRORS, SocketConsumer
 from apps.sessions.consumers.tracked import TrackedTasks
 from apps.sessions.consumers.typing_focus import Budgets, FocusActions, TypingFocus
 from apps.sessions.handoff.consumer import HandoffMixin
+from apps.sessions.handoff.events import chat_group
 from apps.sessions.models import ChatSession
 from apps.sessions.protocol import Envelope, ProtocolError
 from apps.sessions.ratelimit import (
@@ -73,6 +74,11 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
             "session_id": self.scope["url_route"]["kwargs"].get("session_id"),
             "product_id": typing.product_id if typing is not None else None,
         }
+
+    def layer_groups(self) -> list[str]:
+        if self.chat is None:
+            return []
+        return [chat_group(self.chat.pk), *map(manual_group, self._typing.manual_ids)]
 
     async def connect(self) -> None:
         # Accept first: a refusal before the handshake reaches a browser as a bare failure,

@@ -215,11 +215,13 @@ class TypingFocus:
 
     async def _follow(self, manual_ids: frozenset[int], product_id: str) -> None:
         self.followed_product_id = product_id
-        for manual_id in self.manual_ids - manual_ids:
+        # What the socket follows is settled first: when the layer fails below, the reader
+        # joins these groups once it is back, and pushes of the others are ignored.
+        followed, self.manual_ids = self.manual_ids, manual_ids
+        for manual_id in followed - manual_ids:
             await self._actions.unfollow(manual_id)
-        for manual_id in manual_ids - self.manual_ids:
+        for manual_id in manual_ids - followed:
             await self._actions.follow(manual_id)
-        self.manual_ids = manual_ids
 
     # --- activity ------------------------------------------------------------------------------
 

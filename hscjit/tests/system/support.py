@@ -98,11 +98,12 @@ class Deployment:
             **overrides,
         )
 
-    def manage(self, *args: str) -> str:
+    def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run a management command with this deployment's environment (or `env`)."""
         done = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=BASE_DIR,
-            env=self.env(),
+            env=env or self.env(),
             capture_output=True,
             text=True,
             timeout=120,
@@ -119,7 +120,11 @@ class Deployment:
 
     def import_product(self, *, catalog_id: str, name: str, manual_url: str) -> int:
         """Add a product whose manual lives at `manual_url` (an operator's import); its pk."""
-        catalog = self.workdir / f"{catalog_id}.json"
+        return self.import_products({catalog_id: (name, manual_url)})[catalog_id]
+
+    def import_products(self, products: dict[str, tuple[str, str]]) -> dict[str, int]:
+        """Add products, catalog id -> (name, manual URL), in one import; their pks by id."""
+        catalog = self.workdir / f"{next(iter(products))}.json"
         catalog.write_text(
             json.dumps(
                 {
@@ -132,12 +137,35 @@ class Deployment:
                             "category": "Drum machines",
                             "documentation": {"type": "pdf", "url": manual_url},
                         }
+                        for catalog_id, (name, manual_url) in products.items()
                     ],
                 }
             )
         )
         self.manage("import_catalog", str(catalog))
-        return int(self.query("SELECT id FROM products_product WHERE catalog_id = %s", catalog_id))
+        return {
+            catalog_id: int(
+                self.query("SELECT id FROM products_product WHERE catalog_id = %s", catalog_id)
+            )
+            for catalog_id in products
+        }
+
+    def schedule_every(self, job: str, seconds: int) -> None:
+        """Run the periodic `job` every `seconds`, as staff would set it in the admin."""
+        with psycopg.connect(self.database_url, connect_timeout=5) as conn:
+            row = conn.execute(
+                "INSERT INTO django_celery_beat_intervalschedule (every, period)"
+                " VALUES (%s, 'seconds') RETURNING id",
+                (seconds,),
+            ).fetchone()
+            assert row is not None
+            changed = conn.execute(
+                "UPDATE django_celery_beat_periodictask"
+                " SET interval_id = %s, crontab_id = NULL, last_run_at = NULL WHERE name = %s",
+                (row[0], job),
+            ).rowcount
+            assert changed == 1, f"no periodic task named {job}"
+            conn.execute("UPDATE django_celery_beat_periodictasks SET last_update = now()")
 
     def query_row(self, sql: str, *params: Any) -> tuple[Any, ...] | None:
         """The first row, read straight from the deployment's database."""

@@ -15,10 +15,12 @@ import string
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -55,6 +57,24 @@ class Recorder:
 _refs = itertools.count(1)
 
 
+def session_http(*, local_address: str | None = None, connections: int = 100) -> httpx.AsyncClient:
+    """One pooled HTTP client for many customers' `GET /chat/`.
+
+    Building an httpx client costs tens of milliseconds of CPU (it loads a TLS context), so a
+    client per customer made opening 2,000 sessions take minutes. Its cookie jar keeps
+    nothing: each customer's session cookie is read from its own response, never sent on
+    another customer's request.
+    """
+    return httpx.AsyncClient(
+        timeout=30,
+        transport=httpx.AsyncHTTPTransport(
+            local_address=local_address,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        ),
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+    )
+
+
 class ChatClient:
     """One customer: a chat session and its socket."""
 
@@ -81,11 +101,13 @@ class ChatClient:
         # Pushes nobody asked for, in order of arrival: what a watcher of the product saw.
         self.statuses: list[dict[str, Any]] = []
 
-    async def open_session(self) -> None:
-        """GET /chat/ with a cookie jar of its own: one customer, one Django session."""
-        transport = httpx.AsyncHTTPTransport(local_address=self.local_address)
-        async with httpx.AsyncClient(timeout=30, transport=transport) as http:
-            response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
+    async def open_session(self, http: httpx.AsyncClient | None = None) -> None:
+        """GET /chat/ without a cookie: one customer, one Django session. `http` is a shared
+        client of `session_http` (from this client's address); without it, one of its own."""
+        if http is None:
+            async with session_http(local_address=self.local_address, connections=1) as own:
+                return await self.open_session(own)
+        response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
         if response.status_code != 302:
             raise RuntimeError(f"GET /chat/ answered {response.status_code}")
         self.ws_path = "/ws" + response.headers["location"]
@@ -124,6 +146,12 @@ class ChatClient:
                     raise
             await asyncio.sleep(0.25 + random.random() * min(cap, 0.5 * 2**attempt))
             attempt += 1
+
+    def record_into(self, recorder: Recorder) -> None:
+        """Record into `recorder` from now on, forgetting messages still unanswered (typing
+        that latest-wins skipped), so no late reply is timed in the next phase."""
+        self.recorder = recorder
+        self._sent.clear()
 
     async def close(self) -> None:
         if self.socket is not None:
@@ -201,6 +229,86 @@ class ChatClient:
         return reply
 
 
+# How many customers open their session and socket at once. The server's work per customer
+# (a page with two inserts, a handshake with two lookups) runs on a few threads and a pool of
+# database connections, so more at once only queues there.
+CONNECT_CONCURRENCY = 50
+
+
+ECHO_PATH = "/ws/echo/"
+
+
+@dataclass
+class Opened:
+    """The clients that connected (echo clients first), and how long opening them took."""
+
+    clients: list[ChatClient]
+    asked: int
+    seconds: float
+
+    @property
+    def echo(self) -> list[ChatClient]:
+        return [client for client in self.clients if client.ws_path == ECHO_PATH]
+
+    @property
+    def chat(self) -> list[ChatClient]:
+        return [client for client in self.clients if client.ws_path != ECHO_PATH]
+
+    def line(self, recorder: Recorder) -> str:
+        page = recorder.summary("connect:session")
+        socket = recorder.summary("connect:socket")
+        return (
+            f"{len(self.clients)} of {self.asked} clients connected in {self.seconds:.1f} s "
+            f"({len(self.clients) / max(self.seconds, 1e-9):.0f}/s; GET /chat/ p50 "
+            f"{page['p50']:.0f} ms, p95 {page['p95']:.0f} ms; handshake p50 "
+            f"{socket['p50']:.0f} ms, p95 {socket['p95']:.0f} ms)"
+        )
+
+
+async def open_clients(
+    base_url: str,
+    count: int,
+    recorder: Recorder,
+    *,
+    echo: int = 0,
+    concurrency: int = CONNECT_CONCURRENCY,
+) -> Opened:
+    """`echo` clients on the bare echo socket (no session), then `count` chat clients, each
+    with its own session and socket; `concurrency` of them open at a time, their pages over
+    one pooled HTTP client. Failures are counted in `recorder.errors`, not raised."""
+    gate = asyncio.Semaphore(concurrency)
+
+    def since(started: float) -> float:
+        return (time.perf_counter() - started) * 1000
+
+    async def open_one(client: ChatClient, http: httpx.AsyncClient) -> ChatClient:
+        async with gate:
+            if client.ws_path is None:
+                started = time.perf_counter()
+                await client.open_session(http)
+                recorder.observe("connect:session", since(started))
+            started = time.perf_counter()
+            await client.connect()
+            recorder.observe("connect:socket", since(started))
+            return client
+
+    clients = [ChatClient(base_url, recorder, ws_path=ECHO_PATH) for _ in range(echo)]
+    clients += [ChatClient(base_url, recorder) for _ in range(count)]
+    started = time.monotonic()
+    async with session_http(connections=concurrency) as http:
+        results = await asyncio.gather(
+            *(open_one(client, http) for client in clients), return_exceptions=True
+        )
+    for result in results:
+        if isinstance(result, BaseException):
+            recorder.errors[f"connect:{type(result).__name__}"] += 1
+    return Opened(
+        clients=[result for result in results if isinstance(result, ChatClient)],
+        asked=len(clients),
+        seconds=time.monotonic() - started,
+    )
+
+
 # --- expensive typing (issue 14): attackers in a process of their own ---------------------------
 
 # About 166 random words (each unknown to the catalog, so each would cost a fuzzy search) in
@@ -230,6 +338,7 @@ def run_attackers(base_url: str, count: int, connected: Any, stop: Any, results:
         results.put(
             {
                 "connected": 0,
+                "connect_seconds": 0.0,
                 "held": 0,
                 "sent": 0,
                 "seconds": 0.0,
@@ -251,7 +360,9 @@ async def _attack(base_url: str, count: int, connected: Any, stop: Any) -> dict[
         await client.open_session()
         await client.connect()
 
+    started = time.monotonic()
     opened = await asyncio.gather(*(open_one(c) for c in clients), return_exceptions=True)
+    connect_seconds = time.monotonic() - started
     for result in opened:
         if isinstance(result, BaseException):
             recorder.errors[f"connect:{type(result).__name__}"] += 1
@@ -267,6 +378,7 @@ async def _attack(base_url: str, count: int, connected: Any, stop: Any) -> dict[
         await client.close()
     return {
         "connected": len(clients),
+        "connect_seconds": connect_seconds,
         "held": held,
         "sent": sum(sent),
         "seconds": flooded,
@@ -287,6 +399,22 @@ async def _flood(client: ChatClient, stop: Any, seed: int) -> int:
         # On schedule, not after each send: a slow send does not lower the rate.
         await asyncio.sleep(max(0.0, started + sent / ATTACK_FRAMES_PER_SECOND - now))
     return sent
+
+
+async def server_counter(base_url: str, name: str) -> float | None:
+    """Counter `name` on the server's /metrics, summed over its labels (and over every process
+    when the server runs with PROMETHEUS_MULTIPROC_DIR); None when the server has no such
+    counter or no /metrics."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.get(f"{base_url.rstrip('/')}/metrics")
+    if response.status_code != 200:
+        return None
+    for family in text_string_to_metric_families(response.text):
+        if family.name == name.removesuffix("_total"):
+            return sum(
+                sample.value for sample in family.samples if sample.name == f"{family.name}_total"
+            )
+    return None
 
 
 async def server_health(base_url: str) -> dict[str, Any]:

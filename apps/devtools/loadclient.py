@@ -1,22 +1,24 @@
 """A chat client for load runs and benchmarks: real HTTP sessions, real WebSockets.
 
-Each client gets its own chat session over HTTP (cookie jar), opens the socket with that
-cookie and an allowed Origin, and matches replies to requests by `ref`, so latencies are
+Each client gets its own chat session over HTTP (GET /chat/), opens the socket with its
+session cookie and an allowed Origin, and matches replies to requests by `ref`, so latencies are
 measured from the moment a message was sent to the reply that names it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import random
+import ssl
 import string
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import websockets
@@ -57,22 +59,48 @@ class Recorder:
 _refs = itertools.count(1)
 
 
-def session_http(*, local_address: str | None = None, connections: int = 100) -> httpx.AsyncClient:
-    """One pooled HTTP client for many customers' `GET /chat/`.
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Loading the system's CA store costs tens of milliseconds of CPU: once per run.
+    return ssl.create_default_context()
 
-    Building an httpx client costs tens of milliseconds of CPU (it loads a TLS context), so a
-    client per customer made opening 2,000 sessions take minutes. Its cookie jar keeps
-    nothing: each customer's session cookie is read from its own response, never sent on
-    another customer's request.
+
+async def get_chat_page(
+    base_url: str, *, local_address: str | None = None, timeout: float = 30.0
+) -> tuple[int, dict[str, list[str]]]:
+    """`GET /chat/` without a cookie, on a connection of its own: the status and headers.
+
+    Plain asyncio, not httpx: an httpx client costs tens of milliseconds of CPU to build (a
+    TLS context each) and a pooled one a few milliseconds a request (its pool scans every
+    connection each time), which made the load client the bottleneck of opening 2,000
+    sessions. A response is read up to its headers, all this needs.
     """
-    return httpx.AsyncClient(
-        timeout=30,
-        transport=httpx.AsyncHTTPTransport(
-            local_address=local_address,
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+    url = urlsplit(base_url)
+    secure = url.scheme == "https"
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(
+            url.hostname,
+            url.port or (443 if secure else 80),
+            ssl=_tls() if secure else None,
+            local_addr=(local_address, 0) if local_address else None,
         ),
-        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+        timeout,
     )
+    try:
+        writer.write(
+            f"GET {url.path.rstrip('/')}/chat/ HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+    finally:
+        writer.close()
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, list[str]] = {}
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if colon:
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return int(status.split()[1]), headers
 
 
 class ChatClient:
@@ -101,17 +129,14 @@ class ChatClient:
         # Pushes nobody asked for, in order of arrival: what a watcher of the product saw.
         self.statuses: list[dict[str, Any]] = []
 
-    async def open_session(self, http: httpx.AsyncClient | None = None) -> None:
-        """GET /chat/ without a cookie: one customer, one Django session. `http` is a shared
-        client of `session_http` (from this client's address); without it, one of its own."""
-        if http is None:
-            async with session_http(local_address=self.local_address, connections=1) as own:
-                return await self.open_session(own)
-        response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
-        if response.status_code != 302:
-            raise RuntimeError(f"GET /chat/ answered {response.status_code}")
-        self.ws_path = "/ws" + response.headers["location"]
-        self.cookie = "; ".join(f"{name}={value}" for name, value in response.cookies.items())
+    async def open_session(self) -> None:
+        """GET /chat/ without a cookie: one customer, one Django session."""
+        status, headers = await get_chat_page(self.base_url, local_address=self.local_address)
+        if status != 302:
+            raise RuntimeError(f"GET /chat/ answered {status}")
+        self.ws_path = "/ws" + headers["location"][0]
+        # Each cookie's name=value, without its attributes (Path, HttpOnly, ...).
+        self.cookie = "; ".join(cookie.split(";")[0] for cookie in headers.get("set-cookie", []))
 
     async def connect(self) -> None:
         ws_url = self.base_url.replace("http", "ws", 1) + (self.ws_path or "")
@@ -274,18 +299,18 @@ async def open_clients(
     concurrency: int = CONNECT_CONCURRENCY,
 ) -> Opened:
     """`echo` clients on the bare echo socket (no session), then `count` chat clients, each
-    with its own session and socket; `concurrency` of them open at a time, their pages over
-    one pooled HTTP client. Failures are counted in `recorder.errors`, not raised."""
+    with its own session and socket, `concurrency` of them opening at a time. Failures are
+    counted in `recorder.errors`, not raised."""
     gate = asyncio.Semaphore(concurrency)
 
     def since(started: float) -> float:
         return (time.perf_counter() - started) * 1000
 
-    async def open_one(client: ChatClient, http: httpx.AsyncClient) -> ChatClient:
+    async def open_one(client: ChatClient) -> ChatClient:
         async with gate:
             if client.ws_path is None:
                 started = time.perf_counter()
-                await client.open_session(http)
+                await client.open_session()
                 recorder.observe("connect:session", since(started))
             started = time.perf_counter()
             await client.connect()
@@ -295,10 +320,9 @@ async def open_clients(
     clients = [ChatClient(base_url, recorder, ws_path=ECHO_PATH) for _ in range(echo)]
     clients += [ChatClient(base_url, recorder) for _ in range(count)]
     started = time.monotonic()
-    async with session_http(connections=concurrency) as http:
-        results = await asyncio.gather(
-            *(open_one(client, http) for client in clients), return_exceptions=True
-        )
+    results = await asyncio.gather(
+        *(open_one(client) for client in clients), return_exceptions=True
+    )
     for result in results:
         if isinstance(result, BaseException):
             recorder.errors[f"connect:{type(result).__name__}"] += 1

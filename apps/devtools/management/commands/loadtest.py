@@ -194,7 +194,7 @@ class Command(BaseCommand):
         with ExitStack() as stack:
             url, pids = self._target(stack, options)
             if steps:
-                asyncio.run(self.run_sweep(url, load, steps, self._questions()))
+                asyncio.run(self.run_sweep(url, load, steps, self._questions(), pids))
                 return
             if options["idle"]:
                 asyncio.run(self.idle_capacity(url, options["idle"], pids))
@@ -376,7 +376,7 @@ class Command(BaseCommand):
         return steps
 
     async def run_sweep(
-        self, url: str, load: Load, steps: list[int], questions: list[Question]
+        self, url: str, load: Load, steps: list[int], questions: list[Question], pids: list[int]
     ) -> None:
         """Each step: its typists on the echo socket, then as many on the chat, the same
         askers asking throughout, in clients opened once."""
@@ -393,13 +393,14 @@ class Command(BaseCommand):
         )
         floor: list[sweep.Point] = []
         served: list[sweep.Point] = []
+        web = [pid for pid in pids if self._is_web(pid)]
         try:
             for typists in steps:
                 step = replace(load, typists=typists)
-                floor.append(await self._step(url, "echo", echo[:typists], askers, step, questions))
-                served.append(
-                    await self._step(url, "chat", chat[:typists], askers, step, questions)
-                )
+                for name, clients, points in (("echo", echo, floor), ("chat", chat, served)):
+                    points.append(
+                        await self._step(url, name, clients[:typists], askers, step, questions, web)
+                    )
                 if sweep.should_stop(floor, served):
                     self.stdout.write("[sweep] both past the knee, the chat at 1.5x its own")
                     break
@@ -419,12 +420,15 @@ class Command(BaseCommand):
         askers: list[ChatClient],
         load: Load,
         questions: list[Question],
+        web: list[int],
     ) -> sweep.Point:
         recorder = Recorder()
         for client in typists + askers:
             client.record_into(recorder)
         before = await server_counter(url, SKIPPED_COUNTER) if name == "chat" else None
-        until = time.monotonic() + load.duration
+        # Whether the load client or the web process ran out of CPU, for reading the figures.
+        client_cpu, web_cpu, started = time.process_time(), self._cpu_seconds(web), time.monotonic()
+        until = started + load.duration
         texts = typing_inputs()
         await asyncio.gather(
             *(self._type(client, texts, load, until, seed) for seed, client in enumerate(typists)),
@@ -433,6 +437,9 @@ class Command(BaseCommand):
                 for seed, client in enumerate(askers)
             ),
         )
+        wall = time.monotonic() - started
+        client_busy = (time.process_time() - client_cpu) / wall
+        web_busy = (self._cpu_seconds(web) - web_cpu) / wall
         await asyncio.sleep(DRAIN_SECONDS)
         after = await server_counter(url, SKIPPED_COUNTER) if name == "chat" else None
         s = recorder.summary("prediction")
@@ -455,7 +462,9 @@ class Command(BaseCommand):
             f"p50 {point.p50:.1f} ms, p95 {point.p95:.1f} ms, p99 {point.p99:.1f} ms, max "
             f"{s['max']:.1f} ms; skipped {'-' if point.skipped is None else f'{point.skipped:.0f}'}"
             f" (server), {point.unanswered} unanswered; answers {first['count']} (first delta "
-            f"p95 {first['p95']:.0f} ms); errors {dict(recorder.errors) or 0}"
+            f"p95 {first['p95']:.0f} ms); CPU: load client {client_busy:.0%}"
+            + (f", web {web_busy:.0%}" if web else "")
+            + f"; errors {dict(recorder.errors) or 0}"
         )
         return point
 
@@ -599,7 +608,7 @@ class Command(BaseCommand):
 
     async def idle_capacity(self, url: str, most: int, pids: list[int]) -> None:
         recorder = Recorder()
-        web = [pid for pid in pids if "daphne" in " ".join(psutil.Process(pid).cmdline())][:1]
+        web = [pid for pid in pids if self._is_web(pid)][:1]
         if not web:
             raise CommandError("--idle measures a process it started: use it with --spawn 1")
         before = sum(self._server_memory(web).values())
@@ -626,6 +635,24 @@ class Command(BaseCommand):
             await client.close()
 
     # --- figures ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _is_web(pid: int) -> bool:
+        try:
+            return "daphne" in " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
+            return False
+
+    @staticmethod
+    def _cpu_seconds(pids: list[int]) -> float:
+        total = 0.0
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
 
     @staticmethod
     def _server_memory(pids: list[int]) -> dict[str, float]:

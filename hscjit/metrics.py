@@ -30,6 +30,12 @@ PREDICTION_LATENCY = Histogram(
     "Time to predict the product for one typing message.",
     buckets=_FAST,
 )
+# Latest wins: a typing text still waiting when a newer one arrives is dropped unanswered
+# (the socket is over its budget, or the loop is behind); past the knee this is the shedding.
+TYPING_SKIPPED = Counter(
+    "typing_frames_skipped_total",
+    "Typing texts replaced by a newer one of the same socket before they were predicted.",
+)
 PRODUCTS_PREDICTED = Counter(
     "products_predicted_total", "Predictions that named a confident product."
 )

@@ -1,24 +1,28 @@
 """A chat client for load runs and benchmarks: real HTTP sessions, real WebSockets.
 
-Each client gets its own chat session over HTTP (cookie jar), opens the socket with that
-cookie and an allowed Origin, and matches replies to requests by `ref`, so latencies are
+Each client gets its own chat session over HTTP (GET /chat/), opens the socket with its
+session cookie and an allowed Origin, and matches replies to requests by `ref`, so latencies are
 measured from the moment a message was sent to the reply that names it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import random
+import ssl
 import string
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -55,6 +59,50 @@ class Recorder:
 _refs = itertools.count(1)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Loading the system's CA store costs tens of milliseconds of CPU: once per run.
+    return ssl.create_default_context()
+
+
+async def get_chat_page(
+    base_url: str, *, local_address: str | None = None, timeout: float = 30.0
+) -> tuple[int, dict[str, list[str]]]:
+    """`GET /chat/` without a cookie, on a connection of its own: the status and headers.
+
+    Plain asyncio, not httpx: an httpx client costs tens of milliseconds of CPU to build (a
+    TLS context each) and a pooled one a few milliseconds a request (its pool scans every
+    connection each time), which made the load client the bottleneck of opening 2,000
+    sessions. A response is read up to its headers, all this needs.
+    """
+    url = urlsplit(base_url)
+    secure = url.scheme == "https"
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(
+            url.hostname,
+            url.port or (443 if secure else 80),
+            ssl=_tls() if secure else None,
+            local_addr=(local_address, 0) if local_address else None,
+        ),
+        timeout,
+    )
+    try:
+        writer.write(
+            f"GET {url.path.rstrip('/')}/chat/ HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+    finally:
+        writer.close()
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, list[str]] = {}
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if colon:
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return int(status.split()[1]), headers
+
+
 class ChatClient:
     """One customer: a chat session and its socket."""
 
@@ -82,14 +130,13 @@ class ChatClient:
         self.statuses: list[dict[str, Any]] = []
 
     async def open_session(self) -> None:
-        """GET /chat/ with a cookie jar of its own: one customer, one Django session."""
-        transport = httpx.AsyncHTTPTransport(local_address=self.local_address)
-        async with httpx.AsyncClient(timeout=30, transport=transport) as http:
-            response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
-        if response.status_code != 302:
-            raise RuntimeError(f"GET /chat/ answered {response.status_code}")
-        self.ws_path = "/ws" + response.headers["location"]
-        self.cookie = "; ".join(f"{name}={value}" for name, value in response.cookies.items())
+        """GET /chat/ without a cookie: one customer, one Django session."""
+        status, headers = await get_chat_page(self.base_url, local_address=self.local_address)
+        if status != 302:
+            raise RuntimeError(f"GET /chat/ answered {status}")
+        self.ws_path = "/ws" + headers["location"][0]
+        # Each cookie's name=value, without its attributes (Path, HttpOnly, ...).
+        self.cookie = "; ".join(cookie.split(";")[0] for cookie in headers.get("set-cookie", []))
 
     async def connect(self) -> None:
         ws_url = self.base_url.replace("http", "ws", 1) + (self.ws_path or "")
@@ -124,6 +171,12 @@ class ChatClient:
                     raise
             await asyncio.sleep(0.25 + random.random() * min(cap, 0.5 * 2**attempt))
             attempt += 1
+
+    def record_into(self, recorder: Recorder) -> None:
+        """Record into `recorder` from now on, forgetting messages still unanswered (typing
+        that latest-wins skipped), so no late reply is timed in the next phase."""
+        self.recorder = recorder
+        self._sent.clear()
 
     async def close(self) -> None:
         if self.socket is not None:
@@ -201,6 +254,85 @@ class ChatClient:
         return reply
 
 
+# How many customers open their session and socket at once. The server's work per customer
+# (a page with two inserts, a handshake with two lookups) runs on a few threads and a pool of
+# database connections, so more at once only queues there.
+CONNECT_CONCURRENCY = 50
+
+
+ECHO_PATH = "/ws/echo/"
+
+
+@dataclass
+class Opened:
+    """The clients that connected (echo clients first), and how long opening them took."""
+
+    clients: list[ChatClient]
+    asked: int
+    seconds: float
+
+    @property
+    def echo(self) -> list[ChatClient]:
+        return [client for client in self.clients if client.ws_path == ECHO_PATH]
+
+    @property
+    def chat(self) -> list[ChatClient]:
+        return [client for client in self.clients if client.ws_path != ECHO_PATH]
+
+    def line(self, recorder: Recorder) -> str:
+        page = recorder.summary("connect:session")
+        socket = recorder.summary("connect:socket")
+        return (
+            f"{len(self.clients)} of {self.asked} clients connected in {self.seconds:.1f} s "
+            f"({len(self.clients) / max(self.seconds, 1e-9):.0f}/s; GET /chat/ p50 "
+            f"{page['p50']:.0f} ms, p95 {page['p95']:.0f} ms; handshake p50 "
+            f"{socket['p50']:.0f} ms, p95 {socket['p95']:.0f} ms)"
+        )
+
+
+async def open_clients(
+    base_url: str,
+    count: int,
+    recorder: Recorder,
+    *,
+    echo: int = 0,
+    concurrency: int = CONNECT_CONCURRENCY,
+) -> Opened:
+    """`echo` clients on the bare echo socket (no session), then `count` chat clients, each
+    with its own session and socket, `concurrency` of them opening at a time. Failures are
+    counted in `recorder.errors`, not raised."""
+    gate = asyncio.Semaphore(concurrency)
+
+    def since(started: float) -> float:
+        return (time.perf_counter() - started) * 1000
+
+    async def open_one(client: ChatClient) -> ChatClient:
+        async with gate:
+            if client.ws_path is None:
+                started = time.perf_counter()
+                await client.open_session()
+                recorder.observe("connect:session", since(started))
+            started = time.perf_counter()
+            await client.connect()
+            recorder.observe("connect:socket", since(started))
+            return client
+
+    clients = [ChatClient(base_url, recorder, ws_path=ECHO_PATH) for _ in range(echo)]
+    clients += [ChatClient(base_url, recorder) for _ in range(count)]
+    started = time.monotonic()
+    results = await asyncio.gather(
+        *(open_one(client) for client in clients), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            recorder.errors[f"connect:{type(result).__name__}"] += 1
+    return Opened(
+        clients=[result for result in results if isinstance(result, ChatClient)],
+        asked=len(clients),
+        seconds=time.monotonic() - started,
+    )
+
+
 # --- expensive typing (issue 14): attackers in a process of their own ---------------------------
 
 # About 166 random words (each unknown to the catalog, so each would cost a fuzzy search) in
@@ -230,6 +362,7 @@ def run_attackers(base_url: str, count: int, connected: Any, stop: Any, results:
         results.put(
             {
                 "connected": 0,
+                "connect_seconds": 0.0,
                 "held": 0,
                 "sent": 0,
                 "seconds": 0.0,
@@ -251,7 +384,9 @@ async def _attack(base_url: str, count: int, connected: Any, stop: Any) -> dict[
         await client.open_session()
         await client.connect()
 
+    started = time.monotonic()
     opened = await asyncio.gather(*(open_one(c) for c in clients), return_exceptions=True)
+    connect_seconds = time.monotonic() - started
     for result in opened:
         if isinstance(result, BaseException):
             recorder.errors[f"connect:{type(result).__name__}"] += 1
@@ -267,6 +402,7 @@ async def _attack(base_url: str, count: int, connected: Any, stop: Any) -> dict[
         await client.close()
     return {
         "connected": len(clients),
+        "connect_seconds": connect_seconds,
         "held": held,
         "sent": sum(sent),
         "seconds": flooded,
@@ -287,6 +423,22 @@ async def _flood(client: ChatClient, stop: Any, seed: int) -> int:
         # On schedule, not after each send: a slow send does not lower the rate.
         await asyncio.sleep(max(0.0, started + sent / ATTACK_FRAMES_PER_SECOND - now))
     return sent
+
+
+async def server_counter(base_url: str, name: str) -> float | None:
+    """Counter `name` on the server's /metrics, summed over its labels (and over every process
+    when the server runs with PROMETHEUS_MULTIPROC_DIR); None when the server has no such
+    counter or no /metrics."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.get(f"{base_url.rstrip('/')}/metrics")
+    if response.status_code != 200:
+        return None
+    for family in text_string_to_metric_families(response.text):
+        if family.name == name.removesuffix("_total"):
+            return sum(
+                sample.value for sample in family.samples if sample.name == f"{family.name}_total"
+            )
+    return None
 
 
 async def server_health(base_url: str) -> dict[str, Any]:

@@ -110,12 +110,16 @@ def project_env(**overrides: str) -> dict[str, str]:
 
 def load_run_env(**overrides: str) -> dict[str, str]:
     """The environment of a server that benchmarks and load runs start: every client comes
-    from 127.0.0.1, so per-address limits are off; the echo floor is served; logs are quiet."""
+    from 127.0.0.1, so per-address limits are off (new chats and sockets a minute, open
+    sockets, the prediction budget all sockets of an address share); the per-socket limits
+    and the process budget hold as in production; the echo floor is served; logs are quiet."""
     return project_env(
         BENCH_ECHO="1",
         LOG_LEVEL="WARNING",
         CHAT_ADDRESS_SESSIONS_PER_MINUTE="0",
         CHAT_ADDRESS_CONNECTIONS_PER_MINUTE="0",
+        CHAT_ADDRESS_OPEN_SOCKETS="0",
+        CHAT_ADDRESS_PREDICTION_MS_PER_SECOND="0",
         **overrides,
     )
 

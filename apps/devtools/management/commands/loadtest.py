@@ -12,7 +12,10 @@ address when N > 1) and one Celery worker on DATABASE_URL and REDIS_URL itself. 
 measures how many idle connections one web process holds and its memory per connection.
 --attackers 5,40 measures one customer typing normally, alone and then against 5 (then 40)
 sockets that each send ~166 random words as `typing` 19 times a second (within every
-per-socket limit), each attacker from its own loopback address.
+per-socket limit), each attacker from its own loopback address. --sweep 50:300:50 raises the
+typists step by step on the same clients, echo then chat at each step, and prints p50/p95/p99
+per step, the frames latest-wins skipped, and each socket's knee (the typing rate where p95
+passes 50 ms). Every run prints how long its clients took to connect.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ import logging
 import multiprocessing
 import random
 import resource
+import secrets
 import tempfile
 import threading
 import time
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -38,8 +42,19 @@ import psutil
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.devtools import sweep
 from apps.devtools.evaluation.answers import QA_SET
-from apps.devtools.loadclient import ChatClient, Recorder, percentile, run_attackers, server_health
+from apps.devtools.loadclient import (
+    CONNECT_CONCURRENCY,
+    ChatClient,
+    Opened,
+    Recorder,
+    open_clients,
+    percentile,
+    run_attackers,
+    server_counter,
+    server_health,
+)
 from apps.devtools.management.commands.bench_prediction import typing_inputs
 from apps.devtools.processes import OwnedProcess, celery_worker, load_run_env, web_server
 from apps.devtools.tcpproxy import RoundRobinProxy
@@ -51,6 +66,8 @@ TARGET_FIRST_DELTA_MS = 300.0
 COLD_WINDOW_SECONDS = 3.0
 COLD_QUESTION = "How do I do a factory reset?"
 TARGET_ATTACK_RATIO = 2.0
+SKIPPED_COUNTER = "typing_frames_skipped_total"
+DRAIN_SECONDS = 2.0  # for the last replies after a phase
 
 
 class TimedRecorder(Recorder):
@@ -141,6 +158,23 @@ class Command(BaseCommand):
             "then against N (then M) sockets each sending ~166 random words 19 times a "
             "second, each from its own loopback address; victim prediction p95 each way",
         )
+        parser.add_argument(
+            "--sweep",
+            default="",
+            metavar="STEPS",
+            help="instead: typists per step (50:300:50 or 50,100,200) in the same --clients "
+            "chat clients plus one echo socket per typist of the largest step; each step "
+            "types --duration s on echo, then on the chat; p50/p95/p99 per step, frames "
+            "skipped, each socket's knee (rate where p95 > 50 ms); stops once both are past "
+            "it and the chat ran at 1.5x its knee",
+        )
+        parser.add_argument(
+            "--connect-concurrency",
+            type=int,
+            default=CONNECT_CONCURRENCY,
+            metavar="N",
+            help="clients opening their session and socket at once",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -153,10 +187,15 @@ class Command(BaseCommand):
             asks_per_minute=options["asks_per_minute"],
             duration=options["duration"],
         )
-        if load.typists + load.askers > load.clients:
+        self.concurrency = max(1, options["connect_concurrency"])
+        steps = self._steps(options["sweep"], load)
+        if not steps and load.typists + load.askers > load.clients:
             raise CommandError("--typists plus --askers must not exceed --clients")
         with ExitStack() as stack:
             url, pids = self._target(stack, options)
+            if steps:
+                asyncio.run(self.run_sweep(url, load, steps, self._questions(), pids))
+                return
             if options["idle"]:
                 asyncio.run(self.idle_capacity(url, options["idle"], pids))
                 return
@@ -192,11 +231,13 @@ class Command(BaseCommand):
         if not settings.REDIS_URL or "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
             raise CommandError("--spawn needs DATABASE_URL (PostgreSQL) and REDIS_URL")
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="loadtest-")))
-        env = load_run_env()
+        env = self._server_env(workdir)
         worker: OwnedProcess = stack.enter_context(celery_worker(env, workdir=workdir))
         ports = [stack.enter_context(web_server(env, workdir=workdir)) for _ in range(count)]
         pids = [worker.popen.pid] if worker.popen else []
         pids += [proc.pid for proc in psutil.Process().children() if proc.pid not in pids]
+        # For a profiler (py-spy) or top while the run goes on.
+        self.stdout.write("server processes: " + ", ".join(self._server_memory(pids)))
         if count == 1:
             return f"http://127.0.0.1:{ports[0]}", pids
         proxy = RoundRobinProxy(ports)
@@ -215,6 +256,20 @@ class Command(BaseCommand):
         self.stdout.write(f"{count} web processes behind 127.0.0.1:{port} (round robin)")
         return f"http://127.0.0.1:{port}", pids
 
+    @staticmethod
+    def _server_env(workdir: Path) -> dict[str, str]:
+        """The spawned servers run as in production whatever this command runs with: DEBUG
+        off (no query log), metrics in multiprocess files (the container's mode, and /metrics
+        then sums every process), plain HTTP on loopback."""
+        metrics = workdir / "metrics"
+        metrics.mkdir()
+        key = settings.SECRET_KEY
+        if len(key) < 50 or key.startswith("insecure"):
+            key = secrets.token_urlsafe(48)
+        return load_run_env(
+            DEBUG="0", SECURE="0", SECRET_KEY=key, PROMETHEUS_MULTIPROC_DIR=str(metrics)
+        )
+
     def _questions(self) -> list[Question]:
         questions = demo_questions()
         ids = {question.product_id for question in questions}
@@ -232,41 +287,22 @@ class Command(BaseCommand):
 
     # --- one phase -------------------------------------------------------------------------
 
-    async def open_clients(
-        self, url: str, count: int, recorder: Recorder, *, echo_for: int = 0
-    ) -> list[ChatClient]:
-        """`count` connected clients; the first `echo_for` of them on the echo socket."""
-        gate = asyncio.Semaphore(25)
-
-        async def open_one(number: int) -> ChatClient:
-            async with gate:
-                client = ChatClient(
-                    url, recorder, ws_path="/ws/echo/" if number < echo_for else None
-                )
-                if number >= echo_for:
-                    await client.open_session()
-                await client.connect()
-                return client
-
-        results = await asyncio.gather(*(open_one(n) for n in range(count)), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                recorder.errors[f"connect:{type(result).__name__}"] += 1
-        return [result for result in results if isinstance(result, ChatClient)]
+    async def open(
+        self, url: str, count: int, recorder: Recorder, *, echo: int = 0, name: str = ""
+    ) -> Opened:
+        """`echo` clients on the echo socket, then `count` chat clients; says how long it took."""
+        opened = await open_clients(url, count, recorder, echo=echo, concurrency=self.concurrency)
+        self.stdout.write((f"[{name}] " if name else "") + opened.line(recorder))
+        return opened
 
     async def run_phase(
         self, url: str, load: Load, questions: list[Question], *, echo: bool, pids: list[int]
     ) -> Recorder:
         recorder = Recorder()
         name = "echo floor" if echo else "chat"
-        started = time.monotonic()
-        clients = await self.open_clients(
-            url, load.clients, recorder, echo_for=load.typists if echo else 0
-        )
-        self.stdout.write(
-            f"[{name}] {len(clients)} of {load.clients} clients connected in "
-            f"{time.monotonic() - started:.1f} s"
-        )
+        on_echo = load.typists if echo else 0
+        opened = await self.open(url, load.clients - on_echo, recorder, echo=on_echo, name=name)
+        clients = opened.clients
         typists = clients[: load.typists]
         askers = clients[load.typists : load.typists + load.askers]
         until = time.monotonic() + load.duration
@@ -278,7 +314,7 @@ class Command(BaseCommand):
                 for seed, client in enumerate(askers)
             ),
         )
-        await asyncio.sleep(2.0)  # the last replies
+        await asyncio.sleep(DRAIN_SECONDS)
         held = sum(client.closed_code is None for client in clients)
         for client in clients:
             if client.closed_code is not None:
@@ -321,7 +357,116 @@ class Command(BaseCommand):
                     {"type": "feedback", "rating": 1, "message_id": end["message_id"]},
                     wait=True,
                 )
-            await asyncio.sleep(max(0.0, interval - rng.uniform(0, 1)))
+            # Not past the end: the phase (a sweep's step) ends on time.
+            pause = min(interval - rng.uniform(0, 1), until - time.monotonic())
+            await asyncio.sleep(max(0.0, pause))
+
+    # --- the typing rate, step by step -----------------------------------------------------
+
+    @staticmethod
+    def _steps(value: str, load: Load) -> list[int]:
+        if not value:
+            return []
+        try:
+            steps = sweep.parse_steps(value)
+        except ValueError as error:
+            raise CommandError(f"--sweep: {error}") from None
+        if steps[-1] + load.askers > load.clients:
+            raise CommandError("--sweep: the largest step plus --askers must not exceed --clients")
+        return steps
+
+    async def run_sweep(
+        self, url: str, load: Load, steps: list[int], questions: list[Question], pids: list[int]
+    ) -> None:
+        """Each step: its typists on the echo socket, then as many on the chat, the same
+        askers asking throughout, in clients opened once."""
+        recorder = Recorder()
+        opened = await self.open(url, load.clients, recorder, echo=steps[-1], name="sweep")
+        if recorder.errors:
+            self.stdout.write(f"[sweep] connect errors: {dict(recorder.errors)}")
+        echo, chat = opened.echo, opened.chat
+        askers = chat[len(chat) - load.askers :] if load.askers else []
+        self.stdout.write(
+            f"[sweep] steps of {', '.join(map(str, steps))} typists at "
+            f"{load.chars_per_second:g} characters a second, {len(askers)} asking "
+            f"{load.asks_per_minute:g} a minute, {load.duration:g} s per socket and step"
+        )
+        floor: list[sweep.Point] = []
+        served: list[sweep.Point] = []
+        web = [pid for pid in pids if self._is_web(pid)]
+        try:
+            for typists in steps:
+                step = replace(load, typists=typists)
+                for name, clients, points in (("echo", echo, floor), ("chat", chat, served)):
+                    points.append(
+                        await self._step(url, name, clients[:typists], askers, step, questions, web)
+                    )
+                if sweep.should_stop(floor, served):
+                    self.stdout.write("[sweep] both past the knee, the chat at 1.5x its own")
+                    break
+            held = sum(client.closed_code is None for client in opened.clients)
+            self.stdout.write(f"[sweep] connections held at the end: {held} of {opened.asked}")
+        finally:
+            for client in opened.clients:
+                await client.close()
+        for line in sweep.table(floor, served) + sweep.verdict(floor, served):
+            self.stdout.write(line)
+
+    async def _step(
+        self,
+        url: str,
+        name: str,
+        typists: list[ChatClient],
+        askers: list[ChatClient],
+        load: Load,
+        questions: list[Question],
+        web: list[int],
+    ) -> sweep.Point:
+        recorder = Recorder()
+        for client in typists + askers:
+            client.record_into(recorder)
+        before = await server_counter(url, SKIPPED_COUNTER) if name == "chat" else None
+        # Whether the load client or the web process ran out of CPU, for reading the figures.
+        client_cpu, web_cpu, started = time.process_time(), self._cpu_seconds(web), time.monotonic()
+        until = started + load.duration
+        texts = typing_inputs()
+        await asyncio.gather(
+            *(self._type(client, texts, load, until, seed) for seed, client in enumerate(typists)),
+            *(
+                self._ask(client, questions, load, until, seed)
+                for seed, client in enumerate(askers)
+            ),
+        )
+        wall = time.monotonic() - started
+        client_busy = (time.process_time() - client_cpu) / wall
+        web_busy = (self._cpu_seconds(web) - web_cpu) / wall
+        await asyncio.sleep(DRAIN_SECONDS)
+        after = await server_counter(url, SKIPPED_COUNTER) if name == "chat" else None
+        s = recorder.summary("prediction")
+        counts = recorder.counts
+        sent = counts["sent:typing"]
+        point = sweep.Point(
+            typists=len(typists),
+            rate=sent / load.duration,
+            count=s["count"],
+            p50=s["p50"],
+            p95=s["p95"],
+            p99=s["p99"],
+            errors=sum(recorder.errors.values()),
+            unanswered=max(0, sent - counts["received:prediction"] - counts["received:error"]),
+            skipped=after - before if before is not None and after is not None else None,
+        )
+        first = recorder.summary("first_delta")
+        self.stdout.write(
+            f"[{name} {point.typists}] {point.rate:.0f} typing msgs/s: n={point.count} "
+            f"p50 {point.p50:.1f} ms, p95 {point.p95:.1f} ms, p99 {point.p99:.1f} ms, max "
+            f"{s['max']:.1f} ms; skipped {'-' if point.skipped is None else f'{point.skipped:.0f}'}"
+            f" (server), {point.unanswered} unanswered; answers {first['count']} (first delta "
+            f"p95 {first['p95']:.0f} ms); CPU: load client {client_busy:.0%}"
+            + (f", web {web_busy:.0%}" if web else "")
+            + f"; errors {dict(recorder.errors) or 0}"
+        )
+        return point
 
     # --- a cold question under typing ------------------------------------------------------
 
@@ -337,7 +482,7 @@ class Command(BaseCommand):
     async def cold_question(self, url: str, load: Load, product_id: str) -> None:
         """Prediction p99 of typists in the seconds before and after a cold first question."""
         recorder = TimedRecorder()
-        clients = await self.open_clients(url, load.typists + 1, recorder)
+        clients = (await self.open(url, load.typists + 1, recorder, name="cold question")).clients
         asker, typists = clients[0], clients[1:]
         warmup, window = 3.0, COLD_WINDOW_SECONDS
         started = time.monotonic()
@@ -393,9 +538,11 @@ class Command(BaseCommand):
     async def attack(self, url: str, load: Load, counts: list[int]) -> None:
         """Victim prediction latency alone and against each number of attackers."""
         texts = typing_inputs()
-        victim = ChatClient(url, Recorder())
-        await victim.open_session()
-        await victim.connect()
+        opening = Recorder()
+        opened = await self.open(url, 1, opening, name="victim")
+        if not opened.clients:
+            raise CommandError(f"the victim could not connect: {dict(opening.errors)}")
+        victim = opened.clients[0]
         try:
             # Warm the server's caches for this victim's texts, unmeasured.
             await self._type(victim, texts, load, time.monotonic() + 3.0, 0)
@@ -449,7 +596,8 @@ class Command(BaseCommand):
             f"{dict(victim.recorder.errors) or 0}"
         )
         self.stdout.write(
-            f"[{name}] {attack['connected']} connected, {attack['held']} open at the end; "
+            f"[{name}] {attack['connected']} connected in {attack['connect_seconds']:.1f} s, "
+            f"{attack['held']} open at the end; "
             f"{attack['sent']} frames ({attack['sent'] / max(attack['seconds'], 1e-9):.0f}/s), "
             f"{attack['predicted']} predicted, {attack['predicted_after']} more in the 2 s "
             f"after they stopped; errors {attack['errors'] or 0}"
@@ -460,14 +608,14 @@ class Command(BaseCommand):
 
     async def idle_capacity(self, url: str, most: int, pids: list[int]) -> None:
         recorder = Recorder()
-        web = [pid for pid in pids if "daphne" in " ".join(psutil.Process(pid).cmdline())][:1]
+        web = [pid for pid in pids if self._is_web(pid)][:1]
         if not web:
             raise CommandError("--idle measures a process it started: use it with --spawn 1")
         before = sum(self._server_memory(web).values())
         clients: list[ChatClient] = []
         step = 500
         while len(clients) < most:
-            batch = await self.open_clients(url, min(step, most - len(clients)), recorder)
+            batch = (await self.open(url, min(step, most - len(clients)), recorder)).clients
             clients += batch
             await asyncio.sleep(1.0)
             alive = sum(client.closed_code is None for client in clients)
@@ -487,6 +635,24 @@ class Command(BaseCommand):
             await client.close()
 
     # --- figures ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _is_web(pid: int) -> bool:
+        try:
+            return "daphne" in " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
+            return False
+
+    @staticmethod
+    def _cpu_seconds(pids: list[int]) -> float:
+        total = 0.0
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
 
     @staticmethod
     def _server_memory(pids: list[int]) -> dict[str, float]:

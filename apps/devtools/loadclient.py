@@ -2,7 +2,8 @@
 
 Each client gets its own chat session over HTTP (cookie jar), opens the socket with that
 cookie and an allowed Origin, and matches replies to requests by `ref`, so latencies are
-measured from the moment a message was sent to the reply that names it.
+measured from the moment a message was sent to the reply that names it. `SocketClient` is
+the socket and its reader alone, which the staff console's client (livesupport.py) shares.
 """
 
 from __future__ import annotations
@@ -55,41 +56,30 @@ class Recorder:
 _refs = itertools.count(1)
 
 
-class ChatClient:
-    """One customer: a chat session and its socket."""
+def next_ref(prefix: str = "r") -> str:
+    """A ref no other client of this process uses."""
+    return f"{prefix}{next(_refs)}"
+
+
+class SocketClient:
+    """A WebSocket with one reader task: every frame goes to `_dispatch`, and a reply whose
+    type is in `final_types` ends the wait of the request that named its `ref`."""
+
+    final_types: frozenset[str] = frozenset()
 
     def __init__(
-        self,
-        base_url: str,
-        recorder: Recorder,
-        *,
-        ws_path: str | None = None,
-        local_address: str | None = None,
+        self, base_url: str, *, ws_path: str | None = None, local_address: str | None = None
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.recorder = recorder
         self.ws_path = ws_path
         # The source address of every connection (e.g. 127.0.0.7: another customer's address
         # on loopback), or the system's choice.
         self.local_address = local_address
         self.cookie = ""
         self.socket: Any = None
-        self._sent: dict[str, tuple[str, float]] = {}
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self.closed_code: int | None = None
-        # Pushes nobody asked for, in order of arrival: what a watcher of the product saw.
-        self.statuses: list[dict[str, Any]] = []
-
-    async def open_session(self) -> None:
-        """GET /chat/ with a cookie jar of its own: one customer, one Django session."""
-        transport = httpx.AsyncHTTPTransport(local_address=self.local_address)
-        async with httpx.AsyncClient(timeout=30, transport=transport) as http:
-            response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
-        if response.status_code != 302:
-            raise RuntimeError(f"GET /chat/ answered {response.status_code}")
-        self.ws_path = "/ws" + response.headers["location"]
-        self.cookie = "; ".join(f"{name}={value}" for name, value in response.cookies.items())
 
     async def connect(self) -> None:
         ws_url = self.base_url.replace("http", "ws", 1) + (self.ws_path or "")
@@ -142,6 +132,55 @@ class ChatClient:
                 if not waiter.done():
                     waiter.set_exception(ConnectionError("socket closed"))
 
+    def _expect(self, key: str) -> asyncio.Future[dict[str, Any]]:
+        """A future that `_resolve(key, ...)` ends, or the socket's closing fails."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters[key] = waiter
+        return waiter
+
+    def _resolve(self, key: str, message: dict[str, Any]) -> None:
+        waiter = self._waiters.pop(key, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        ref = message.get("ref")
+        if isinstance(ref, str) and message.get("type") in self.final_types:
+            self._resolve(ref, message)
+
+
+class ChatClient(SocketClient):
+    """One customer: a chat session and its socket."""
+
+    # Only a final reply ends the wait: answer_start, deltas and manual_status come first.
+    final_types = frozenset(
+        {"prediction", "answer_end", "feedback_saved", "pong", "error", "selected"}
+    )
+
+    def __init__(
+        self,
+        base_url: str,
+        recorder: Recorder,
+        *,
+        ws_path: str | None = None,
+        local_address: str | None = None,
+    ) -> None:
+        super().__init__(base_url, ws_path=ws_path, local_address=local_address)
+        self.recorder = recorder
+        self._sent: dict[str, tuple[str, float]] = {}
+        # Pushes nobody asked for, in order of arrival: what a watcher of the product saw.
+        self.statuses: list[dict[str, Any]] = []
+
+    async def open_session(self) -> None:
+        """GET /chat/ with a cookie jar of its own: one customer, one Django session."""
+        transport = httpx.AsyncHTTPTransport(local_address=self.local_address)
+        async with httpx.AsyncClient(timeout=30, transport=transport) as http:
+            response = await http.get(f"{self.base_url}/chat/", follow_redirects=False)
+        if response.status_code != 302:
+            raise RuntimeError(f"GET /chat/ answered {response.status_code}")
+        self.ws_path = "/ws" + response.headers["location"]
+        self.cookie = "; ".join(f"{name}={value}" for name, value in response.cookies.items())
+
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type", "")
         ref = message.get("ref")
@@ -162,22 +201,15 @@ class ChatClient:
             self._sent.pop(f"{ref}:first", None)
             self.recorder.observe("answer_total", (time.perf_counter() - started) * 1000)
             self.recorder.counts[f"answer:{message.get('state')}"] += 1
-        # Only a final reply ends the wait: answer_start, deltas and manual_status come first.
-        final = {"prediction", "answer_end", "feedback_saved", "pong", "error", "selected"}
-        waiter = self._waiters.pop(ref, None) if isinstance(ref, str) and kind in final else None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(message)
+        super()._dispatch(message)
 
     async def send(
         self, name: str, message: dict[str, Any], *, wait: bool = False
     ) -> dict[str, Any] | None:
-        ref = f"r{next(_refs)}"
+        ref = next_ref()
         message = {**message, "ref": ref}
         self._sent[ref] = (name, time.perf_counter())
-        waiter: asyncio.Future[dict[str, Any]] | None = None
-        if wait:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters[ref] = waiter
+        waiter = self._expect(ref) if wait else None
         self.recorder.counts[f"sent:{message['type']}"] += 1
         await self.socket.send(json.dumps(message))
         return await waiter if waiter is not None else None

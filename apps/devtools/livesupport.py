@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import time
 from typing import Any
 
@@ -156,8 +155,7 @@ class Agent(SocketClient):
 
     async def _request(self, message: dict[str, Any]) -> dict[str, Any]:
         ref = next_ref("a")
-        waiter = self._expect(ref)
-        await self.socket.send(json.dumps({**message, "ref": ref}))
+        waiter = await self._send_expecting({**message, "ref": ref})
         return await asyncio.wait_for(waiter, 15)
 
     async def claim(self, handoff_id: int) -> dict[str, Any]:
@@ -169,9 +167,7 @@ class Agent(SocketClient):
 
     async def typing(self, handoff_id: int, *, active: bool) -> None:
         """The customer's typing indicator (for a conversation this console opened)."""
-        await self.socket.send(
-            json.dumps({"type": "typing", "handoff_id": handoff_id, "typing": active})
-        )
+        await self._send_frame({"type": "typing", "handoff_id": handoff_id, "typing": active})
 
     async def reply(self, handoff_id: int, text: str, *, key: str | None = None) -> str:
         """Send a reply; it stays pending until the server confirms it (returns its key)."""

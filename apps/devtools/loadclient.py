@@ -138,6 +138,24 @@ class SocketClient:
         self._waiters[key] = waiter
         return waiter
 
+    async def _send_frame(self, message: dict[str, Any]) -> None:
+        await self.socket.send(json.dumps(message))
+
+    async def _send_expecting(self, message: dict[str, Any]) -> asyncio.Future[dict[str, Any]]:
+        """Send a frame with a ref; the future of the reply that names it."""
+        waiter = self._expect(message["ref"])
+        try:
+            await self._send_frame(message)
+        except BaseException:
+            # Nobody will await it; the reader may have failed it while the send waited, and
+            # the send's own error is the one to raise.
+            self._waiters.pop(message["ref"], None)
+            if waiter.done() and not waiter.cancelled():
+                waiter.exception()
+            waiter.cancel()
+            raise
+        return waiter
+
     def _resolve(self, key: str, message: dict[str, Any]) -> None:
         waiter = self._waiters.pop(key, None)
         if waiter is not None and not waiter.done():
@@ -209,10 +227,11 @@ class ChatClient(SocketClient):
         ref = next_ref()
         message = {**message, "ref": ref}
         self._sent[ref] = (name, time.perf_counter())
-        waiter = self._expect(ref) if wait else None
         self.recorder.counts[f"sent:{message['type']}"] += 1
-        await self.socket.send(json.dumps(message))
-        return await waiter if waiter is not None else None
+        if wait:
+            return await (await self._send_expecting(message))
+        await self._send_frame(message)
+        return None
 
     async def type_text(self, text: str, *, chars_per_second: float, until: float) -> None:
         """Type `text` one character at a time, sending the whole field after each key."""

@@ -59,11 +59,22 @@ class AgentLoad:
         self.recorder = recorder
         # Agents first: a customer who asks while an agent is online waits for one.
         self.agents = [Agent(self.agent_site, n, password=self.password) for n in self.names]
-        await asyncio.gather(*(self._open_agent(agent) for agent in self.agents))
-        self.customers = [
-            Customer(self.customer_site, recorder) for _ in range(self.customer_count)
-        ]
-        states = await asyncio.gather(*(self._hand_over(c) for c in self.customers))
+        # One login at a time: each hashes a password on the process's one thread for sync
+        # work, where a console's handshake would queue behind them past daphne's timeout.
+        for agent in self.agents:
+            await agent.login()
+        await asyncio.gather(*(agent.connect() for agent in self.agents))
+        customers = [Customer(self.customer_site, recorder) for _ in range(self.customer_count)]
+        results = await asyncio.gather(
+            *(self._hand_over(c) for c in customers), return_exceptions=True
+        )
+        states: list[dict[str, Any]] = []
+        for customer, result in zip(customers, results, strict=True):
+            if isinstance(result, BaseException):
+                recorder.errors[f"handoff:{type(result).__name__}"] += 1
+            else:
+                self.customers.append(customer)
+                states.append(result)
         for number, state in enumerate(states):
             agent = self.agents[number % len(self.agents)]
             handoff_id = state["handoff_id"]
@@ -73,11 +84,6 @@ class AgentLoad:
             await agent.open(handoff_id)
             self.conversations.setdefault(agent.username, []).append(handoff_id)
         return [state["state"] for state in states]
-
-    @staticmethod
-    async def _open_agent(agent: Agent) -> None:
-        await agent.login()
-        await agent.connect()
 
     @staticmethod
     async def _hand_over(customer: Customer) -> dict[str, Any]:
@@ -92,7 +98,7 @@ class AgentLoad:
 
     async def _answer(self, agent: Agent, seed: int, until: float) -> None:
         rng = random.Random(f"agent-{seed}")
-        for handoff_id in itertools.cycle(self.conversations[agent.username]):
+        for handoff_id in itertools.cycle(self.conversations.get(agent.username, [])):
             # A marker makes every reply's text its own, to find it at the customer's end.
             text = f"{rng.choice(REPLIES)} (#{next_ref('m')})"
             reading = rng.uniform(*READING_SECONDS)

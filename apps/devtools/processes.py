@@ -109,6 +109,7 @@ def load_run_env(**overrides: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         CHAT_ADDRESS_SESSIONS_PER_MINUTE="0",
         CHAT_ADDRESS_CONNECTIONS_PER_MINUTE="0",
+        CHAT_ADDRESS_OPEN_SOCKETS="0",
         **overrides,
     )
 

@@ -2,7 +2,8 @@
 
 Each client gets its own chat session over HTTP (GET /chat/), opens the socket with its
 session cookie and an allowed Origin, and matches replies to requests by `ref`, so latencies are
-measured from the moment a message was sent to the reply that names it.
+measured from the moment a message was sent to the reply that names it. `SocketClient` is
+the socket and its reader alone, which the staff console's client (livesupport.py) shares.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class Recorder:
 _refs = itertools.count(1)
 
 
+def next_ref(prefix: str = "r") -> str:
+    """A ref no other client of this process uses."""
+    return f"{prefix}{next(_refs)}"
+
+
 @functools.cache
 def _tls() -> ssl.SSLContext:
     # Loading the system's CA store costs tens of milliseconds of CPU: once per run.
@@ -103,40 +109,25 @@ async def get_chat_page(
     return int(status.split()[1]), headers
 
 
-class ChatClient:
-    """One customer: a chat session and its socket."""
+class SocketClient:
+    """A WebSocket with one reader task: every frame goes to `_dispatch`, and a reply whose
+    type is in `final_types` ends the wait of the request that named its `ref`."""
+
+    final_types: frozenset[str] = frozenset()
 
     def __init__(
-        self,
-        base_url: str,
-        recorder: Recorder,
-        *,
-        ws_path: str | None = None,
-        local_address: str | None = None,
+        self, base_url: str, *, ws_path: str | None = None, local_address: str | None = None
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.recorder = recorder
         self.ws_path = ws_path
         # The source address of every connection (e.g. 127.0.0.7: another customer's address
         # on loopback), or the system's choice.
         self.local_address = local_address
         self.cookie = ""
         self.socket: Any = None
-        self._sent: dict[str, tuple[str, float]] = {}
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self.closed_code: int | None = None
-        # Pushes nobody asked for, in order of arrival: what a watcher of the product saw.
-        self.statuses: list[dict[str, Any]] = []
-
-    async def open_session(self) -> None:
-        """GET /chat/ without a cookie: one customer, one Django session."""
-        status, headers = await get_chat_page(self.base_url, local_address=self.local_address)
-        if status != 302:
-            raise RuntimeError(f"GET /chat/ answered {status}")
-        self.ws_path = "/ws" + headers["location"][0]
-        # Each cookie's name=value, without its attributes (Path, HttpOnly, ...).
-        self.cookie = "; ".join(cookie.split(";")[0] for cookie in headers.get("set-cookie", []))
 
     async def connect(self) -> None:
         ws_url = self.base_url.replace("http", "ws", 1) + (self.ws_path or "")
@@ -172,12 +163,6 @@ class ChatClient:
             await asyncio.sleep(0.25 + random.random() * min(cap, 0.5 * 2**attempt))
             attempt += 1
 
-    def record_into(self, recorder: Recorder) -> None:
-        """Record into `recorder` from now on, forgetting messages still unanswered (typing
-        that latest-wins skipped), so no late reply is timed in the next phase."""
-        self.recorder = recorder
-        self._sent.clear()
-
     async def close(self) -> None:
         if self.socket is not None:
             await self.socket.close()
@@ -194,6 +179,78 @@ class ChatClient:
             for waiter in self._waiters.values():
                 if not waiter.done():
                     waiter.set_exception(ConnectionError("socket closed"))
+
+    def _expect(self, key: str) -> asyncio.Future[dict[str, Any]]:
+        """A future that `_resolve(key, ...)` ends, or the socket's closing fails."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters[key] = waiter
+        return waiter
+
+    async def _send_frame(self, message: dict[str, Any]) -> None:
+        await self.socket.send(json.dumps(message))
+
+    async def _send_expecting(self, message: dict[str, Any]) -> asyncio.Future[dict[str, Any]]:
+        """Send a frame with a ref; the future of the reply that names it."""
+        waiter = self._expect(message["ref"])
+        try:
+            await self._send_frame(message)
+        except BaseException:
+            # Nobody will await it; the reader may have failed it while the send waited, and
+            # the send's own error is the one to raise.
+            self._waiters.pop(message["ref"], None)
+            if waiter.done() and not waiter.cancelled():
+                waiter.exception()
+            waiter.cancel()
+            raise
+        return waiter
+
+    def _resolve(self, key: str, message: dict[str, Any]) -> None:
+        waiter = self._waiters.pop(key, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        ref = message.get("ref")
+        if isinstance(ref, str) and message.get("type") in self.final_types:
+            self._resolve(ref, message)
+
+
+class ChatClient(SocketClient):
+    """One customer: a chat session and its socket."""
+
+    # Only a final reply ends the wait: answer_start, deltas and manual_status come first.
+    final_types = frozenset(
+        {"prediction", "answer_end", "feedback_saved", "pong", "error", "selected"}
+    )
+
+    def __init__(
+        self,
+        base_url: str,
+        recorder: Recorder,
+        *,
+        ws_path: str | None = None,
+        local_address: str | None = None,
+    ) -> None:
+        super().__init__(base_url, ws_path=ws_path, local_address=local_address)
+        self.recorder = recorder
+        self._sent: dict[str, tuple[str, float]] = {}
+        # Pushes nobody asked for, in order of arrival: what a watcher of the product saw.
+        self.statuses: list[dict[str, Any]] = []
+
+    def record_into(self, recorder: Recorder) -> None:
+        """Record into `recorder` from now on, forgetting messages still unanswered (typing
+        that latest-wins skipped), so no late reply is timed in the next phase."""
+        self.recorder = recorder
+        self._sent.clear()
+
+    async def open_session(self) -> None:
+        """GET /chat/ without a cookie: one customer, one Django session."""
+        status, headers = await get_chat_page(self.base_url, local_address=self.local_address)
+        if status != 302:
+            raise RuntimeError(f"GET /chat/ answered {status}")
+        self.ws_path = "/ws" + headers["location"][0]
+        # Each cookie's name=value, without its attributes (Path, HttpOnly, ...).
+        self.cookie = "; ".join(cookie.split(";")[0] for cookie in headers.get("set-cookie", []))
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type", "")
@@ -215,25 +272,19 @@ class ChatClient:
             self._sent.pop(f"{ref}:first", None)
             self.recorder.observe("answer_total", (time.perf_counter() - started) * 1000)
             self.recorder.counts[f"answer:{message.get('state')}"] += 1
-        # Only a final reply ends the wait: answer_start, deltas and manual_status come first.
-        final = {"prediction", "answer_end", "feedback_saved", "pong", "error", "selected"}
-        waiter = self._waiters.pop(ref, None) if isinstance(ref, str) and kind in final else None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(message)
+        super()._dispatch(message)
 
     async def send(
         self, name: str, message: dict[str, Any], *, wait: bool = False
     ) -> dict[str, Any] | None:
-        ref = f"r{next(_refs)}"
+        ref = next_ref()
         message = {**message, "ref": ref}
         self._sent[ref] = (name, time.perf_counter())
-        waiter: asyncio.Future[dict[str, Any]] | None = None
-        if wait:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters[ref] = waiter
         self.recorder.counts[f"sent:{message['type']}"] += 1
-        await self.socket.send(json.dumps(message))
-        return await waiter if waiter is not None else None
+        if wait:
+            return await (await self._send_expecting(message))
+        await self._send_frame(message)
+        return None
 
     async def type_text(self, text: str, *, chars_per_second: float, until: float) -> None:
         """Type `text` one character at a time, sending the whole field after each key."""

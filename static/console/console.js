@@ -31,7 +31,8 @@
     lists: { waiting: byId("queue"), follow_up: byId("followups"), active: byId("active") },
     counts: { waiting: byId("waiting-count"), follow_up: byId("followup-count"), active: byId("active-count") },
     empty: byId("no-conversation"), pane: byId("conversation"), meta: byId("conversation-meta"),
-    claim: byId("claim-button"), release: byId("release-button"), close: byId("close-button"),
+    claim: byId("claim-button"), release: byId("release-button"),
+    requeue: byId("requeue-button"), close: byId("close-button"),
     error: byId("conversation-error"), transcript: byId("transcript"),
     replyForm: byId("reply-form"), replyText: byId("reply-text"), replyStatus: byId("reply-status"),
     noteBox: byId("note-box"), noteForm: byId("note-form"), noteText: byId("note-text"),
@@ -186,6 +187,7 @@
     var mine = item.agent && me && item.agent.id === me.id;
     ui.claim.hidden = item.status === "active";
     ui.release.hidden = !mine;
+    ui.requeue.hidden = !mine;
     ui.close.hidden = item.status === "active" && !mine;
     ui.replyForm.hidden = !mine;
     ui.noteBox.hidden = !item.product;
@@ -259,6 +261,7 @@
   }
   ui.claim.addEventListener("click", function () { act("claim"); });
   ui.release.addEventListener("click", function () { act("release"); });
+  ui.requeue.addEventListener("click", function () { act("requeue"); });
   ui.close.addEventListener("click", function () { act("close"); });
 
   ui.replyForm.addEventListener("submit", function (event) {

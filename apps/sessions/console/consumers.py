@@ -30,7 +30,7 @@ HEARTBEAT_SECONDS = 30.0
 # Conversations one console may follow at once (open tabs of the transcript pane).
 MAX_OPEN = 20
 CLIENT_TYPES = frozenset(
-    {"open", "claim", "reply", "typing", "release", "close", "save_note", "ping"}
+    {"open", "claim", "reply", "typing", "release", "requeue", "close", "save_note", "ping"}
 )
 
 
@@ -94,6 +94,7 @@ _conversation = on_pool(selectors.conversation)
 _claim = on_pool(services.claim)
 _reply = on_pool(services.reply)
 _release = on_pool(services.release)
+_requeue = on_pool(services.requeue)
 _close = on_pool(services.close)
 _note = on_pool(_note_from_reply)
 
@@ -234,6 +235,11 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         outcome = await _release(handoff_id=self._handoff_id(body), agent=self.agent)
         await apublish(self.channel_layer, outcome.events)
         await self._send({"type": "released", "ref": ref, "handoff_id": outcome.handoff.pk})
+
+    async def on_requeue(self, body: dict[str, Any], ref: str | None) -> None:
+        outcome = await _requeue(handoff_id=self._handoff_id(body), agent=self.agent)
+        await apublish(self.channel_layer, outcome.events)
+        await self._send({"type": "requeued", "ref": ref, "handoff_id": outcome.handoff.pk})
 
     async def on_close(self, body: dict[str, Any], ref: str | None) -> None:
         outcome = await _close(handoff_id=self._handoff_id(body), agent=self.agent)

@@ -331,6 +331,26 @@ def release(*, handoff_id: int, agent: AbstractBaseUser) -> Outcome:
     return _end(_claimed_by(handoff_id, agent), Handoff.Status.RETURNED)
 
 
+def requeue(*, handoff_id: int, agent: AbstractBaseUser) -> Outcome:
+    """Hand the chat back to the queue for another agent: it waits again at its place (the
+    queue goes by request time), or becomes a follow-up when no agent is there now."""
+    handoff = _claimed_by(handoff_id, agent)
+    _open, live, _opens_at = selectors.live_support_now()
+    moved = Handoff.objects.filter(
+        pk=handoff.pk, status=Handoff.Status.ACTIVE, agent_id=agent.pk
+    ).update(
+        status=Handoff.Status.WAITING if live else Handoff.Status.FOLLOW_UP,
+        agent=None,
+        # The next claim sets it again: the wait until then counts as waiting.
+        claimed_at=None,
+    )
+    if not moved:
+        raise HandoffError("conflict", "The conversation changed meanwhile; look again.")
+    fresh = selectors.handoff_by_id(handoff_id=handoff.pk)
+    assert fresh is not None
+    return Outcome(fresh, _state_events(fresh))
+
+
 def close(*, handoff_id: int, agent: AbstractBaseUser) -> Outcome:
     """End the conversation. A follow-up may be closed without claiming it (answered by phone)."""
     handoff = selectors.handoff_by_id(handoff_id=handoff_id)

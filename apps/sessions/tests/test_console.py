@@ -186,6 +186,47 @@ async def test_claims_race_to_one_winner_and_the_reply_reaches_the_customer_live
     assert rows == ["Hi!"]
 
 
+async def test_an_agent_hands_a_chat_back_to_the_queue_where_another_agent_takes_it() -> None:
+    await database_sync_to_async(_always_open)()
+    (_dana, dana_cookie), (_omer, omer_cookie) = [
+        await database_sync_to_async(_agent)(name) for name in ("dana", "omer")
+    ]
+    dana, omer = _console(dana_cookie), _console(omer_cookie)
+    assert (await dana.connect())[0] and (await omer.connect())[0]
+    await receive_type(dana, "hello")
+    await receive_type(omer, "hello")
+    chat, key = await make_chat()
+    customer = communicator(chat.pk, key)
+    assert (await customer.connect())[0]
+    try:
+        await customer.send_json_to({"type": "handoff_request", "ref": "h"})
+        handoff_id = (await receive_type(customer, "handoff_state"))["handoff_id"]
+        await dana.send_json_to({"type": "claim", "ref": "c", "handoff_id": handoff_id})
+        assert (await _claim_outcome(dana))["type"] == "claimed"
+        assert (await receive_type(customer, "handoff_state"))["state"] == "active"
+
+        await dana.send_json_to({"type": "requeue", "ref": "q", "handoff_id": handoff_id})
+        assert (await receive_type(dana, "requeued"))["handoff_id"] == handoff_id
+        state = await receive_type(customer, "handoff_state")
+        assert (state["state"], state["agent"], state["position"]) == ("waiting", None, 1)
+        item = (await receive_type(omer, "queue_item"))["item"]
+        while item["status"] != "waiting":  # the claim's push comes first
+            item = (await receive_type(omer, "queue_item"))["item"]
+        assert item["agent"] is None and item["claimed_at"] is None
+
+        # Dana no longer has it; Omer may take it.
+        await dana.send_json_to(
+            {"type": "reply", "ref": "r", "handoff_id": handoff_id, "text": "x", "client_key": "k"}
+        )
+        assert (await receive_type(dana, "error"))["code"] == "conflict"
+        await omer.send_json_to({"type": "claim", "ref": "c", "handoff_id": handoff_id})
+        assert (await _claim_outcome(omer))["type"] == "claimed"
+        assert (await receive_type(customer, "handoff_state"))["agent"]["name"] == "Omer"
+    finally:
+        for comm in (dana, omer, customer):
+            await comm.disconnect()
+
+
 async def test_an_agent_saves_a_reply_as_a_note_waiting_for_review() -> None:
     await database_sync_to_async(_always_open)()
     agent, cookie = await database_sync_to_async(_agent)("dana")

@@ -15,7 +15,11 @@ sockets that each send ~166 random words as `typing` 19 times a second (within e
 per-socket limit), each attacker from its own loopback address. --sweep 50:300:50 raises the
 typists step by step on the same clients, echo then chat at each step, and prints p50/p95/p99
 per step, the frames latest-wins skipped, and each socket's knee (the typing rate where p95
-passes 50 ms). Every run prints how long its clients took to connect.
+passes 50 ms). --agents N adds live support
+to the load (with --spawn 2 or more): N agents on the staff console of the last web process
+answer 2N customers on the first, and the run prints how long an agent's reply takes to reach
+the customer beside the load's own figures (agentload.py). Every run prints how long its
+clients took to connect.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.devtools import sweep
+from apps.devtools.agentload import AgentLoad, agent_names
 from apps.devtools.evaluation.answers import QA_SET
+from apps.devtools.livesupport import make_agents
 from apps.devtools.loadclient import (
     CONNECT_CONCURRENCY,
     ChatClient,
@@ -68,6 +74,7 @@ COLD_QUESTION = "How do I do a factory reset?"
 TARGET_ATTACK_RATIO = 2.0
 SKIPPED_COUNTER = "typing_frames_skipped_total"
 DRAIN_SECONDS = 2.0  # for the last replies after a phase
+TARGET_AGENT_REPLY_MS = 100.0
 
 
 class TimedRecorder(Recorder):
@@ -175,6 +182,14 @@ class Command(BaseCommand):
             metavar="N",
             help="clients opening their session and socket at once",
         )
+        parser.add_argument(
+            "--agents",
+            type=int,
+            default=0,
+            metavar="N",
+            help="also N support agents on the last spawned process, each answering two "
+            "customers (of the idle ones) on the first; agent reply delay percentiles",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -189,10 +204,17 @@ class Command(BaseCommand):
         )
         self.concurrency = max(1, options["connect_concurrency"])
         steps = self._steps(options["sweep"], load)
-        if not steps and load.typists + load.askers > load.clients:
-            raise CommandError("--typists plus --askers must not exceed --clients")
+        agents = options["agents"]
+        if not steps and load.typists + load.askers + 2 * agents > load.clients:
+            raise CommandError(
+                "--typists plus --askers (plus 2 per agent) must not exceed --clients"
+            )
+        if agents and options["spawn"] < 2:
+            raise CommandError(
+                "--agents needs --spawn 2 or more: agents on one process, customers on another"
+            )
         with ExitStack() as stack:
-            url, pids = self._target(stack, options)
+            url, pids, sites = self._target(stack, options)
             if steps:
                 asyncio.run(self.run_sweep(url, load, steps, self._questions(), pids))
                 return
@@ -208,10 +230,13 @@ class Command(BaseCommand):
                 asyncio.run(self.cold_question(url, load, product_id))
                 return
             questions = self._questions()
+            support = self._support(sites, agents) if agents else None
             floor = None
             if options["compare_echo"]:
                 floor = asyncio.run(self.run_phase(url, load, questions, echo=True, pids=pids))
-            served = asyncio.run(self.run_phase(url, load, questions, echo=False, pids=pids))
+            served = asyncio.run(
+                self.run_phase(url, load, questions, echo=False, pids=pids, support=support)
+            )
             self._verdict(floor, served)
 
     # --- the target ------------------------------------------------------------------------
@@ -222,9 +247,13 @@ class Command(BaseCommand):
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    def _target(self, stack: ExitStack, options: dict[str, Any]) -> tuple[str, list[int]]:
+    def _target(
+        self, stack: ExitStack, options: dict[str, Any]
+    ) -> tuple[str, list[int], list[str]]:
+        """The URL the load goes to, the server pids (when spawned), each process's own URL."""
         if options["url"]:
-            return options["url"].rstrip("/"), []
+            url = options["url"].rstrip("/")
+            return url, [], [url]
         count = options["spawn"]
         if count < 1:
             raise CommandError("give --url of a running deployment, or --spawn N")
@@ -238,8 +267,9 @@ class Command(BaseCommand):
         pids += [proc.pid for proc in psutil.Process().children() if proc.pid not in pids]
         # For a profiler (py-spy) or top while the run goes on.
         self.stdout.write("server processes: " + ", ".join(self._server_memory(pids)))
+        sites = [f"http://127.0.0.1:{port}" for port in ports]
         if count == 1:
-            return f"http://127.0.0.1:{ports[0]}", pids
+            return sites[0], pids, sites
         proxy = RoundRobinProxy(ports)
         loop = asyncio.new_event_loop()
         port = loop.run_until_complete(proxy.start())
@@ -254,7 +284,16 @@ class Command(BaseCommand):
 
         stack.callback(stop_proxy)
         self.stdout.write(f"{count} web processes behind 127.0.0.1:{port} (round robin)")
-        return f"http://127.0.0.1:{port}", pids
+        return f"http://127.0.0.1:{port}", pids, sites
+
+    def _support(self, sites: list[str], agents: int) -> AgentLoad:
+        """Agent users with a password of this run; agents on the last process, their
+        customers on the first."""
+        names, password = agent_names(agents), secrets.token_urlsafe(18)
+        make_agents(names=names, password=password)
+        return AgentLoad(
+            agent_site=sites[-1], customer_site=sites[0], names=names, password=password
+        )
 
     @staticmethod
     def _server_env(workdir: Path) -> dict[str, str]:
@@ -296,13 +335,30 @@ class Command(BaseCommand):
         return opened
 
     async def run_phase(
-        self, url: str, load: Load, questions: list[Question], *, echo: bool, pids: list[int]
+        self,
+        url: str,
+        load: Load,
+        questions: list[Question],
+        *,
+        echo: bool,
+        pids: list[int],
+        support: AgentLoad | None = None,
     ) -> Recorder:
         recorder = Recorder()
         name = "echo floor" if echo else "chat"
+        # The customers who talk to agents are idle ones of the load: the total stays.
+        talking = support.customer_count if support else 0
         on_echo = load.typists if echo else 0
-        opened = await self.open(url, load.clients - on_echo, recorder, echo=on_echo, name=name)
+        opened = await self.open(
+            url, load.clients - talking - on_echo, recorder, echo=on_echo, name=name
+        )
         clients = opened.clients
+        if support is not None:
+            states = Counter(await support.open(recorder))
+            self.stdout.write(
+                f"[{name}] {len(support.agents)} agents on {support.agent_site} claimed "
+                f"{talking} customers on {support.customer_site} (they were {dict(states)})"
+            )
         typists = clients[: load.typists]
         askers = clients[load.typists : load.typists + load.askers]
         until = time.monotonic() + load.duration
@@ -313,13 +369,19 @@ class Command(BaseCommand):
                 self._ask(client, questions, load, until, seed)
                 for seed, client in enumerate(askers)
             ),
+            *([support.work(until)] if support else []),
         )
         await asyncio.sleep(DRAIN_SECONDS)
-        held = sum(client.closed_code is None for client in clients)
-        for client in clients:
+        if support is not None:
+            support.measure()
+        everyone = clients + (support.customers if support else [])
+        held = sum(client.closed_code is None for client in everyone)
+        for client in everyone:
             if client.closed_code is not None:
                 recorder.errors[f"closed:{client.closed_code}"] += 1
         memory = self._server_memory(pids) or (await server_health(url)).get("memory", {})
+        if support is not None:
+            await support.close()
         for client in clients:
             await client.close()
         self._report(name, recorder, held, load, memory)
@@ -691,6 +753,8 @@ class Command(BaseCommand):
         self.stdout.write(f"[{name}] " + line("answer first delta", "first_delta"))
         self.stdout.write(f"[{name}] " + line("answer total", "answer_total"))
         self.stdout.write(f"[{name}] " + line("feedback", "feedback"))
+        if recorder.latencies.get("agent_reply"):
+            self.stdout.write(f"[{name}] " + line("agent reply, B to A", "agent_reply"))
         self.stdout.write(f"[{name}] answers by state: {dict(answers) or 0}")
         self.stdout.write(f"[{name}] errors by code: {dict(recorder.errors) or 0}")
         self.stdout.write(f"[{name}] server memory: {memory or 'unknown'}")
@@ -707,4 +771,11 @@ class Command(BaseCommand):
                 floor.summary("prediction")["p95"], 1e-9
             )
             parts.append(f"prediction p95 x{ratio:.2f} of echo (target <= {TARGET_RATIO})")
+        if "agent_reply" in served.latencies:
+            reply = served.summary("agent_reply")
+            parts.append(
+                f"agent reply p95 {reply['p95']:.1f} ms, n={reply['count']} "
+                f"(target < {TARGET_AGENT_REPLY_MS:.0f} ms) with prediction p95 "
+                f"{served.summary('prediction')['p95']:.1f} ms in the same run"
+            )
         self.stdout.write("verdict: " + ", ".join(parts))

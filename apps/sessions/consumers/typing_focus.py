@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.sessions.ratelimit import WorkBudget, address_budget, light_budget, process_budget
+from hscjit.metrics import TYPING_SKIPPED
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ class TypingFocus:
 
     def typed(self, text: str, ref: str | None) -> None:
         """Only the newest text waits; a burst is answered for its last message."""
+        if self._pending is not None:
+            TYPING_SKIPPED.inc()  # latest wins: the text it replaces is never predicted
         self._pending = (text, ref)
         if self._typing_worker is None or self._typing_worker.done():
             self._typing_worker = self._start(self._answer_typing())

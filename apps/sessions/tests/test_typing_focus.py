@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from apps.sessions.consumers.tracked import TrackedTasks
 from apps.sessions.consumers.typing_focus import (
@@ -154,12 +155,17 @@ async def test_a_burst_read_before_the_worker_runs_is_answered_for_its_last_text
     assert socket.predicted == ["rc 6"]
 
 
+def skipped_frames() -> float:
+    return REGISTRY.get_sample_value("typing_frames_skipped_total") or 0.0
+
+
 async def test_past_its_budget_a_socket_waits_and_then_predicts_only_the_newest(time):
     # 10 ms a second with 1 ms at once: a 50 ms prediction leaves a debt of 4.9 s.
     socket = Socket(time, cost=50.0, budgets=budgets_for(time, own=(10.0, 1.0)))
     socket.machine.typed("rc", "t1")
     await settle()
     assert socket.predicted == ["rc"]
+    skipped = skipped_frames()
     for text in ("rc 6", "rc 60", "rc 600"):
         socket.machine.typed(text, None)
         await settle()
@@ -167,6 +173,7 @@ async def test_past_its_budget_a_socket_waits_and_then_predicts_only_the_newest(
     assert socket.predicted == ["rc"]
     await time.advance(0.2)
     assert socket.predicted == ["rc", "rc 600"]
+    assert skipped_frames() - skipped == 2  # "rc 6" and "rc 60", never predicted
 
 
 async def test_past_its_light_share_a_socket_waits_for_the_process_budget(time):

@@ -192,8 +192,10 @@ def take_question(*, session: ChatSession, text: str, language: str = "") -> Tak
     if handoff is not None and handoff.status == Handoff.Status.ACTIVE:
         question_id, outcome = question_to_agent(session=session, handoff=handoff, text=text)
         return Taken(question_id, None, outcome)
-    if handoff is not None or not asks_for_person(text):
+    if not asks_for_person(text):
         return None
+    # Asked again while a request is open (waiting, or a follow-up): `request` returns that
+    # one, and the answer says where it stands, never the bot's "not covered".
     outcome = request(session=session, reason=Handoff.Reason.ASKED, language=language)
     answer = handed_off_answer(session=session, question_text=text, outcome=outcome)
     assert answer.question_id is not None

@@ -280,6 +280,25 @@ def test_the_form_without_javascript_hands_a_typed_request_to_a_person(client: A
 
 
 @pytest.mark.django_db
+def test_asking_for_a_person_again_restates_the_open_request_and_opens_no_second(
+    client: Any,
+) -> None:
+    _always_open()  # and no agent online: a follow-up by email or phone
+    chat_page = client.get("/chat/")
+    session_id = chat_page["Location"].strip("/").split("/")[-1]
+    client.post(f"/chat/{session_id}/ask", {"text": "talk to a person"})
+    first = selectors.open_handoff(session_id=session_id)
+    assert first is not None and first.status == Handoff.Status.FOLLOW_UP
+    client.post(f"/chat/{session_id}/ask", {"text": "I want to talk to a person please"})
+    answers = Message.objects.filter(session_id=session_id, role=Message.Role.ANSWER)
+    assert [answer.state for answer in answers.order_by("pk")] == [
+        Message.State.HANDED_OFF,
+        Message.State.HANDED_OFF,
+    ]
+    assert Handoff.objects.filter(session_id=session_id).count() == 1
+
+
+@pytest.mark.django_db
 def test_the_support_agents_group_may_answer_customers_and_write_notes_but_not_approve_them() -> (
     None
 ):

@@ -11,9 +11,9 @@ import pytest
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
+from apps.devtools.testing import sample
 from apps.manuals.services import manual_group
 from apps.products.prediction.bound import CONSIDERED_WORDS, considered_text
-from apps.devtools.testing import sample
 from apps.sessions import consumers, predictions, ratelimit
 from apps.sessions.consumers import base
 from apps.sessions.tests.sockets import HOST, ORIGIN, application, communicator, make_chat

@@ -136,6 +136,8 @@ async def test_past_its_light_share_a_socket_waits_for_the_process_budget_a_typi
         for n in range(1, 6):
             await light.send_json_to({"type": "typing", "text": f"rc 60{n}"})
             assert (await light.receive_json_from(timeout=0.5))["text"] == f"rc 60{n}"
+        # Still waiting after the light socket's five answers: the silence is the assertion,
+        # well inside the ~2 s the heavy one waits.
         assert await heavy.receive_nothing(timeout=0.5), await heavy.receive_json_from()
         assert (await heavy.receive_json_from(timeout=5))["text"] == "zzz two"
     finally:

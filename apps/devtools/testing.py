@@ -46,7 +46,7 @@ def _fresh_channel_layer() -> Iterator[None]:
     channel_layers.backends.clear()
 
 
-# The post_migrate signal that follows every flush writes these rows again, the same ones.
+# post_migrate, which follows every flush, would write these rows again: kept, it finds them.
 _MADE_AGAIN_AFTER_A_FLUSH = frozenset({"django_content_type", "auth_permission"})
 
 
@@ -86,7 +86,8 @@ def _flush_by_delete() -> Iterator[None]:
 def _embeddings_kept_on_disk() -> None:
     """The bundled model gives a text the same vector every time, and embedding the same
     manuals run after run was a third of the fast suite's CPU time: vectors are kept in the
-    evaluation's on-disk cache (var/), so a run embeds only text no run has embedded yet."""
+    evaluation's on-disk cache (var/), so a run embeds only text no run has embedded yet.
+    CI starts without var/: there every text goes through the model."""
     from apps.devtools.evaluation.answers import use_cached_embeddings
 
     use_cached_embeddings()

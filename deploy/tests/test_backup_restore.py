@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.devtools.testing import wait_until
+
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -85,11 +87,15 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     )
     url = f"redis://127.0.0.1:{port}/0"
     try:
-        for _ in range(100):
-            ping = subprocess.run(["redis-cli", "-u", url, "ping"], capture_output=True, text=True)
-            if ping.stdout.strip() == "PONG":
-                break
-            time.sleep(0.05)
+        wait_until(
+            lambda: (
+                subprocess.run(
+                    ["redis-cli", "-u", url, "ping"], capture_output=True, text=True
+                ).stdout.strip()
+                == "PONG"
+            ),
+            what="the scratch redis-server answers",
+        )
         yield url
     finally:
         process.terminate()

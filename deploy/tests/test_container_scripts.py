@@ -6,12 +6,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from apps.devtools.testing import wait_until
 from deploy.tests.conftest import DEPLOY, REPO
 
 ENTRYPOINT = DEPLOY / "docker" / "entrypoint.sh"
@@ -97,15 +97,13 @@ def test_the_exporter_serves_what_other_processes_wrote(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            return response.read().decode()
+
     try:
-        body = ""
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-                    body = r.read().decode()
-                break
-            except OSError:
-                time.sleep(0.1)
+        body = wait_until(scrape, within=10, what="the exporter serves /metrics")
         assert "documents_indexed_total 6.0" in body
     finally:
         exporter.terminate()

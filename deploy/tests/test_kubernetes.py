@@ -3,6 +3,7 @@ the schemas kubernetes-validate ships) and keeps the promises of the operations 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from deploy.tests.conftest import DEPLOY, K8S, load_yaml_documents
 
 KUBERNETES_VERSION = "1.30"
 APP_IMAGE = "ghcr.io/halilit/hscjit"
+GUIDE = (DEPLOY / "README.md").read_text()
 
 
 def _manifests() -> list[tuple[str, dict[str, Any]]]:
@@ -78,7 +80,6 @@ def test_web_probes_health_for_liveness_and_ready_for_readiness(k8s_documents: l
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
     assert container["startupProbe"]["httpGet"]["path"] == "/health"
-    assert web["spec"]["replicas"] == 3
     assert container["args"][0] == "daphne" and "hscjit.asgi:application" in container["args"]
 
 
@@ -120,17 +121,30 @@ def test_there_is_exactly_one_beat_and_it_is_replaced_not_rolled(k8s_documents: 
     assert "beat" not in targets
 
 
-def test_the_autoscaler_keeps_2_to_10_web_pods_at_70_cpu_and_80_memory(k8s_documents: list) -> None:
+def test_the_autoscaler_scales_web_as_the_guide_says(k8s_documents: list) -> None:
     hpa = _by_kind(k8s_documents, "HorizontalPodAutoscaler")["web"]["spec"]
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
-    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 10)
+    promise = re.search(r"HPA keeps (\d+) to (\d+) web pods at\s+(\d+)% CPU / (\d+)% memory", GUIDE)
+    assert promise, "the guide's Scaling section no longer says what the HPA keeps"
+    low, high, cpu, memory = map(int, promise.groups())
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (low, high)
     targets = {m["resource"]["name"]: m["resource"]["target"] for m in hpa["metrics"]}
     assert targets == {
-        "cpu": {"type": "Utilization", "averageUtilization": 70},
-        "memory": {"type": "Utilization", "averageUtilization": 80},
+        "cpu": {"type": "Utilization", "averageUtilization": cpu},
+        "memory": {"type": "Utilization", "averageUtilization": memory},
     }
+    settles = re.search(r"scales up at once and down only\s+after (\d+) minutes", GUIDE)
+    assert settles, "the guide no longer says how fast the HPA scales"
     assert hpa["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 0
-    assert hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+    assert hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 60 * int(settles[1])
+
+
+def test_the_restore_runbook_scales_back_to_what_the_manifests_run(k8s_documents: list) -> None:
+    deployments = _by_kind(k8s_documents, "Deployment")
+    scaled_back = re.findall(r"scale deployment/(\w+) --replicas=([1-9]\d*)", GUIDE)
+    assert {name for name, _ in scaled_back} == {"web", "worker", "beat"}
+    for name, replicas in scaled_back:
+        assert deployments[name]["spec"]["replicas"] == int(replicas), name
 
 
 def test_a_disruption_budget_keeps_web_pods_serving(k8s_documents: list) -> None:
@@ -166,9 +180,12 @@ def test_every_pod_runs_unprivileged(k8s_documents: list) -> None:
             assert context["capabilities"]["drop"] == ["ALL"]
 
 
-def test_the_backup_runs_daily_at_two_utc(k8s_documents: list) -> None:
+def test_the_backup_runs_daily_when_the_guide_says(k8s_documents: list) -> None:
     cron = _by_kind(k8s_documents, "CronJob")["backup"]["spec"]
-    assert cron["schedule"] == "0 2 * * *"
+    when = re.search(r"the `backup` CronJob at (\d\d):(\d\d) UTC", GUIDE)
+    assert when, "the guide no longer says when the backup runs"
+    hour, minute = map(int, when.groups())
+    assert cron["schedule"] == f"{minute} {hour} * * *"
     assert cron["timeZone"] in {"Etc/UTC", "UTC"}
     assert cron["concurrencyPolicy"] == "Forbid"
     (container,) = _pod_spec(_by_kind(k8s_documents, "CronJob")["backup"])["containers"]

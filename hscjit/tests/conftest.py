@@ -3,14 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from prometheus_client import REGISTRY
 
 from hscjit import cache
-
-
-def sample(name: str, **labels: str) -> float:
-    """A metric's current value in this process (0 when it has no sample yet)."""
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 @pytest.fixture(autouse=True)

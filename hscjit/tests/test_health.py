@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from django.test import Client, override_settings
 
+from apps.devtools.testing import eventually
 from hscjit.metrics import WEBSOCKET_ACTIVE_CONNECTIONS
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"
@@ -78,7 +79,10 @@ async def test_the_channel_layer_check_passes_while_a_socket_of_this_process_lis
 
     layer = get_channel_layer()
     listening = asyncio.create_task(layer.receive(await layer.new_channel()))
-    await asyncio.sleep(0.2)
+    await eventually(
+        lambda: layer.receive_lock is not None and layer.receive_lock.locked(),
+        what="the socket's receive holds the lock",
+    )
     try:
         await ChannelLayerRoundTrip().run()
     finally:

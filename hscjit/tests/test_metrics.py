@@ -7,13 +7,13 @@ from channels.db import database_sync_to_async
 from django.core.files.base import ContentFile
 from django.test import Client
 
+from apps.devtools.testing import sample
 from apps.manuals import services as manual_services
 from apps.manuals import tasks as manual_tasks
 from apps.manuals.models import Manual
 from apps.manuals.tests.conftest import make_pdf
 from apps.sessions.tests.page_data import make_answerable_product, start_chat
 from apps.sessions.tests.sockets import client_socket, receive_type
-from hscjit.tests.conftest import sample
 
 
 @pytest.mark.django_db(transaction=True)

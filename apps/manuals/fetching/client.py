@@ -10,6 +10,7 @@ drips its headers a byte a second is cut off like one that drips its body).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ssl
 import time
@@ -330,6 +331,13 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         return _DeadlineStream(stream, self._deadline)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One context for every fetch: loading the CA bundle took ~50 ms of CPU a context (two
+    a fetch), and a context may be shared between threads."""
+    return httpx.create_ssl_context()
+
+
 class _DeadlineTransport(httpx.HTTPTransport):
     """httpx's transport on sockets that honour one deadline for the whole exchange.
 
@@ -338,9 +346,9 @@ class _DeadlineTransport(httpx.HTTPTransport):
     """
 
     def __init__(self, deadline: float) -> None:
-        super().__init__(retries=0)
+        super().__init__(verify=_ssl_context(), retries=0)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=_ssl_context(),
             retries=0,
             network_backend=_DeadlineBackend(deadline),
         )

@@ -44,7 +44,10 @@ INFO = ManualInfo(id=1, version=1, title="KT-50 Owner's Manual", kind="pdf", sou
 
 
 class FakeEmbedder:
-    """Bag-of-words vectors: enough to test the plumbing without the model."""
+    """Bag-of-words vectors: enough to test the plumbing without the model.
+
+    A term's dimension comes from a stable hash: with `hash()` it changed with each process's
+    PYTHONHASHSEED, and seeds that put two of the tests' terms in one dimension failed them."""
 
     name = "fake"
 

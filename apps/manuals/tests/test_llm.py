@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from apps.devtools.evaluation.answers import demo_pages
+from apps.devtools.testing import eventually
 from apps.manuals import llm_client
 from apps.manuals.answers import extractive, llm
 from apps.manuals.answers.framing import phrase
@@ -246,8 +247,7 @@ async def test_the_concurrency_limit_keeps_one_request_in_flight_at_the_endpoint
 async def test_an_answer_that_gets_no_slot_in_time_falls_back_saying_so(slow, index) -> None:
     _Handler.gate.clear()
     holder = asyncio.create_task(_ask(slow, index, "slow", SLOW_REPLY))
-    while not _Handler.requests:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: _Handler.requests, what="the holder's request reaches the endpoint")
     # The holder's request was opened with the long timeout; only the wait for a slot is short.
     slow.LLM_TIMEOUT = 0.2
     answer, emitted, fallback = await _ask(slow, index, "slow", SLOW_REPLY)

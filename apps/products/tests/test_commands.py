@@ -69,17 +69,19 @@ class _Terminal(io.StringIO):
 
 
 def test_the_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
-    tty = ImportCommand(stdout=_Terminal())
+    terminal = _Terminal()
+    tty = ImportCommand(stdout=terminal)
     tty.tty = True
     tty.show_progress("write", 1, 2)
     tty.show_progress("write", 2, 2)
-    assert tty.stdout._out.getvalue().endswith("\rimporting [" + "#" * 30 + "] 2/2 files\n")
+    assert terminal.getvalue().endswith("\rimporting [" + "#" * 30 + "] 2/2 files\n")
 
-    plain = ImportCommand(stdout=io.StringIO())
+    log = io.StringIO()
+    plain = ImportCommand(stdout=log)
     plain.tty = False
     for done in range(1, 21):
         plain.show_progress("write", done, 20)
-    assert plain.stdout._out.getvalue().splitlines() == [
+    assert log.getvalue().splitlines() == [
         "imported 10/20 files",
         "imported 20/20 files",
     ]

@@ -4,11 +4,11 @@ import collections
 from pathlib import Path
 
 import pytest
+from django.db import DatabaseError
 
 from apps.manuals.models import DiscoveryTarget, DocumentLink, Manual
 from apps.manuals.services.catalog import CatalogDocuments, import_catalog
 from apps.products.importer import CatalogImport
-from apps.products.importer.writing import CatalogWriter
 from apps.products.models import Brand, Product, ProductAlias, ProductRelationship
 from apps.products.selectors import current_catalog_version
 from apps.products.tests.conftest import WriteCatalog, product
@@ -145,14 +145,15 @@ def test_a_file_that_fails_while_writing_leaves_nothing_behind(
         [product("beta-one", brand="beta", aliases=["Beta"])],
         brand={"id": "beta", "name": "Beta"},
     )
-    real_aliases = CatalogWriter._aliases
+    bulk_create = ProductAlias.objects.bulk_create
 
-    def failing_aliases(self: CatalogWriter, records: list) -> None:
-        if any(r.catalog_id == "beta-one" for r in records):
-            raise RuntimeError("disk full")
-        real_aliases(self, records)
+    def failing_aliases(aliases: list[ProductAlias], **options: object) -> list[ProductAlias]:
+        # The second file's aliases are written after its brand and products: all go back.
+        if any(alias.alias == "Beta" for alias in aliases):
+            raise DatabaseError("disk full")
+        return bulk_create(aliases, **options)
 
-    monkeypatch.setattr(CatalogWriter, "_aliases", failing_aliases)
+    monkeypatch.setattr(ProductAlias.objects, "bulk_create", failing_aliases)
 
     result = import_catalog([str(first), str(second)])
 

@@ -52,7 +52,8 @@ CLOSE_TOO_BIG = 1009
 _set_focus = on_pool(services.set_focus)
 _session_by_id = on_pool(selectors.session_by_id)
 _active_product = on_pool(selectors.active_product)
-_request_prefetch = on_pool(request_prefetch)
+# By name on each call, so that a test fakes the manuals service where this module uses it.
+_request_prefetch = on_pool(lambda **kwargs: request_prefetch(**kwargs))
 _card = on_pool(card_with_documents)
 # The first connection of a process builds the index, off the event loop.
 _warm_memory = on_pool(predictions.warm)
@@ -132,8 +133,6 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
                 await self._save_focus_of(self.chat, pk)
 
         return FocusActions(
-            # The lambdas look `_predict` and `_request_prefetch` up on each call, so that tests
-            # can replace them after the socket connected.
             predict=lambda text, ref, charge: self._predict(text, ref, charge=charge),
             prediction_failed=functools.partial(
                 self.send_error, "internal", "Could not predict the product."

@@ -26,11 +26,11 @@ async def catalog(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     await database_sync_to_async(refresh_manual_states)()
     prefetches: list[int] = []
 
-    async def request_prefetch(*, manual_id: int) -> bool:
+    def request_prefetch(*, manual_id: int) -> bool:
         prefetches.append(manual_id)
         return True
 
-    monkeypatch.setattr(chat, "_request_prefetch", request_prefetch)
+    monkeypatch.setattr(chat, "request_prefetch", request_prefetch)
     made["prefetches"] = prefetches
     return made
 

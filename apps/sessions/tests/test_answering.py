@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
+from apps.devtools.testing import eventually
+from apps.manuals.answers import extractive
 from apps.manuals.models import Manual
 from apps.manuals.selectors import first_document
 from apps.manuals.services import answering as answer_service
@@ -105,7 +107,8 @@ async def test_it_waits_for_a_manual_being_fetched_and_then_answers(settings, pr
         Manual.objects.filter(pk=manual.pk).update(status=Manual.Status.READY, version=2)
 
     async def later() -> None:
-        await asyncio.sleep(0.6)
+        # The prefetch is asked for right before the answer starts waiting for the manual.
+        await eventually(lambda: prefetches, what="the answer asks for the manual")
         await database_sync_to_async(finish)()
 
     finisher = asyncio.create_task(later())
@@ -167,7 +170,7 @@ async def test_a_repeated_question_on_the_same_manual_version_comes_from_the_cac
     def no_retrieval(**kwargs: Any) -> None:
         raise AssertionError("retrieval ran for a cached answer")
 
-    monkeypatch.setattr(answer_service, "_ground", no_retrieval)
+    monkeypatch.setattr(extractive, "compose", no_retrieval)
     # Another customer: in the same conversation the first answer would be context.
     other = await database_sync_to_async(ChatSession.objects.create)(owner_key="other")
     second = await _ask(other, text="  how do I do a FACTORY reset ", product_id=product.catalog_id)
@@ -225,13 +228,13 @@ async def test_a_follow_up_naming_no_product_is_about_the_conversations_product(
     session, product = await database_sync_to_async(_setup)("lumenvale-lp-4.pdf")
     await _ask(session, text="how do I overdub on a loop", product_id=product.catalog_id)
     seen: list[str] = []
-    ground = answer_service._ground
+    compose = extractive.compose
 
     def spy(**kwargs: Any) -> Any:
-        seen.append(kwargs["asked"].context)
-        return ground(**kwargs)
+        seen.append(kwargs["context"])
+        return compose(**kwargs)
 
-    monkeypatch.setattr(answer_service, "_ground", spy)
+    monkeypatch.setattr(extractive, "compose", spy)
     sent = await _ask(session, text="and how do I undo that?")
     assert sent[0]["product"]["id"] == product.catalog_id
     assert sent[-1]["state"] == "answered"
@@ -241,12 +244,12 @@ async def test_a_follow_up_naming_no_product_is_about_the_conversations_product(
 async def test_passages_are_ranked_on_the_answer_threads_not_the_shared_one(monkeypatch) -> None:
     session, product = await database_sync_to_async(_setup)()
     threads: list[str] = []
-    ground = answer_service._ground
+    compose = extractive.compose
 
     def spy(**kwargs: Any) -> Any:
         threads.append(threading.current_thread().name)
-        return ground(**kwargs)
+        return compose(**kwargs)
 
-    monkeypatch.setattr(answer_service, "_ground", spy)
+    monkeypatch.setattr(extractive, "compose", spy)
     await _ask(session, product_id=product.catalog_id)
     assert threads and threads[0].startswith("answer-ranking")

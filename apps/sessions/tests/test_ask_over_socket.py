@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -46,9 +45,12 @@ async def _open(chat: ChatSession, key: str) -> WebsocketCommunicator:
     return comm
 
 
-async def _until_end(comm: WebsocketCommunicator) -> list[dict[str, Any]]:
+async def _until_end(
+    comm: WebsocketCommunicator, *, also_stop_at: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """The messages up to the answer's end (or the first one of a type in `also_stop_at`)."""
     received: list[dict[str, Any]] = []
-    while not received or received[-1]["type"] not in {"answer_end", "error"}:
+    while not received or received[-1]["type"] not in {"answer_end", "error", *also_stop_at}:
         received.append(await comm.receive_json_from(timeout=10))
     return received
 
@@ -103,11 +105,13 @@ async def test_ask_waits_for_a_manual_still_fetching(settings, monkeypatch) -> N
                 "product_id": product.catalog_id,
             }
         )
-        await asyncio.sleep(0.5)
+        # Once the answer says it waits for the manual, the fetch ends.
+        received = await _until_end(comm, also_stop_at=frozenset({"manual_status"}))
         await database_sync_to_async(Manual.objects.filter(links__product=product).update)(
             status=Manual.Status.READY
         )
-        received = await _until_end(comm)
+        if received[-1]["type"] == "manual_status":
+            received += await _until_end(comm)
     finally:
         await comm.disconnect()
     statuses = [m["status"] for m in received if m["type"] == "manual_status"]

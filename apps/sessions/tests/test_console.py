@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Any
 
@@ -293,4 +292,3 @@ async def test_fifty_waiting_customers_reach_the_console_snapshot_in_order() -> 
     finally:
         await console.disconnect()
     assert [item["id"] for item in hello["queue"]] == ids
-    await asyncio.sleep(0)

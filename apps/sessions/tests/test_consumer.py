@@ -2,17 +2,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from apps.devtools.testing import eventually
 from apps.manuals.models import Manual
 from apps.manuals.services import attach_document, manual_group, publish_status
 from apps.sessions import consumers
-from apps.sessions.consumers import typing_focus
 from apps.sessions.models import ChatSession
 from apps.sessions.tests.sockets import (
     ask,
@@ -75,6 +74,7 @@ async def test_typing_gets_one_prediction_with_product_cards(socket, catalog):
         "pages": None,
     }
     assert isinstance(reply["took_ms"], float)
+    # One prediction: a second would follow the first at once, well within this silence.
     assert await socket.receive_nothing(timeout=0.2)
 
 
@@ -88,14 +88,17 @@ async def test_the_cards_show_a_manual_status_published_by_another_process(socke
             publish_status(manual=Manual.objects.get(pk=manual.pk))
 
     await another_process_finishes_the_manual()
-    deadline = time.monotonic() + 3
-    while True:
+
+    async def shown() -> dict:
         reply = await ask(socket, {"type": "typing", "text": "rc 600"})
-        shown = reply["candidates"][0]["product"]["manual"]
-        if shown["status"] == "ready" or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.1)
-    assert shown == {"id": manual.pk, "status": "ready", "pages": 48}
+        return reply["candidates"][0]["product"]["manual"]
+
+    async def ready() -> dict | None:
+        card = await shown()
+        return card if card["status"] == "ready" else None
+
+    card = await eventually(ready, within=3, every=0.05, what="the card shows the manual ready")
+    assert card == {"id": manual.pk, "status": "ready", "pages": 48}
 
 
 async def test_a_greeting_gets_an_empty_prediction(socket):
@@ -115,9 +118,20 @@ async def test_a_focus_moved_by_typing_is_saved_when_the_socket_closes(catalog):
     comm = communicator(chat.pk, key)
     assert (await comm.connect())[0]
     await ask(comm, {"type": "typing", "text": "my rc 600 won't sync"})
-    await asyncio.sleep(typing_focus.FOCUS_SETTLES_AFTER + 0.2)
+    manual_id = catalog["manual"].pk
+
+    async def followed() -> bool:
+        # Once the focus has settled, the socket follows its manual: a status push arrives.
+        await get_channel_layer().group_send(
+            manual_group(manual_id),
+            {"type": "manual.status", "manual_id": manual_id, "status": "missing"},
+        )
+        return not await comm.receive_nothing(timeout=0.05)
+
+    await eventually(followed, what="the socket follows the predicted product's manual")
+    assert (await comm.receive_json_from(timeout=5))["product_id"] == "boss-rc-600"
     saved = await database_sync_to_async(ChatSession.objects.get)(pk=chat.pk)
-    assert saved.product_id is None  # no write per keystroke
+    assert saved.product_id is None  # no write per keystroke, nor when the focus settles
     await comm.disconnect()
     saved = await database_sync_to_async(ChatSession.objects.get)(pk=chat.pk)
     assert saved.product_id == catalog["rc600"].pk
@@ -165,6 +179,8 @@ async def test_every_document_of_the_selected_product_is_prefetched_and_followed
     documents = reply["product"]["documents"]
     assert [d["id"] for d in documents] == [catalog["manual"].pk, midi.pk]
     assert reply["product"]["manual"]["id"] == catalog["manual"].pk
+    # Asked for after `selected` is out, one thread hop each.
+    await eventually(lambda: len(catalog["prefetches"]) >= 2, what="both documents asked for")
     assert catalog["prefetches"] == [catalog["manual"].pk, midi.pk]
 
     status = {"status": "extracting", "progress": 0.5, "pages": 8, "error": None}
@@ -204,6 +220,7 @@ async def test_latest_typing_wins_over_a_burst(socket, monkeypatch):
     assert answered[0] == texts[0]
     assert len(answered) < len(texts)
     assert answered == sorted(answered, key=texts.index)
+    # Nothing after the newest: a stale prediction would come one slow send (0.1 s) later.
     assert await socket.receive_nothing(timeout=0.3)
 
 

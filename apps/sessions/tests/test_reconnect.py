@@ -8,13 +8,12 @@ The server finishes and saves the answer anyway; after reconnecting, the page re
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.test import Client
 
+from apps.devtools.testing import eventually
 from apps.manuals.models import Manual
 from apps.manuals.selectors import first_document
 from apps.sessions.models import Message
@@ -27,14 +26,13 @@ QUESTION = "How do I change the split point?"
 
 
 async def _saved_answer(question_id: int) -> Message:
-    for _ in range(200):
-        answer = await database_sync_to_async(
+    return await eventually(
+        database_sync_to_async(
             Message.objects.filter(question_id=question_id, role=Message.Role.ANSWER).first
-        )()
-        if answer is not None:
-            return answer
-        await asyncio.sleep(0.1)
-    raise AssertionError("the interrupted answer was never saved")
+        ),
+        within=20,
+        what="the interrupted answer is saved",
+    )
 
 
 async def test_an_answer_cut_off_by_a_server_close_is_complete_after_reconnecting(

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections.abc import Callable
 
 import pytest
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
+from apps.devtools.testing import sample
 from apps.manuals.services import manual_group
 from apps.products.prediction.bound import CONSIDERED_WORDS, considered_text
-from apps.sessions import consumers, ratelimit
+from apps.sessions import consumers, predictions, ratelimit
 from apps.sessions.consumers import base
 from apps.sessions.tests.sockets import HOST, ORIGIN, application, communicator, make_chat
-from hscjit.metrics import WEBSOCKET_ACTIVE_CONNECTIONS
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class _Costing:
+    """`predictions.predict`, reporting `cost(text)` ms of work (CPU and wall) for each text."""
+
+    def __init__(self, cost: Callable[[str], float]) -> None:
+        self.cost = cost
+        self.texts: list[str] = []
+        self.predict = predictions.predict
+
+    def __call__(self, text: str) -> predictions.Prediction:
+        self.texts.append(text)
+        ms = self.cost(text)
+        return dataclasses.replace(self.predict(text), took_ms=ms, work_ms=ms)
 
 
 def test_a_prediction_reads_only_the_end_of_a_long_text():
@@ -51,33 +67,31 @@ def test_a_budget_counts_cpu_time_unless_it_guards_the_loops_wall_time():
     assert ratelimit.process_budget().wall
 
 
-async def test_typing_past_its_budget_waits_and_answers_only_the_newest(socket, settings):
+async def test_typing_past_its_budget_waits_and_answers_only_the_newest(
+    socket, settings, monkeypatch
+):
     settings.CHAT_PREDICTION_MS_PER_SECOND = 1000.0
     settings.CHAT_PREDICTION_BURST_MS = 1.0
     settings.CHAT_PROCESS_PREDICTION_MS_PER_SECOND = 0  # the socket's own budget alone
     chat, key = await make_chat()
     comm = communicator(chat.pk, key)
     await comm.connect()
-    real = consumers.ChatConsumer._predict
-
-    async def costly(self, text, ref, *, charge=()):
-        await real(self, text, ref)
-        for budget in charge:
-            budget.charge(cpu_ms=500.0, wall_ms=500.0)  # as if it took half a second of work
-
-    consumers.ChatConsumer._predict = costly
+    # As if each prediction took half a second of work.
+    costly = _Costing(lambda text: 500.0)
+    monkeypatch.setattr(predictions, "predict", costly)
     try:
         texts = [f"rc 600 {'x' * n}" for n in range(1, 21)]
         for text in texts:
             await comm.send_json_to({"type": "typing", "text": text})
         first = await comm.receive_json_from(timeout=5)
         assert first["text"] == texts[0]
-        # The next prediction waits ~0.5 s for the budget; by then the burst is all read.
+        # The next prediction waits ~0.5 s for the budget (the silence is the assertion: it
+        # leaves 0.2 s for a prediction that did not wait); by then the burst is all read.
         assert await comm.receive_nothing(timeout=0.3)
         second = await comm.receive_json_from(timeout=5)
         assert second["text"] == texts[-1]
+        assert costly.texts == [texts[0], texts[-1]]
     finally:
-        consumers.ChatConsumer._predict = real
         await comm.disconnect()
 
 
@@ -102,17 +116,13 @@ async def test_past_its_light_share_a_socket_waits_for_the_process_budget_a_typi
     settings.CHAT_PREDICTION_MS_PER_SECOND = 1000.0
     settings.CHAT_PREDICTION_BURST_MS = 1000.0
     settings.CHAT_PREDICTION_LIGHT_MS_PER_SECOND = 1.0  # 5 ms of light share at once
+    # A rate no other test uses: the process makes a new budget when its rate changes.
     settings.CHAT_PROCESS_PREDICTION_MS_PER_SECOND = 100.0
-    monkeypatch.setattr(ratelimit, "_process_budget", [])
-    real = consumers.ChatConsumer._predict
-
-    async def costly(self, text, ref, *, charge=()):
-        await real(self, text, ref)
-        cost = 300.0 if "zzz" in text else 0.1  # the attacker's texts are the costly ones
-        for budget in charge:
-            budget.charge(cpu_ms=cost, wall_ms=cost)
-
-    monkeypatch.setattr(consumers.ChatConsumer, "_predict", costly)
+    assert ratelimit.process_budget().wait() == 0.0
+    # The attacker's texts are the costly ones.
+    monkeypatch.setattr(
+        predictions, "predict", _Costing(lambda text: 300.0 if "zzz" in text else 0.1)
+    )
     heavy_chat, heavy_key = await make_chat()
     light_chat, light_key = await make_chat()
     heavy, light = communicator(heavy_chat.pk, heavy_key), communicator(light_chat.pk, light_key)
@@ -126,6 +136,8 @@ async def test_past_its_light_share_a_socket_waits_for_the_process_budget_a_typi
         for n in range(1, 6):
             await light.send_json_to({"type": "typing", "text": f"rc 60{n}"})
             assert (await light.receive_json_from(timeout=0.5))["text"] == f"rc 60{n}"
+        # Still waiting after the light socket's five answers: the silence is the assertion,
+        # well inside the ~2 s the heavy one waits.
         assert await heavy.receive_nothing(timeout=0.5), await heavy.receive_json_from()
         assert (await heavy.receive_json_from(timeout=5))["text"] == "zzz two"
     finally:
@@ -150,8 +162,8 @@ async def test_an_address_may_hold_only_so_many_open_sockets(catalog, settings):
     assert (await opened[0].receive_json_from(timeout=5))["type"] == "pong"
     assert (await opened[2].receive_output(timeout=5))["code"] == 4429
     assert ratelimit.open_sockets("203.0.113.7") == 2
+    # disconnect() returns once the consumer has ended, its cleanup included.
     await opened[0].disconnect()
-    await asyncio.sleep(0.1)
     assert ratelimit.open_sockets("203.0.113.7") == 1
     await opened[1].disconnect()
     assert ratelimit.open_sockets("203.0.113.7") == 0
@@ -159,17 +171,18 @@ async def test_an_address_may_hold_only_so_many_open_sockets(catalog, settings):
 
 async def test_the_cleanup_runs_when_the_consumer_is_cancelled_or_crashes(catalog):
     layer = get_channel_layer()
-    before = WEBSOCKET_ACTIVE_CONNECTIONS._value.get()
+    before = sample("websocket_active_connections")
     chat, key = await make_chat()
     comm = communicator(chat.pk, key)
     await comm.connect()
     await comm.send_json_to({"type": "ping", "ref": "p"})
     await comm.receive_json_from(timeout=5)
-    assert WEBSOCKET_ACTIVE_CONNECTIONS._value.get() == before + 1
+    assert sample("websocket_active_connections") == before + 1
     # Daphne's application-close timeout cancels the consumer without a disconnect event.
     comm.future.cancel()
-    await asyncio.sleep(0.2)
-    assert WEBSOCKET_ACTIVE_CONNECTIONS._value.get() == before
+    await asyncio.wait([comm.future], timeout=5)
+    assert comm.future.cancelled()
+    assert sample("websocket_active_connections") == before
     assert ratelimit.open_sockets("127.0.0.1") == 0
 
     # A channel-layer message the consumer cannot handle ends it with an exception.
@@ -178,11 +191,11 @@ async def test_the_cleanup_runs_when_the_consumer_is_cancelled_or_crashes(catalo
     await crashing.send_json_to({"type": "select", "product_id": "boss-rc-600", "ref": "s"})
     while (await crashing.receive_json_from(timeout=5))["type"] != "selected":
         pass
-    assert WEBSOCKET_ACTIVE_CONNECTIONS._value.get() == before + 1
+    assert sample("websocket_active_connections") == before + 1
     await layer.group_send(manual_group(catalog["manual"].pk), {"type": "no.such.event"})
     with pytest.raises(ValueError, match="No handler"):
         await crashing.wait(timeout=5)
-    assert WEBSOCKET_ACTIVE_CONNECTIONS._value.get() == before
+    assert sample("websocket_active_connections") == before
 
 
 async def test_reading_the_channel_layer_is_retried_through_an_outage(monkeypatch):
@@ -227,13 +240,16 @@ async def test_a_prediction_ending_after_the_socket_closed_leaves_no_orphan_task
     socket, monkeypatch
 ):
     started = asyncio.Event()
+    real = consumers.ChatConsumer.send_json
 
-    async def slow(self, text, ref, *, charge=()):
-        started.set()
-        await asyncio.sleep(0.5)
-        raise RuntimeError("late")
+    async def stalled(self, message):
+        # A prediction still on its way to a slow client, which only a cancel ends.
+        if message["type"] == "prediction":
+            started.set()
+            await asyncio.Event().wait()
+        await real(self, message)
 
-    monkeypatch.setattr(consumers.ChatConsumer, "_predict", slow)
+    monkeypatch.setattr(consumers.ChatConsumer, "send_json", stalled)
     await socket.send_json_to({"type": "typing", "text": "boss"})
     await started.wait()
     mine = {t for t in asyncio.all_tasks() if "_answer_typing" in repr(t.get_coro())}

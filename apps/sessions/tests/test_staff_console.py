@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from apps.devtools.testing import wait_until
 from apps.sessions.models import ChatSession
 from apps.sessions.tests.page_data import add_exchange, make_product, start_chat
 
@@ -76,7 +76,8 @@ def test_run_selected_tasks_runs_the_job_in_process_when_no_worker_runs(
     )
     shown = [str(message) for message in response.context["messages"]]
     assert any("no Celery worker runs" in message for message in shown), shown
-    deadline = time.monotonic() + 10
-    while ChatSession.objects.filter(pk=stale.pk).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not ChatSession.objects.filter(pk=stale.pk).exists(), "the job ran"
+    wait_until(
+        lambda: not ChatSession.objects.filter(pk=stale.pk).exists(),
+        within=10,
+        what="the job ran and removed the stale chat",
+    )

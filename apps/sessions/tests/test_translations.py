@@ -41,8 +41,11 @@ CUSTOMER_TEMPLATES = sorted(
     if not {"admin", "console", "dashboard"} & set(path.relative_to(ROOT / "templates").parts)
     and "admin" not in path.name
 )
+# Parts below the checkout: a checkout may itself sit in a directory called tests.
 CUSTOMER_CODE = sorted(
-    path for path in (ROOT / "apps" / "sessions").rglob("*.py") if "tests" not in path.parts
+    path
+    for path in (ROOT / "apps" / "sessions").rglob("*.py")
+    if "tests" not in path.relative_to(ROOT).parts
 )
 CHAT_SCRIPTS = sorted((ROOT / "static" / "chat").glob("*.js"))
 

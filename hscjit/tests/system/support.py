@@ -9,14 +9,13 @@ database, so what one process writes every other process sees.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ import httpx
 import psycopg
 import pytest
 
+from apps.devtools import testing
 from apps.devtools.loadclient import ChatClient, Recorder
 from apps.devtools.processes import BASE_DIR, project_env
 
@@ -177,23 +177,8 @@ class Deployment:
         return row[0] if row else None
 
 
-async def eventually(
-    check: Callable[[], Awaitable[T]], *, within: float, every: float = 0.2, what: str
-) -> T:
-    """Call `check` until it returns something truthy without raising; fail after `within` s."""
-    deadline = time.monotonic() + within
-    last: object = None
-    while True:
-        try:
-            result = await check()
-            if result:
-                return result
-            last = result
-        except Exception as error:  # the dependency may still be down: try again
-            last = error
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not within {within:.0f}s (last: {last!r})")
-        await asyncio.sleep(every)
+# A deployment is polled over HTTP or SQL: five times a second is often enough.
+eventually = functools.partial(testing.eventually, every=0.2)
 
 
 async def ready(base_url: str) -> tuple[int, dict[str, Any]]:

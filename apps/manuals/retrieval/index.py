@@ -5,10 +5,10 @@ passage of a section carries the heading's terms, so "restore the factory settin
 the steps under "Restoring the Factory Settings". Inside a section a passage is built up to
 about 70 words and the next one starts half-way through it.
 
-The index is built once by the worker at ingest and stored as bytes (`to_bytes`): a small
-JSON header (the units and passages) followed by flat arrays that `from_bytes` maps back
-with `numpy.frombuffer`, so a web process loads a 2,000-page index in milliseconds instead
-of rebuilding it. Scoring is vectorised: per query term one slice of the postings.
+The index is built once by the worker at ingest and stored as bytes (`to_bytes`, see
+stored.py): flat arrays behind a small header that `from_bytes` maps back with
+`numpy.frombuffer`, so a web process loads a 2,000-page index in milliseconds instead of
+rebuilding it. Scoring is vectorised: per query term one slice of the postings.
 
 The index also keeps its vocabulary for bridging: the most widespread plain words of the
 manual as printed, embedded by the worker like a query ("query: reverb"). A Hebrew question
@@ -20,20 +20,17 @@ lexical query terms, so BM25 and the coverage behind "not covered" see the Hebre
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import struct
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from apps.manuals.retrieval import stored
 from apps.manuals.retrieval.structure import HEADING, ROW, Unit, split_units
 from apps.manuals.retrieval.text import STOPWORDS, surface_words, tokens
 
-FORMAT = 2
-_MAGIC = b"HSCIX"
 _K1 = 1.2
 _B = 0.75
 _PASSAGE_WORDS = 70
@@ -51,8 +48,6 @@ BRIDGE_MAX = 2
 STOP_TERM = ""  # what a bridge word that is a stop word stands for
 # Boilerplate (repeated notices, safety sections) ranks as if it matched this much less.
 _BOILERPLATE_WEIGHT = 0.6
-# Unit kinds are stored one letter each: heading, step, item, row, sentence.
-_KIND_NAMES = {"h": "heading", "s": "step", "i": "item", "r": "row", "t": "sentence"}
 
 
 @dataclass(frozen=True)
@@ -350,71 +345,14 @@ class ManualIndex:
     # --- storage ----------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        header: dict = {
-            "format": FORMAT,
-            "units": {
-                "text": [unit.text for unit in self.units],
-                "pages": [list(unit.pages) for unit in self.units],
-                "kind": "".join(_code(unit.kind) for unit in self.units),
-                "section": [unit.section for unit in self.units],
-                "label": [unit.label for unit in self.units],
-                "boilerplate": [int(unit.boilerplate) for unit in self.units],
-            },
-            "passages": [list(passage) for passage in self.passages],
-            "vocabulary": sorted(self.vocabulary, key=self.vocabulary.__getitem__),
-            "bridge": {"words": self.bridge_words, "terms": self.bridge_terms},
-            "arrays": [],
-        }
-        arrays = {
-            "lengths": self.lengths,
-            "post_passages": self.post_passages,
-            "post_offsets": self.post_offsets,
-            "post_scores": self.post_scores,
-            "passage_weight": self.passage_weight,
-        }
-        blobs: list[bytes] = []
-        offset = 0
-        for name, array in arrays.items():
-            data = np.ascontiguousarray(array).tobytes()
-            header["arrays"].append([name, array.dtype.str, len(array), offset])
-            blobs.append(data)
-            offset += len(data)
-        encoded = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
-        return _MAGIC + struct.pack("<I", len(encoded)) + encoded + b"".join(blobs)
+        return stored.encode(self)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, manual_id: int, version: int) -> ManualIndex:
-        if data[: len(_MAGIC)] != _MAGIC:
-            raise ValueError("not a stored passage index")
-        (length,) = struct.unpack_from("<I", data, len(_MAGIC))
-        start = len(_MAGIC) + 4
-        header = json.loads(data[start : start + length])
-        if header.get("format") != FORMAT:
-            raise ValueError(f"stored index format {header.get('format')}, expected {FORMAT}")
-        body = memoryview(data)[start + length :]
         index = cls.__new__(cls)
         index.manual_id = manual_id
         index.version = version
-        stored = header["units"]
-        index.units = [
-            Unit(text, tuple(pages), _KIND_NAMES[kind], section, label, bool(flag))
-            for text, pages, kind, section, label, flag in zip(
-                stored["text"],
-                stored["pages"],
-                stored["kind"],
-                stored["section"],
-                stored["label"],
-                stored["boilerplate"],
-                strict=True,
-            )
-        ]
-        index.passages = [tuple(passage) for passage in header["passages"]]
-        index.vocabulary = {term: number for number, term in enumerate(header["vocabulary"])}
-        for name, dtype, count, offset in header["arrays"]:
-            size = np.dtype(dtype).itemsize * count
-            setattr(index, name, np.frombuffer(body[offset : offset + size], dtype=dtype))
-        index.bridge_words = header["bridge"]["words"]
-        index.bridge_terms = header["bridge"]["terms"]
+        stored.fill(index, data)
         index.embeddings = None
         index.embedding_model = ""
         index.bridge_vectors = None
@@ -427,10 +365,6 @@ def _trust(lift: float) -> float:
     """Half trusted at the floor, fully from BRIDGE_FULL up."""
     ramp = (lift - BRIDGE_FLOOR) / (BRIDGE_FULL - BRIDGE_FLOOR)
     return 0.5 + 0.5 * float(np.clip(ramp, 0.0, 1.0))
-
-
-def _code(kind: str) -> str:
-    return {"heading": "h", "step": "s", "item": "i", "row": "r"}.get(kind, "t")
 
 
 def _top(scores: np.ndarray, limit: int) -> list[int]:

@@ -23,7 +23,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.manuals.embeddings import Embedder, EmbeddingError, get_embedder
-from apps.manuals.retrieval.index import FORMAT, ManualIndex
+from apps.manuals.retrieval.index import ManualIndex
+from apps.manuals.retrieval.stored import FORMAT
 from hscjit import cache
 from hscjit.background import enqueue
 

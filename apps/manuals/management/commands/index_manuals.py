@@ -12,8 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.manuals.models import Manual, ManualIndexData
-from apps.manuals.retrieval.index import FORMAT
 from apps.manuals.retrieval.store import index_manual
+from apps.manuals.retrieval.stored import FORMAT
 
 
 class Command(BaseCommand):

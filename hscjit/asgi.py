@@ -10,7 +10,6 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hscjit.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import WebsocketDenier  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -126,7 +125,8 @@ async def no_such_socket(scope: dict[str, Any], receive: Any, send: Any) -> None
 
 def websocket_application() -> Any:
     routes = [*websocket_urlpatterns, re_path(r"", no_such_socket)]
-    return CloseRefusedHandshakes(SameOriginValidator(AuthMiddlewareStack(URLRouter(routes))))
+    # Each route brings the middleware it needs (sessions for the chat, auth for the console).
+    return CloseRefusedHandshakes(SameOriginValidator(URLRouter(routes)))
 
 
 application = ProtocolTypeRouter(

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
 from apps.sessions.console.consumers import ConsoleConsumer
 
-websocket_urlpatterns = [path("ws/support/", ConsoleConsumer.as_asgi())]
+# Staff only: the console reads the logged-in user.
+websocket_urlpatterns = [path("ws/support/", AuthMiddlewareStack(ConsoleConsumer.as_asgi()))]

@@ -53,6 +53,24 @@ async def test_a_wrong_origin_is_refused_with_4403(catalog):
     assert await expect_close(comm) == 4403
 
 
+async def test_a_chat_handshake_reads_the_session_and_never_the_user(catalog, monkeypatch):
+    # Channels' auth middleware reads the user on the thread every socket shares: the chat
+    # needs only its session's key, the staff console the user.
+    looked_up = []
+
+    async def get_user(scope):
+        looked_up.append(scope["path"])
+
+    monkeypatch.setattr("channels.auth.get_user", get_user)
+    chat, key = await make_chat()
+    comm = communicator(chat.pk, key)
+    connected, _ = await comm.connect()
+    assert connected
+    assert await ask(comm, {"type": "ping", "ref": "p1"}) == {"type": "pong", "ref": "p1"}
+    await comm.disconnect()
+    assert looked_up == []
+
+
 # --- message types ----------------------------------------------------------------------------
 
 

@@ -116,8 +116,8 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
         try:
             await self.handoff_connect()
         except LAYER_ERRORS as error:
-            # Redis is away: the socket stays for what needs no Redis; an agent's replies
-            # reach it again after the page reconnects.
+            # Redis is away: the socket stays for what needs no Redis, and its reader joins
+            # the live-support group once the channel layer is back (layer_groups).
             logger.warning("chat %s: could not join its live-support group: %r", chat.pk, error)
 
     def _focus_actions(self) -> FocusActions:

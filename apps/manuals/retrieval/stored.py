@@ -41,6 +41,8 @@ class StoredUnits(Sequence[Unit]):
         self._sections = columns["unit_sections"]
         self._labels = columns["unit_labels"]
         self._boilerplate = columns["unit_boilerplate"]
+        # Answers read the same few units again and again: each is built once.
+        self._built: dict[int, Unit] = {}
 
     def __len__(self) -> int:
         return len(self._kinds)
@@ -58,6 +60,12 @@ class StoredUnits(Sequence[Unit]):
         return self._unit(position)
 
     def _unit(self, position: int) -> Unit:
+        unit = self._built.get(position)
+        if unit is None:
+            unit = self._built[position] = self._read(position)
+        return unit
+
+    def _read(self, position: int) -> Unit:
         text_from, text_to = self._text_offsets[position : position + 2]
         pages_from, pages_to = self._page_offsets[position : position + 2]
         return Unit(

@@ -379,6 +379,11 @@ CHAT_PREDICTION_LIGHT_MS_PER_SECOND = env_float(
 CHAT_PROCESS_PREDICTION_MS_PER_SECOND = env_float(
     "CHAT_PROCESS_PREDICTION_MS_PER_SECOND", 50.0, minimum=0.0
 )
+# Prediction work runs in slices: at most SLICE ms of it in every WINDOW ms; past it, it waits
+# in a queue where the socket that spent least goes first (apps.sessions.turns), so sockets
+# flooding in step cannot make a customer wait behind all their predictions.
+CHAT_PREDICTION_SLICE_MS = env_float("CHAT_PREDICTION_SLICE_MS", 2.0, minimum=0.1)
+CHAT_PREDICTION_WINDOW_MS = env_float("CHAT_PREDICTION_WINDOW_MS", 3.0, minimum=0.2)
 # Proxies in front of the web processes that append to X-Forwarded-For (nginx, an ingress).
 # The client is the address the outermost of them saw; 0 trusts no header and uses the peer.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)

@@ -162,6 +162,11 @@ class WorkBudget:
         self._refill()
         return 0.0 if self._balance >= 0 else -self._balance / self.rate
 
+    def spent(self) -> float:
+        """Milliseconds of the burst spent lately (more than the burst when in debt)."""
+        self._refill()
+        return self.burst - self._balance
+
     def charge(self, *, cpu_ms: float, wall_ms: float) -> None:
         self._refill()
         self._balance -= wall_ms if self.wall else cpu_ms

@@ -36,6 +36,7 @@ from apps.sessions.ratelimit import (
     open_socket,
     scope_address,
 )
+from apps.sessions.turns import prediction_turns
 from hscjit.metrics import WEBSOCKET_ACTIVE_CONNECTIONS, WEBSOCKET_ERRORS
 from hscjit.pools import on_pool
 
@@ -133,7 +134,9 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
                 await self._save_focus_of(self.chat, pk)
 
         return FocusActions(
-            predict=lambda text, ref, charge: self._predict(text, ref, charge=charge),
+            predict=lambda text, ref, charge, usage: self._predict(
+                text, ref, charge=charge, usage=usage
+            ),
             prediction_failed=functools.partial(
                 self.send_error, "internal", "Could not predict the product."
             ),
@@ -243,10 +246,13 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
         self._typing.typed(text, envelope.ref)
 
     async def _predict(
-        self, text: str, ref: str | None, *, charge: Sequence[WorkBudget] = ()
+        self, text: str, ref: str | None, *, charge: Sequence[WorkBudget], usage: float
     ) -> None:
-        """Send the prediction for `text`, charging its work (ms) to `charge` first."""
-        found = predictions.predict(text)
+        """Send the prediction for `text`, computed in its turn (apps.sessions.turns), charging
+        its work (ms) to `charge` first."""
+        found = await prediction_turns().run(
+            functools.partial(predictions.predict, text), usage=usage
+        )
         for budget in charge:
             budget.charge(cpu_ms=found.work_ms, wall_ms=found.took_ms)
         await self.send_json(

@@ -61,9 +61,9 @@ class Budgets:
 class FocusActions:
     """The socket's side of the state machine."""
 
-    # Send the prediction of (text, ref), charging its work to the budgets; a confident one
-    # calls `focus_later`.
-    predict: Callable[[str, str | None, Sequence[WorkBudget]], Awaitable[None]]
+    # Send the prediction of (text, ref), charging its work to the budgets, in its turn by
+    # what the socket spent lately (ms); a confident one calls `focus_later`.
+    predict: Callable[[str, str | None, Sequence[WorkBudget], float], Awaitable[None]]
     prediction_failed: Callable[[str | None], Awaitable[None]]
     prefetch: Callable[[int], Awaitable[object]]
     follow: Callable[[int], Awaitable[None]]
@@ -147,7 +147,7 @@ class TypingFocus:
             self._pending = None
             budgets = [b for b in (own, light, shared, process) if b is not None]
             try:
-                await self._actions.predict(text, ref, budgets)
+                await self._actions.predict(text, ref, budgets, own.spent())
             except Exception:
                 logger.exception("prediction failed")
                 await self._actions.prediction_failed(ref)

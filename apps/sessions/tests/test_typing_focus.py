@@ -68,6 +68,7 @@ class Socket:
 
     def __init__(self, time: FakeTime, *, cost: float = 0.1, budgets: Budgets | None = None):
         self.predicted: list[str] = []
+        self.usages: list[float] = []
         self.failed: list[str | None] = []
         self.prefetched: list[int] = []
         self.followed: set[int] = set()
@@ -94,10 +95,13 @@ class Socket:
             sleep=time.sleep,
         )
 
-    async def predict(self, text: str, ref: str | None, charge: Sequence[WorkBudget]) -> None:
+    async def predict(
+        self, text: str, ref: str | None, charge: Sequence[WorkBudget], usage: float
+    ) -> None:
         if text == "boom":
             raise RuntimeError("the index broke")
         self.predicted.append(text)
+        self.usages.append(usage)
         for budget in charge:
             budget.charge(cpu_ms=self.cost, wall_ms=self.cost)
         if text in self.focus_of:
@@ -174,6 +178,17 @@ async def test_past_its_budget_a_socket_waits_and_then_predicts_only_the_newest(
     await time.advance(0.2)
     assert socket.predicted == ["rc", "rc 600"]
     assert skipped_frames() - skipped == 2  # "rc 6" and "rc 60", never predicted
+
+
+async def test_each_prediction_takes_its_turn_by_what_the_socket_spent_lately(time):
+    socket = Socket(time, cost=5.0, budgets=budgets_for(time, own=(10.0, 50.0)))
+    for text in ("r", "rc", "rc 6"):
+        socket.machine.typed(text, None)
+        await settle()
+    await time.advance(0.2)  # 2 ms of the 10 ms spent are back
+    socket.machine.typed("rc 60", None)
+    await settle()
+    assert socket.usages == [0.0, 5.0, 10.0, pytest.approx(13.0)]
 
 
 async def test_past_its_light_share_a_socket_waits_for_the_process_budget(time):

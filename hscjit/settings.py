@@ -102,6 +102,10 @@ TEMPLATES = [
     },
 ]
 
+# Young-generation threshold of the cyclic garbage collector in web processes (hscjit/asgi.py;
+# Python's default is 700).
+GC_GEN0_THRESHOLD = env_int("GC_GEN0_THRESHOLD", 10_000, minimum=100)
+
 # --- Database -------------------------------------------------------------------------------
 # ASGI code runs queries from thread pools, so connections are not kept per thread
 # (CONN_MAX_AGE=0); on PostgreSQL a psycopg pool reuses them instead.
@@ -133,7 +137,7 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "hscjit.channel_layers.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 reads with a 5 s socket timeout by default, which cuts the
                 # layer's blocking receive (BZPOPMIN) and closes every idle socket with 1011
@@ -147,6 +151,10 @@ if REDIS_URL:
                         "socket_timeout": None,
                         "health_check_interval": 5,
                         "retry": Retry(NoBackoff(), 1),
+                        # Connections per process; past them a command waits for one, at
+                        # most `timeout` seconds (hscjit/channel_layers.py).
+                        "max_connections": env_int("CHANNEL_LAYER_CONNECTIONS", 100, minimum=2),
+                        "timeout": 5,
                     }
                 ],
                 "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
@@ -242,7 +250,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "hscjit.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -134,9 +134,7 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
                 await self._save_focus_of(self.chat, pk)
 
         return FocusActions(
-            predict=lambda text, ref, charge, usage: self._predict(
-                text, ref, charge=charge, usage=usage
-            ),
+            predict=lambda take, charge, usage: self._predict(take, charge=charge, usage=usage),
             prediction_failed=functools.partial(
                 self.send_error, "internal", "Could not predict the product."
             ),
@@ -246,13 +244,20 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
         self._typing.typed(text, envelope.ref)
 
     async def _predict(
-        self, text: str, ref: str | None, *, charge: Sequence[WorkBudget], usage: float
+        self,
+        take: Callable[[], tuple[str, str | None]],
+        *,
+        charge: Sequence[WorkBudget],
+        usage: float,
     ) -> None:
-        """Send the prediction for `text`, computed in its turn (apps.sessions.turns), charging
-        its work (ms) to `charge` first."""
-        found = await prediction_turns().run(
-            functools.partial(predictions.predict, text), usage=usage
-        )
+        """Send the prediction of the text `take` gives when its turn comes (apps.sessions.
+        turns), charging its work (ms) to `charge` first."""
+
+        def work() -> tuple[str, str | None, predictions.Prediction]:
+            text, ref = take()
+            return text, ref, predictions.predict(text)
+
+        text, ref, found = await prediction_turns().run(work, usage=usage)
         for budget in charge:
             budget.charge(cpu_ms=found.work_ms, wall_ms=found.took_ms)
         await self.send_json(

@@ -61,9 +61,12 @@ class Budgets:
 class FocusActions:
     """The socket's side of the state machine."""
 
-    # Send the prediction of (text, ref), charging its work to the budgets, in its turn by
-    # what the socket spent lately (ms); a confident one calls `focus_later`.
-    predict: Callable[[str, str | None, Sequence[WorkBudget], float], Awaitable[None]]
+    # Send the prediction of the (text, ref) that the first argument takes when the work's
+    # turn comes, charging its work to the budgets, in its turn by what the socket spent
+    # lately (ms); a confident one calls `focus_later`.
+    predict: Callable[
+        [Callable[[], tuple[str, str | None]], Sequence[WorkBudget], float], Awaitable[None]
+    ]
     prediction_failed: Callable[[str | None], Awaitable[None]]
     prefetch: Callable[[int], Awaitable[object]]
     follow: Callable[[int], Awaitable[None]]
@@ -106,6 +109,7 @@ class TypingFocus:
         self.followed_product_id: str | None = None
         self.manual_ids: frozenset[int] = frozenset()
         self._pending: tuple[str, str | None] | None = None
+        self._taken: tuple[str, str | None] | None = None
         self._typing_worker: asyncio.Task[Any] | None = None
         self._wanted: tuple[int, Card] | None = None
         self._focus_worker: asyncio.Task[Any] | None = None
@@ -143,14 +147,22 @@ class TypingFocus:
             if process is not None and light.wait() > 0 and (wait := process.wait()) > 0:
                 await self._sleep(wait)
                 continue
-            text, ref = self._pending
-            self._pending = None
             budgets = [b for b in (own, light, shared, process) if b is not None]
+            self._taken = None
             try:
-                await self._actions.predict(text, ref, budgets, own.spent())
+                await self._actions.predict(self._take, budgets, own.spent())
             except Exception:
                 logger.exception("prediction failed")
-                await self._actions.prediction_failed(ref)
+                await self._actions.prediction_failed(
+                    (self._taken or self._pending or ("", None))[1]
+                )
+
+    def _take(self) -> tuple[str, str | None]:
+        """The newest text, taken when its prediction's turn comes: frames that arrive while
+        the work waits for its turn (apps.sessions.turns) replace it, latest wins there too."""
+        assert self._pending is not None  # only this socket's one typing worker takes it
+        self._taken, self._pending = self._pending, None
+        return self._taken
 
     # --- the focus and the documents it follows ----------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -77,6 +77,8 @@ class Socket:
         self.touched: list[int | None] = []
         self.focus_of: dict[str, tuple[int, dict[str, Any]]] = {}
         self.cost = cost
+        # Set, predictions wait for it as for their turn.
+        self.turn: asyncio.Event | None = None
         self.tasks = TrackedTasks()
         self.machine = TypingFocus(
             actions=FocusActions(
@@ -96,8 +98,14 @@ class Socket:
         )
 
     async def predict(
-        self, text: str, ref: str | None, charge: Sequence[WorkBudget], usage: float
+        self,
+        take: Callable[[], tuple[str, str | None]],
+        charge: Sequence[WorkBudget],
+        usage: float,
     ) -> None:
+        if self.turn is not None:
+            await self.turn.wait()  # its turn comes (apps.sessions.turns)
+        text, _ref = take()
         if text == "boom":
             raise RuntimeError("the index broke")
         self.predicted.append(text)
@@ -178,6 +186,20 @@ async def test_past_its_budget_a_socket_waits_and_then_predicts_only_the_newest(
     await time.advance(0.2)
     assert socket.predicted == ["rc", "rc 600"]
     assert skipped_frames() - skipped == 2  # "rc 6" and "rc 60", never predicted
+
+
+async def test_frames_arriving_while_a_prediction_waits_for_its_turn_replace_its_text(time):
+    # Past the process's knee predictions queue for their turn: what runs then is the newest.
+    socket = Socket(time)
+    socket.turn = asyncio.Event()
+    skipped = skipped_frames()
+    for text in ("r", "rc", "rc 6"):
+        socket.machine.typed(text, None)
+        await settle()
+    socket.turn.set()
+    await settle()
+    assert socket.predicted == ["rc 6"]
+    assert skipped_frames() - skipped == 2
 
 
 async def test_each_prediction_takes_its_turn_by_what_the_socket_spent_lately(time):

@@ -16,8 +16,8 @@ from contextlib import ExitStack
 
 import pytest
 import redis
-from channels_redis.core import RedisChannelLayer
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from apps.devtools.loadclient import ChatClient
 from apps.devtools.processes import RedisServer, celery_worker, web_server
@@ -148,7 +148,7 @@ async def test_the_channel_layer_serves_the_first_message_after_a_restart(
         **settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0],
         "address": private_redis.url,
     }
-    layer = RedisChannelLayer(hosts=[host])
+    layer = import_string(settings.CHANNEL_LAYERS["default"]["BACKEND"])(hosts=[host])
     try:
         channel = await layer.new_channel()
         await layer.group_add("outage", channel)

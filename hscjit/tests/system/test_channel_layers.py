@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from channels_redis.core import RedisChannelLayer as ChannelsRedisLayer
@@ -12,16 +10,6 @@ from redis.exceptions import MaxConnectionsError
 
 from apps.devtools.processes import RedisServer
 from hscjit.channel_layers import RedisChannelLayer
-from hscjit.tests.system.support import require_binary
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    require_binary("redis-server")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 async def _join_all(layer: ChannelsRedisLayer, count: int) -> None:
@@ -35,9 +23,9 @@ def _layer(cls: type[ChannelsRedisLayer], url: str, **pool: int) -> ChannelsRedi
     return cls(hosts=[{"address": url, "max_connections": 2, **pool}])
 
 
-async def test_a_burst_past_the_pool_waits_for_connections(redis_server: RedisServer) -> None:
-    await _join_all(_layer(RedisChannelLayer, redis_server.url, timeout=5), 40)
-    layer = _layer(RedisChannelLayer, redis_server.url, timeout=5)
+async def test_a_burst_past_the_pool_waits_for_connections(private_redis: RedisServer) -> None:
+    await _join_all(_layer(RedisChannelLayer, private_redis.url, timeout=5), 40)
+    layer = _layer(RedisChannelLayer, private_redis.url, timeout=5)
     try:
         for n in range(40):
             await layer.group_send(f"chat.{n}", {"type": "test.joined", "n": n})
@@ -46,7 +34,7 @@ async def test_a_burst_past_the_pool_waits_for_connections(redis_server: RedisSe
         await layer.close_pools()
 
 
-async def test_channels_redis_own_pool_fails_the_same_burst(redis_server: RedisServer) -> None:
+async def test_channels_redis_own_pool_fails_the_same_burst(private_redis: RedisServer) -> None:
     # What the layer above is for: the library's pool raises instead of waiting.
     with pytest.raises(MaxConnectionsError):
-        await _join_all(_layer(ChannelsRedisLayer, redis_server.url), 40)
+        await _join_all(_layer(ChannelsRedisLayer, private_redis.url), 40)

@@ -2,8 +2,8 @@
 
 The stock store reads the table for every new session to make sure its random key is unused,
 then inserts it with `force_insert`, which fails on a taken key anyway (and `create` then
-draws another). With 190 random bits per key that read never finds one: it was a sixth of
-the web process's work while customers opened chats (py-spy, `loadtest --idle`).
+draws another). With 190 random bits per key that read never finds one; it was a sixth of
+the web process's Python time while customers opened chats (py-spy, `loadtest --idle`).
 """
 
 from __future__ import annotations

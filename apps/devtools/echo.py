@@ -13,8 +13,8 @@ class EchoConsumer(SocketConsumer):
     """Answers each message at once with an empty prediction: no index, no budget, no state.
 
     Dispatched as the chat socket is (no database check per frame, a log context), so the two
-    differ by the chat's own work only: a stock consumer's thread hop per frame made this
-    floor slower than the chat past about 1,500 messages a second.
+    differ by the chat's own work only. A stock consumer's thread hop per frame made this
+    floor slower than the chat (a knee of 1,683 typing messages a second against 1,883).
     """
 
     async def clean_up(self) -> None:

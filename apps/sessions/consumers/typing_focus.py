@@ -153,9 +153,10 @@ class TypingFocus:
                 await self._actions.predict(self._take, budgets, own.spent())
             except Exception:
                 logger.exception("prediction failed")
-                await self._actions.prediction_failed(
-                    (self._taken or self._pending or ("", None))[1]
-                )
+                if self._taken is None:  # failed before its turn: its text is dropped too
+                    self._take()
+                assert self._taken is not None
+                await self._actions.prediction_failed(self._taken[1])
 
     def _take(self) -> tuple[str, str | None]:
         """The newest text, taken when its prediction's turn comes: frames that arrive while

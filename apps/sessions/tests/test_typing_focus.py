@@ -79,6 +79,7 @@ class Socket:
         self.cost = cost
         # Set, predictions wait for it as for their turn.
         self.turn: asyncio.Event | None = None
+        self.queue_broken = False
         self.tasks = TrackedTasks()
         self.machine = TypingFocus(
             actions=FocusActions(
@@ -105,6 +106,8 @@ class Socket:
     ) -> None:
         if self.turn is not None:
             await self.turn.wait()  # its turn comes (apps.sessions.turns)
+        if self.queue_broken:
+            raise RuntimeError("the turn queue broke")
         text, _ref = take()
         if text == "boom":
             raise RuntimeError("the index broke")
@@ -200,6 +203,18 @@ async def test_frames_arriving_while_a_prediction_waits_for_its_turn_replace_its
     await settle()
     assert socket.predicted == ["rc 6"]
     assert skipped_frames() - skipped == 2
+
+
+async def test_a_prediction_failing_before_its_turn_is_reported_and_not_retried(time):
+    socket = Socket(time)
+    socket.queue_broken = True
+    socket.machine.typed("rc", "t1")
+    await settle()
+    assert socket.failed == ["t1"]
+    socket.queue_broken = False
+    socket.machine.typed("rc 6", "t2")
+    await settle()
+    assert socket.predicted == ["rc 6"]
 
 
 async def test_each_prediction_takes_its_turn_by_what_the_socket_spent_lately(time):

@@ -114,3 +114,78 @@ def prediction_turns() -> FairTurns:
             window_ms=settings.CHAT_PREDICTION_WINDOW_MS,
         )
     return turns
+
+
+class BudgetLine:
+    """The sockets waiting for one shared budget, let through one at a time, the least-spent
+    first, each once the budget has room and the one before it is done.
+
+    Without it every waiting socket sleeps until the budget refills, all wake together, one
+    gets the budget and the others sleep again: past its light share a flood of sockets woke
+    the loop hundreds of times a second for nothing, and any work they did on waking (reading
+    their frames) came in step.
+    """
+
+    def __init__(self, *, sleep: Callable[[float], Any] = asyncio.sleep) -> None:
+        self._sleep = sleep
+        self._line: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._busy = False
+        self._waker: asyncio.Task[None] | None = None
+
+    def first(self, usage: float) -> bool:
+        """Whether a socket that spent `usage` would be let through before all who wait."""
+        return not self._line or usage < self._line[0][0]
+
+    def enter_now(self, budget: Any, *, usage: float) -> bool:
+        """Take the budget at once if it has room and the socket is first (then `leave`)."""
+        if self._busy or not self.first(usage) or budget.wait() > 0:
+            return False
+        self._busy = True
+        return True
+
+    async def enter(self, budget: Any, *, usage: float) -> None:
+        """Wait for this socket's turn at `budget` (then `leave` after the work)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._line, (usage, next(self._order), future))
+        self._wake_later(budget)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.leave(budget)  # let through, then its socket closed
+            raise
+
+    def leave(self, budget: Any) -> None:
+        self._busy = False
+        self._wake_later(budget)
+
+    def _wake_later(self, budget: Any) -> None:
+        if self._busy or not self._line or (self._waker is not None and not self._waker.done()):
+            return
+        self._waker = asyncio.ensure_future(self._wake(budget))
+
+    async def _wake(self, budget: Any) -> None:
+        while not self._busy and self._line:
+            wait = budget.wait()
+            if wait > 0:
+                await self._sleep(wait)
+                continue
+            _, _, future = heapq.heappop(self._line)
+            if not future.done():  # its socket closed while it waited
+                self._busy = True
+                future.set_result(None)
+
+
+def process_line() -> BudgetLine:
+    """This event loop's line for the process's prediction budget."""
+    loop = asyncio.get_running_loop()
+    line = _lines.get(loop)
+    if line is None:
+        line = _lines[loop] = BudgetLine()
+    return line
+
+
+_lines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BudgetLine] = (
+    weakref.WeakKeyDictionary()
+)

@@ -69,6 +69,11 @@ class AskMixin:
         async def send(message: dict[str, Any]) -> None:
             said[message["type"]] = message
             if message["type"] == "answer_end":
+                product = (said.get("answer_start") or {}).get("product")
+                if product and self.chat is not None and self.chat.product_id is not None:
+                    # The answer made its product the conversation's: a follow-up that names
+                    # none, sent the moment this answer ends, is about it.
+                    self._typing.point_at(self.chat.product_id, product)
                 self._answering = False
             await self.send_json(message)
 
@@ -82,8 +87,7 @@ class AskMixin:
             start = said.get("answer_start") or {}
             product = start.get("product")
             if product and self.chat is not None and self.chat.product_id is not None:
-                # The answer made its product the conversation's: a follow-up that names none
-                # is about it, and the socket follows its documents.
+                # The socket follows the documents of the answer's product.
                 try:
                     await self._typing.take(self.chat.product_id, product)
                 except LAYER_ERRORS as error:

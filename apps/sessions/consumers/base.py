@@ -1,19 +1,22 @@
 """What the chat socket needs from Channels beyond the stock consumer.
 
-Its reads of the channel layer survive an outage of Redis, its frames skip the one thread
-all sockets share, its cleanup runs however the consumer ends, and its closes carry the code
-the protocol promises (or at least close).
+Its frames are read without a task each, its reads of the channel layer survive an outage of
+Redis, its frames skip the one thread all sockets share, its cleanup runs however the consumer
+ends, and its closes carry the code the protocol promises (or at least close).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
 from hscjit.logging_context import log_context
@@ -54,9 +57,47 @@ class SocketConsumer(AsyncWebsocketConsumer):
         # disconnect() is skipped when daphne cancels a consumer whose disconnect waits behind
         # queued frames, or when the channel layer fails: the cleanup runs however it ends.
         try:
-            await super().__call__(scope, receive, send)
+            await self._serve(scope, receive, send)
         finally:
             await asyncio.shield(self.clean_up())
+
+    async def _serve(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' consumer, with its dispatch loop replaced.
+
+        Channels waits for the socket and the channel layer together by making a task per
+        message and waiting on both: three passes of the event loop from a frame to its handler,
+        each behind every other socket's work in that pass. Here each source has one reader for
+        the socket's life; a frame reaches its handler in the pass after daphne queues it, and
+        frames queued meanwhile are handled in that same pass (latest wins for all of them).
+        Handlers still run one at a time, as Channels promises: the readers share a lock.
+        """
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self._dispatching = asyncio.Lock()
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            sources.append(self.channel_receive)
+        readers = [asyncio.ensure_future(self._read(source)) for source in sources]
+        try:
+            done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_COMPLETED)
+            for reader in done:
+                reader.result()  # the handler's error, or StopConsumer
+        except StopConsumer:
+            pass
+        finally:
+            for reader in readers:
+                reader.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+
+    async def _read(self, receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        while True:
+            # A queued message is returned without a pass of the loop.
+            message = await receive()
+            async with self._dispatching:
+                await self.dispatch(message)
 
     async def disconnect(self, code: int) -> None:
         await self.clean_up()

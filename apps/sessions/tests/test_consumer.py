@@ -221,24 +221,35 @@ async def test_selecting_an_unknown_product_is_not_found(socket):
 
 async def test_latest_typing_wins_over_a_burst(socket, monkeypatch):
     real = consumers.ChatConsumer.send_json
+    sending = asyncio.Event()
 
     async def slow_send(self, message):
         # A slow link: while one prediction is on its way, the burst piles up behind it.
         if message["type"] == "prediction":
+            sending.set()
             await asyncio.sleep(0.1)
         await real(self, message)
 
     monkeypatch.setattr(consumers.ChatConsumer, "send_json", slow_send)
     texts = [f"rc 600 {'x' * n}" for n in range(1, 11)]
+    await socket.send_json_to({"type": "typing", "text": texts[0]})
+    await asyncio.wait_for(sending.wait(), timeout=5)
+    for text in texts[1:]:
+        await socket.send_json_to({"type": "typing", "text": text})
+    answered = [(await socket.receive_json_from(timeout=5))["text"] for _ in range(2)]
+    assert answered == [texts[0], texts[-1]]
+    # Nothing after the newest: a stale prediction would come one slow send (0.1 s) later.
+    assert await socket.receive_nothing(timeout=0.3)
+
+
+async def test_frames_queued_together_are_read_before_a_prediction(socket):
+    # Frames daphne queued in one pass of the loop all reach the consumer before its typing
+    # worker runs: only the newest text is predicted.
+    texts = [f"rc 600 {'x' * n}" for n in range(1, 11)]
     for text in texts:
         await socket.send_json_to({"type": "typing", "text": text})
-    answered = []
-    while not answered or answered[-1] != texts[-1]:
-        answered.append((await socket.receive_json_from(timeout=5))["text"])
-    assert answered[0] == texts[0]
-    assert len(answered) < len(texts)
-    assert answered == sorted(answered, key=texts.index)
-    # Nothing after the newest: a stale prediction would come one slow send (0.1 s) later.
+    reply = await socket.receive_json_from(timeout=5)
+    assert (reply["type"], reply["text"]) == ("prediction", texts[-1])
     assert await socket.receive_nothing(timeout=0.3)
 
 

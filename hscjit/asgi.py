@@ -51,13 +51,12 @@ from django.urls import re_path  # noqa: E402
 
 from apps.sessions.embed import site_origins  # noqa: E402
 from apps.sessions.origins import normalise_origin  # noqa: E402
-from hscjit.daphne_factory import install_websocket_protocol  # noqa: E402
+from hscjit.daphne_factory import close_failed_websockets  # noqa: E402
 from hscjit.pools import on_pool  # noqa: E402
 from hscjit.routing import websocket_urlpatterns  # noqa: E402
 
-# Before daphne builds its WebSocket factory: a frame over the size limit closes with 1009, and
-# a socket over its budget can stop being read.
-install_websocket_protocol()
+# Before daphne builds its WebSocket factory: a frame over the size limit closes with 1009.
+close_failed_websockets()
 
 CLOSE_REFUSED = 4403
 

@@ -37,7 +37,6 @@ from apps.sessions.ratelimit import (
     scope_address,
 )
 from apps.sessions.turns import prediction_turns
-from hscjit.daphne_factory import PAUSE_READING, READING, RESUME_READING
 from hscjit.metrics import WEBSOCKET_ACTIVE_CONNECTIONS, WEBSOCKET_ERRORS
 from hscjit.pools import on_pool
 
@@ -130,11 +129,6 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
             self.chat.product_id = pk
             return _set_focus(session_id=self.chat.pk, product_pk=pk)
 
-        async def reading(on: bool) -> None:
-            # Only a server that offers it (hscjit.daphne_factory) is asked to pause reading.
-            if READING in self.scope.get("extensions", {}):
-                await self.base_send({"type": RESUME_READING if on else PAUSE_READING})
-
         async def save_focus(pk: int | None) -> None:
             if self.chat is not None:
                 await self._save_focus_of(self.chat, pk)
@@ -149,7 +143,6 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
             unfollow=lambda manual_id: layer.group_discard(manual_group(manual_id), name),
             save_focus=save_focus,
             touch=touch,
-            reading=reading,
         )
 
     async def clean_up(self) -> None:

@@ -21,7 +21,6 @@ from typing import Any
 from django.conf import settings
 
 from apps.sessions.ratelimit import WorkBudget, address_budget, light_budget, process_budget
-from apps.sessions.turns import BudgetLine, process_line
 from hscjit.metrics import TYPING_SKIPPED
 
 logger = logging.getLogger(__name__)
@@ -30,15 +29,6 @@ Card = dict[str, Any]
 # While a customer types, the confident product changes every few keystrokes: its manual's
 # group is joined once the focus has held this long (the manual is requested at once).
 FOCUS_SETTLES_AFTER = 0.25
-# A socket that waits this long for its budgets is not read meanwhile; reading resumes this
-# much before the work, so the frames that waited in the kernel are read (and the newest of
-# them is the one predicted) first.
-REST_UNREAD_OVER = 0.05
-READ_AHEAD = 0.02
-# ...and for at most this long at once: a question it sends meanwhile waits no longer, the
-# frames that waited are read in small batches, within its rate limit's burst (CHAT_RATE_BURST).
-# Chosen against 0.5 and 1 s with `loadtest --attackers 5,40` (README).
-MAX_UNREAD = 0.25
 # last_activity_at is for cleanup, which thinks in hours, and the focus a typing customer
 # moves is for the next page load and the transcript: one write a minute is plenty.
 TOUCH_EVERY = 60.0
@@ -53,8 +43,6 @@ class Budgets:
     light: WorkBudget
     shared: Callable[[], WorkBudget | None]
     process: Callable[[], WorkBudget | None]
-    # The line sockets past their light share wait in for the process's budget.
-    line: Callable[[], BudgetLine]
 
     @classmethod
     def for_socket(cls, address: str | None) -> Budgets:
@@ -66,7 +54,6 @@ class Budgets:
             light=light_budget(),
             shared=functools.partial(address_budget, address),
             process=process_budget,
-            line=process_line,
         )
 
 
@@ -88,8 +75,6 @@ class FocusActions:
     save_focus: Callable[[int | None], Awaitable[None]]
     # Write it and the activity stamp, in the background.
     touch: Callable[[int | None], Coroutine[Any, Any, None]]
-    # Stop (False) or resume (True) reading the socket's frames.
-    reading: Callable[[bool], Awaitable[None]]
 
 
 def _document_ids(card: Card) -> frozenset[int]:
@@ -149,85 +134,25 @@ class TypingFocus:
             # replace the pending text, so only the newest is predicted.
             wait = max(own.wait(), shared.wait() if shared else 0.0)
             if wait > 0:
-                await self._rest(wait)
+                await self._sleep(wait)
                 continue
+            # All work is charged to the process's budget; past its light share a socket
+            # waits for that budget, checked right before the work (no await in between), so
+            # sockets that wake together cannot all spend the same balance.
             process = self._budgets.process()
-            budgets = [b for b in (own, light, shared, process) if b is not None]
-            if process is None or light.wait() <= 0:
-                await self._predict_pending(budgets)
+            if process is not None and light.wait() > 0 and (wait := process.wait()) > 0:
+                await self._sleep(wait)
                 continue
-            # Past its light share all its work is charged to the process's budget, which the
-            # socket waits for in line with the other sockets past theirs.
-            line = self._budgets.line()
-            # In line, the socket that spent least of its light share lately goes first.
-            usage = light.spent()
-            if not line.enter_now(process, usage=usage):
-                await self._enter(line, process, usage=usage)
+            budgets = [b for b in (own, light, shared, process) if b is not None]
+            self._taken = None
             try:
-                await self._predict_pending(budgets)
-            finally:
-                line.leave(process)
-
-    async def _predict_pending(self, budgets: list[WorkBudget]) -> None:
-        self._taken = None
-        try:
-            await self._actions.predict(self._take, budgets, self._budgets.own.spent())
-        except Exception:
-            logger.exception("prediction failed")
-            if self._taken is None:  # failed before its turn: its text is dropped too
-                self._take()
-            assert self._taken is not None
-            await self._actions.prediction_failed(self._taken[1])
-
-    async def _enter(self, line: BudgetLine, process: WorkBudget, *, usage: float) -> None:
-        """Wait in `line`; the socket holds it once this returns. A socket that will wait long
-        (others go first, or the budget is far in debt) is not read meanwhile, for at most
-        MAX_UNREAD, and reading resumes a little before its work: the frames that waited come
-        first."""
-        if line.first(usage) and process.wait() <= REST_UNREAD_OVER:
-            await line.enter(process, usage=usage)
-            return
-        entering = asyncio.ensure_future(line.enter(process, usage=usage))
-        try:
-            await self._actions.reading(False)
-            try:
-                unread = asyncio.ensure_future(self._sleep(MAX_UNREAD))
-                try:
-                    await asyncio.wait({entering, unread}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    unread.cancel()
-            finally:
-                await self._actions.reading(True)
-            entered_unread = entering.done()
-            await entering
-        except BaseException:
-            entering.cancel()
-            if entering.done() and not entering.cancelled() and entering.exception() is None:
-                line.leave(process)  # let through just before this socket closed
-            raise
-        if entered_unread:
-            try:
-                await self._sleep(READ_AHEAD)
-            except BaseException:
-                line.leave(process)
-                raise
-
-    async def _rest(self, wait: float) -> None:
-        """Wait `wait` s for the budgets, most of a long wait (up to MAX_UNREAD) without
-        reading the socket.
-
-        Its frames then cost the event loop nothing until the socket may work again, and
-        sockets flooding in step are read at different moments: when each one's budget has
-        refilled, all its frames at once, the newest text predicted.
-        """
-        unread = min(wait - READ_AHEAD, MAX_UNREAD) if wait > REST_UNREAD_OVER else 0.0
-        if unread > 0:
-            await self._actions.reading(False)
-            try:
-                await self._sleep(unread)
-            finally:
-                await self._actions.reading(True)
-        await self._sleep(wait - unread)
+                await self._actions.predict(self._take, budgets, own.spent())
+            except Exception:
+                logger.exception("prediction failed")
+                if self._taken is None:  # failed before its turn: its text is dropped too
+                    self._take()
+                assert self._taken is not None
+                await self._actions.prediction_failed(self._taken[1])
 
     def _take(self) -> tuple[str, str | None]:
         """The newest text, taken when its prediction's turn comes: frames that arrive while

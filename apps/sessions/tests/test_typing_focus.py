@@ -12,15 +12,12 @@ from prometheus_client import REGISTRY
 from apps.sessions.consumers.tracked import TrackedTasks
 from apps.sessions.consumers.typing_focus import (
     FOCUS_SETTLES_AFTER,
-    MAX_UNREAD,
-    READ_AHEAD,
     TOUCH_EVERY,
     Budgets,
     FocusActions,
     TypingFocus,
 )
 from apps.sessions.ratelimit import WorkBudget
-from apps.sessions.turns import BudgetLine
 
 
 class FakeTime:
@@ -78,7 +75,6 @@ class Socket:
         self.ever_followed: set[int] = set()
         self.saved: list[int | None] = []
         self.touched: list[int | None] = []
-        self.reads: list[bool] = []
         self.focus_of: dict[str, tuple[int, dict[str, Any]]] = {}
         self.cost = cost
         # Set, predictions wait for it as for their turn.
@@ -94,7 +90,6 @@ class Socket:
                 unfollow=self.unfollow,
                 save_focus=self.save_focus,
                 touch=self.touch,
-                reading=self.reading,
             ),
             budgets=budgets or budgets_for(time),
             start=self.tasks.start,
@@ -143,9 +138,6 @@ class Socket:
     async def touch(self, pk: int | None) -> None:
         self.touched.append(pk)
 
-    async def reading(self, on: bool) -> None:
-        self.reads.append(on)
-
 
 def budgets_for(
     time: FakeTime,
@@ -153,15 +145,12 @@ def budgets_for(
     own: tuple[float, float] = (1000.0, 1000.0),
     light: tuple[float, float] = (1000.0, 5000.0),
     process: WorkBudget | None = None,
-    line: BudgetLine | None = None,
 ) -> Budgets:
-    line = line or BudgetLine(sleep=time.sleep)
     return Budgets(
         own=WorkBudget(rate=own[0], burst=own[1], clock=time.clock),
         light=WorkBudget(rate=light[0], burst=light[1], clock=time.clock),
         shared=lambda: None,
         process=lambda: process,
-        line=lambda: line,
     )
 
 
@@ -195,25 +184,11 @@ async def test_past_its_budget_a_socket_waits_and_then_predicts_only_the_newest(
     for text in ("rc 6", "rc 60", "rc 600"):
         socket.machine.typed(text, None)
         await settle()
-    assert socket.reads == [False]  # the socket is not read while it waits...
-    await time.advance(MAX_UNREAD)
-    assert (socket.reads, socket.predicted) == ([False, True], ["rc"])  # ...for MAX_UNREAD
-    await time.advance(4.8 - MAX_UNREAD)
+    await time.advance(4.8)
     assert socket.predicted == ["rc"]
     await time.advance(0.2)
     assert socket.predicted == ["rc", "rc 600"]
     assert skipped_frames() - skipped == 2  # "rc 6" and "rc 60", never predicted
-
-
-async def test_a_short_wait_for_the_budget_goes_on_reading_the_socket(time):
-    # A debt of 0.3 ms at 10 ms a second: 30 ms, not worth a pause.
-    socket = Socket(time, cost=1.3, budgets=budgets_for(time, own=(10.0, 1.0)))
-    socket.machine.typed("rc", None)
-    await settle()
-    socket.machine.typed("rc 6", None)
-    await time.advance(0.031)
-    assert socket.predicted == ["rc", "rc 6"]
-    assert socket.reads == []
 
 
 async def test_frames_arriving_while_a_prediction_waits_for_its_turn_replace_its_text(time):
@@ -264,37 +239,7 @@ async def test_past_its_light_share_a_socket_waits_for_the_process_budget(time):
     await time.advance(1.9)
     assert socket.predicted == ["heavy"]
     await time.advance(0.2)
-    await time.advance(READ_AHEAD)
     assert socket.predicted == ["heavy", "heavier"]
-
-
-async def test_sockets_past_their_light_share_take_the_process_budget_in_turn_unread(time):
-    process = WorkBudget(rate=100.0, burst=100.0, clock=time.clock)
-    line = BudgetLine(sleep=time.sleep)
-    first, second = (
-        Socket(
-            time,
-            cost=100.0,
-            budgets=budgets_for(time, light=(1.0, 5.0), process=process, line=line),
-        )
-        for _ in range(2)
-    )
-    for socket in (first, second):
-        socket.machine.typed("heavy", None)  # within its light share: at once
-        await settle()
-    # Both are past their light share, and the process's budget is 1 s in debt.
-    for socket in (first, second):
-        socket.machine.typed("heavier", None)
-        await settle()
-    assert (first.reads, second.reads) == ([False], [False])
-    # Neither is read for MAX_UNREAD; then both are read again while they wait.
-    await time.advance(MAX_UNREAD)
-    assert (first.reads, second.reads) == ([False, True], [False, True])
-    await time.advance(1.0 - MAX_UNREAD)  # the budget has room: the first in line goes
-    assert (first.predicted, second.predicted) == (["heavy", "heavier"], ["heavy"])
-    await time.advance(1.0)  # the first one's 100 ms are paid back: the second's turn
-    assert second.predicted == ["heavy", "heavier"]
-    assert second.reads == [False, True]
 
 
 async def test_while_it_has_light_share_a_socket_skips_the_spent_process_budget(time):

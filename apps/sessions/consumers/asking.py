@@ -66,14 +66,20 @@ class AskMixin:
         assert self.chat is not None
         said: dict[str, dict[str, Any]] = {}
 
+        def answered_product() -> tuple[int, dict[str, Any]] | None:
+            """The product the answer made the conversation's (its pk and card), if any."""
+            product = (said.get("answer_start") or {}).get("product")
+            if product and self.chat is not None and self.chat.product_id is not None:
+                return self.chat.product_id, product
+            return None
+
         async def send(message: dict[str, Any]) -> None:
             said[message["type"]] = message
             if message["type"] == "answer_end":
-                product = (said.get("answer_start") or {}).get("product")
-                if product and self.chat is not None and self.chat.product_id is not None:
-                    # The answer made its product the conversation's: a follow-up that names
-                    # none, sent the moment this answer ends, is about it.
-                    self._typing.point_at(self.chat.product_id, product)
+                if (answered := answered_product()) is not None:
+                    # A follow-up that names no product, sent the moment this answer ends, is
+                    # about the answer's.
+                    self._typing.point_at(*answered)
                 self._answering = False
             await self.send_json(message)
 
@@ -85,11 +91,10 @@ class AskMixin:
                 session=self.chat, text=text, product_id=product_id, ref=ref, send=send, lang=lang
             )
             start = said.get("answer_start") or {}
-            product = start.get("product")
-            if product and self.chat is not None and self.chat.product_id is not None:
+            if (answered := answered_product()) is not None:
                 # The socket follows the documents of the answer's product.
                 try:
-                    await self._typing.take(self.chat.product_id, product)
+                    await self._typing.take(*answered)
                 except LAYER_ERRORS as error:
                     # The answer is out; the reader joins the documents' groups once the
                     # channel layer is back.

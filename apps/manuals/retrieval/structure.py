@@ -37,6 +37,11 @@ _BULLET = re.compile(r"^[•●▪◦■□\-–*]\s*")  # noqa: RUF001 - the en
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]”\"][.!?])\s+(?=[A-Z(“\"])")
 _END_PUNCTUATION = (".", ":", "!", "?", ";", ",")
 _SAFETY = re.compile(r"safety|precaution|caution|warning|important notice", re.IGNORECASE)
+# Regulatory notices (compliance with EMC or FCC rules, conformity, disposal under WEEE).
+_REGULATORY = re.compile(
+    r"\b(?:complian(?:ce|t)|directives?|fcc|emc|weee|declaration of conformity)\b",
+    re.IGNORECASE,
+)
 _MAX_HEADING_WORDS = 9
 _MAX_ITEM_WORDS = 90
 # Hyphenation marks pdfium leaves where a word was broken at the end of a line.
@@ -217,7 +222,8 @@ def split_units(pages: Sequence[tuple[int, str]]) -> list[Unit]:
 
 
 def _mark_boilerplate(units: list[Unit]) -> list[Unit]:
-    """Flag text repeated across pages (legal and safety notices) and safety sections."""
+    """Flag text repeated across pages (legal and safety notices), safety sections and
+    regulatory notices."""
     seen: dict[str, set[int]] = {}
     for unit in units:
         if len(unit.text) >= 40:
@@ -226,8 +232,10 @@ def _mark_boilerplate(units: list[Unit]) -> list[Unit]:
     marked: list[Unit] = []
     for unit in units:
         heading = units[unit.section].text if unit.section >= 0 else ""
-        boilerplate = _normalised_line(unit.text.lower()) in repeated or bool(
-            heading and _SAFETY.search(heading)
+        boilerplate = (
+            _normalised_line(unit.text.lower()) in repeated
+            or bool(heading and _SAFETY.search(heading))
+            or bool(_REGULATORY.search(unit.text))
         )
         if boilerplate != unit.boilerplate:
             unit = Unit(unit.text, unit.pages, unit.kind, unit.section, unit.label, boilerplate)

@@ -34,6 +34,21 @@ def test_running_headers_repeated_on_every_page_are_not_indexed() -> None:
     assert all("Owner's Manual" not in unit.text for unit in units)
 
 
+def test_regulatory_notices_are_boilerplate_and_the_warranty_is_not() -> None:
+    pages = [
+        (1, "Saving presets\nHold SHIFT and press a pad to save the current sound."),
+        (
+            2,
+            "Please refer to the online manual for detailed information regarding compliance "
+            "with EMC directives.\nThe warranty covers manufacturing defects for two years.",
+        ),
+    ]
+    marked = {unit.text[:20]: unit.boilerplate for unit in split_units(pages)}
+    assert marked["Please refer to the "] is True
+    assert marked["The warranty covers "] is False
+    assert marked["Hold SHIFT and press"] is False
+
+
 def test_model_numbers_stay_whole_and_weigh_double() -> None:
     assert "lx88" in tokens("the LX-88 and the LX88")
     assert tokens("LX-88").count("lx88") == 1

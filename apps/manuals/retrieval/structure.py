@@ -37,10 +37,10 @@ _BULLET = re.compile(r"^[•●▪◦■□\-–*]\s*")  # noqa: RUF001 - the en
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]”\"][.!?])\s+(?=[A-Z(“\"])")
 _END_PUNCTUATION = (".", ":", "!", "?", ";", ",")
 _SAFETY = re.compile(r"safety|precaution|caution|warning|important notice", re.IGNORECASE)
-# Regulatory notices (compliance with EMC or FCC rules, conformity, disposal under WEEE).
+# Regulatory notices (EMC or FCC rules, conformity, disposal under WEEE). Not "compliant":
+# a class-compliant USB device is a feature customers ask about.
 _REGULATORY = re.compile(
-    r"\b(?:complian(?:ce|t)|directives?|fcc|emc|weee|declaration of conformity)\b",
-    re.IGNORECASE,
+    r"\b(?:directives?|fcc|emc|weee|rohs|declaration of conformity)\b", re.IGNORECASE
 )
 _MAX_HEADING_WORDS = 9
 _MAX_ITEM_WORDS = 90

@@ -36,7 +36,11 @@ def test_running_headers_repeated_on_every_page_are_not_indexed() -> None:
 
 def test_regulatory_notices_are_boilerplate_and_the_warranty_is_not() -> None:
     pages = [
-        (1, "Saving presets\nHold SHIFT and press a pad to save the current sound."),
+        (
+            1,
+            "Saving presets\nHold SHIFT and press a pad to save the current sound.\n"
+            "It is a class compliant USB MIDI device: no driver is needed.",
+        ),
         (
             2,
             "Please refer to the online manual for detailed information regarding compliance "
@@ -47,6 +51,7 @@ def test_regulatory_notices_are_boilerplate_and_the_warranty_is_not() -> None:
     assert marked["Please refer to the "] is True
     assert marked["The warranty covers "] is False
     assert marked["Hold SHIFT and press"] is False
+    assert marked["It is a class compli"] is False
 
 
 def test_model_numbers_stay_whole_and_weigh_double() -> None:

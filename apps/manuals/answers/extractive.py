@@ -294,7 +294,8 @@ def compose(
         units = [
             unit for unit in _block(found, hit, weights) if (hit.document, unit) not in covered
         ]
-        if not units:
+        # Notices (repeated text, safety, regulatory) may answer a question, not pad an answer.
+        if not units or (blocks and all(found.units[unit].boilerplate for unit in units)):
             continue
         covered.update((hit.document, unit) for unit in units)
         blocks.append(_Block(hit.document, units))

@@ -58,6 +58,21 @@ def test_it_abstains_when_the_manual_does_not_cover_the_question(lx88) -> None:
     assert "does not cover" in answer.text
 
 
+def test_a_notice_does_not_pad_an_answer() -> None:
+    pages = [
+        (1, "Saving sounds\nHold SAVE and press a pad to store the current sound on that pad."),
+        (
+            2,
+            "Help and compliance\nStored sounds and how to store a sound are described online; "
+            "refer to it for the compliance of the sound module with EMC directives.",
+        ),
+    ]
+    index = ManualIndex(manual_id=8, version=1, pages=pages)
+    answer = extractive.compose(manual=PDF, index=index, question="how do I store a sound?")
+    assert answer.state == ANSWERED
+    assert [citation["page"] for citation in answer.citations] == [1]
+
+
 def test_citations_open_the_stored_pdf_at_the_cited_page(lx88) -> None:
     index, _ = lx88
     answer = extractive.compose(manual=PDF, index=index, question="How long is the warranty?")

@@ -36,6 +36,14 @@ TYPING_SKIPPED = Counter(
     "typing_frames_skipped_total",
     "Typing texts replaced by a newer one of the same socket before they were predicted.",
 )
+TYPING_BUDGET_WAITS = Counter(
+    "typing_budget_waits_total",
+    "Times a socket's typing waited for a prediction budget: its own (socket), its address's "
+    "(address) or, past its light share, the process's (process).",
+    ["budget"],
+)
+for _budget in ("socket", "address", "process"):
+    TYPING_BUDGET_WAITS.labels(_budget)  # exported as 0 until the first wait
 PRODUCTS_PREDICTED = Counter(
     "products_predicted_total", "Predictions that named a confident product."
 )

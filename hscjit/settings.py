@@ -385,7 +385,7 @@ CHAT_PREDICTION_LIGHT_MS_PER_SECOND = env_float(
     "CHAT_PREDICTION_LIGHT_MS_PER_SECOND", 3.0, minimum=0.1
 )
 CHAT_PROCESS_PREDICTION_MS_PER_SECOND = env_float(
-    "CHAT_PROCESS_PREDICTION_MS_PER_SECOND", 50.0, minimum=0.0
+    "CHAT_PROCESS_PREDICTION_MS_PER_SECOND", 20.0, minimum=0.0
 )
 # Prediction work runs in slices: at most SLICE ms of it in every WINDOW ms; past it, it waits
 # in a queue where the socket that spent least goes first (apps.sessions.turns), so sockets

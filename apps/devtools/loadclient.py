@@ -401,16 +401,19 @@ def attack_text(rng: random.Random) -> str:
     return " ".join("".join(rng.choices(ATTACK_ALPHABET, k=ATTACK_TEXT_CHARS)).split())
 
 
-def run_attackers(base_url: str, count: int, connected: Any, stop: Any, results: Any) -> None:
+def run_attackers(
+    base_url: str, count: int, connected: Any, stop: Any, results: Any, run: int = 0
+) -> None:
     """`count` attackers, attacker n from 127.0.0.(2+n), each its own customer; sets the
     `connected` event once all sockets are open, floods until `stop` is set, then puts its
-    figures on `results`.
+    figures on `results`. Each `run` sends texts of its own, so a later round of the same
+    attack finds nothing of an earlier one in the server's caches.
 
     The target of a process of its own (the events and queue are multiprocessing ones), so
     the victim's measurements do not wait behind the attackers' own work in one event loop.
     """
     try:
-        results.put(asyncio.run(_attack(base_url, count, connected, stop)))
+        results.put(asyncio.run(_attack(base_url, count, connected, stop, run)))
     except BaseException as error:
         connected.set()
         results.put(
@@ -428,7 +431,7 @@ def run_attackers(base_url: str, count: int, connected: Any, stop: Any, results:
         raise
 
 
-async def _attack(base_url: str, count: int, connected: Any, stop: Any) -> dict[str, Any]:
+async def _attack(base_url: str, count: int, connected: Any, stop: Any, run: int) -> dict[str, Any]:
     recorder = Recorder()
     clients = [
         ChatClient(base_url, recorder, local_address=f"127.0.0.{2 + n}") for n in range(count)
@@ -447,7 +450,9 @@ async def _attack(base_url: str, count: int, connected: Any, stop: Any) -> dict[
     clients = [c for c, result in zip(clients, opened, strict=True) if result is None]
     connected.set()
     started = time.monotonic()
-    sent = await asyncio.gather(*(_flood(c, stop, seed) for seed, c in enumerate(clients)))
+    sent = await asyncio.gather(
+        *(_flood(c, stop, f"attacker-{run}-{n}") for n, c in enumerate(clients))
+    )
     flooded = time.monotonic() - started
     answered = recorder.counts["received:prediction"]
     await asyncio.sleep(2.0)  # replies the server still sends after the flood
@@ -466,8 +471,8 @@ async def _attack(base_url: str, count: int, connected: Any, stop: Any) -> dict[
     }
 
 
-async def _flood(client: ChatClient, stop: Any, seed: int) -> int:
-    rng = random.Random(f"attacker-{seed}")
+async def _flood(client: ChatClient, stop: Any, seed: str) -> int:
+    rng = random.Random(seed)
     started = time.monotonic()
     sent = 0
     while not stop.is_set() and client.connected:
@@ -479,10 +484,10 @@ async def _flood(client: ChatClient, stop: Any, seed: int) -> int:
     return sent
 
 
-async def server_counter(base_url: str, name: str) -> float | None:
-    """Counter `name` on the server's /metrics, summed over its labels (and over every process
-    when the server runs with PROMETHEUS_MULTIPROC_DIR); None when the server has no such
-    counter or no /metrics."""
+async def server_counter(base_url: str, name: str, **labels: str) -> float | None:
+    """Counter `name` on the server's /metrics, summed over the samples whose labels match
+    `labels` (and over every process when the server runs with PROMETHEUS_MULTIPROC_DIR);
+    None when the server has no such counter or no /metrics."""
     async with httpx.AsyncClient(timeout=10) as http:
         response = await http.get(f"{base_url.rstrip('/')}/metrics")
     if response.status_code != 200:
@@ -490,7 +495,10 @@ async def server_counter(base_url: str, name: str) -> float | None:
     for family in text_string_to_metric_families(response.text):
         if family.name == name.removesuffix("_total"):
             return sum(
-                sample.value for sample in family.samples if sample.name == f"{family.name}_total"
+                sample.value
+                for sample in family.samples
+                if sample.name == f"{family.name}_total"
+                and all(sample.labels.get(key) == value for key, value in labels.items())
             )
     return None
 

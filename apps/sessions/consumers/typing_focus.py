@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.sessions.ratelimit import WorkBudget, address_budget, light_budget, process_budget
-from hscjit.metrics import TYPING_SKIPPED
+from hscjit.metrics import TYPING_BUDGET_WAITS, TYPING_SKIPPED
 
 logger = logging.getLogger(__name__)
 
@@ -132,15 +132,17 @@ class TypingFocus:
         while self._pending is not None:
             # Over its budget (or its address's), this socket waits; frames arriving meanwhile
             # replace the pending text, so only the newest is predicted.
-            wait = max(own.wait(), shared.wait() if shared else 0.0)
-            if wait > 0:
-                await self._sleep(wait)
+            own_wait, shared_wait = own.wait(), shared.wait() if shared else 0.0
+            if own_wait > 0 or shared_wait > 0:
+                TYPING_BUDGET_WAITS.labels("socket" if own_wait >= shared_wait else "address").inc()
+                await self._sleep(max(own_wait, shared_wait))
                 continue
             # All work is charged to the process's budget; past its light share a socket
             # waits for that budget, checked right before the work (no await in between), so
             # sockets that wake together cannot all spend the same balance.
             process = self._budgets.process()
             if process is not None and light.wait() > 0 and (wait := process.wait()) > 0:
+                TYPING_BUDGET_WAITS.labels("process").inc()
                 await self._sleep(wait)
                 continue
             budgets = [b for b in (own, light, shared, process) if b is not None]

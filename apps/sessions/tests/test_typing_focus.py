@@ -174,13 +174,17 @@ def skipped_frames() -> float:
     return REGISTRY.get_sample_value("typing_frames_skipped_total") or 0.0
 
 
+def budget_waits(budget: str) -> float:
+    return REGISTRY.get_sample_value("typing_budget_waits_total", {"budget": budget}) or 0.0
+
+
 async def test_past_its_budget_a_socket_waits_and_then_predicts_only_the_newest(time):
     # 10 ms a second with 1 ms at once: a 50 ms prediction leaves a debt of 4.9 s.
     socket = Socket(time, cost=50.0, budgets=budgets_for(time, own=(10.0, 1.0)))
     socket.machine.typed("rc", "t1")
     await settle()
     assert socket.predicted == ["rc"]
-    skipped = skipped_frames()
+    skipped, waits = skipped_frames(), budget_waits("socket")
     for text in ("rc 6", "rc 60", "rc 600"):
         socket.machine.typed(text, None)
         await settle()
@@ -189,6 +193,7 @@ async def test_past_its_budget_a_socket_waits_and_then_predicts_only_the_newest(
     await time.advance(0.2)
     assert socket.predicted == ["rc", "rc 600"]
     assert skipped_frames() - skipped == 2  # "rc 6" and "rc 60", never predicted
+    assert budget_waits("socket") - waits == 1  # one wait, for the whole debt
 
 
 async def test_frames_arriving_while_a_prediction_waits_for_its_turn_replace_its_text(time):
@@ -234,12 +239,14 @@ async def test_past_its_light_share_a_socket_waits_for_the_process_budget(time):
     socket = Socket(time, cost=300.0, budgets=budgets)
     socket.machine.typed("heavy", None)
     await settle()
+    waits = budget_waits("process")
     # 300 ms charged to the light share (5 ms) and to the process (100 ms): 2 s of debt there.
     socket.machine.typed("heavier", None)
     await time.advance(1.9)
     assert socket.predicted == ["heavy"]
     await time.advance(0.2)
     assert socket.predicted == ["heavy", "heavier"]
+    assert budget_waits("process") - waits == 1
 
 
 async def test_while_it_has_light_share_a_socket_skips_the_spent_process_budget(time):
@@ -247,9 +254,11 @@ async def test_while_it_has_light_share_a_socket_skips_the_spent_process_budget(
     # Other sockets spent the process's budget for the next 100 s.
     process.charge(cpu_ms=10_000.0, wall_ms=10_000.0)
     socket = Socket(time, budgets=budgets_for(time, process=process))
+    waits = budget_waits("process")
     socket.machine.typed("rc 600", None)
     await settle()
     assert socket.predicted == ["rc 600"]
+    assert budget_waits("process") == waits
 
 
 async def test_a_failed_prediction_is_reported_with_its_ref_and_typing_goes_on(time):

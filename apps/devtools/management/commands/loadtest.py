@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import json
 import logging
 import multiprocessing
@@ -73,6 +74,8 @@ COLD_WINDOW_SECONDS = 3.0
 COLD_QUESTION = "How do I do a factory reset?"
 TARGET_ATTACK_RATIO = 2.0
 SKIPPED_COUNTER = "typing_frames_skipped_total"
+# Typing that waited for the process's budget: a socket past its light share.
+BUDGET_WAITS_COUNTER = "typing_budget_waits_total"
 DRAIN_SECONDS = 2.0  # for the last replies after a phase
 TARGET_AGENT_REPLY_MS = 100.0
 
@@ -120,6 +123,8 @@ class Load:
 
 
 class Command(BaseCommand):
+    # Each attack phase of a run floods with texts of its own (loadclient.run_attackers).
+    _attack_runs = itertools.count()
     help = "Drive real chat clients against a deployment and print latency, errors and memory."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -166,6 +171,13 @@ class Command(BaseCommand):
             "second, each from its own loopback address; victim prediction p95 each way",
         )
         parser.add_argument(
+            "--rounds",
+            type=int,
+            default=1,
+            help="with --attackers: repeat the phases this many times, alternating, and pool "
+            "each condition's samples",
+        )
+        parser.add_argument(
             "--sweep",
             default="",
             metavar="STEPS",
@@ -209,6 +221,8 @@ class Command(BaseCommand):
             raise CommandError(
                 "--typists plus --askers (plus 2 per agent) must not exceed --clients"
             )
+        if options["rounds"] < 1:
+            raise CommandError("--rounds must be at least 1")
         if agents and options["spawn"] < 2:
             raise CommandError(
                 "--agents needs --spawn 2 or more: agents on one process, customers on another"
@@ -223,7 +237,7 @@ class Command(BaseCommand):
                 return
             if options["attackers"]:
                 counts = self._attacker_counts(options["attackers"], url)
-                asyncio.run(self.attack(url, load, counts))
+                asyncio.run(self.attack(url, load, counts, options["rounds"]))
                 return
             if options["cold_question"]:
                 product_id = self._fresh_manual(options["cold_question"])
@@ -361,6 +375,7 @@ class Command(BaseCommand):
             )
         typists = clients[: load.typists]
         askers = clients[load.typists : load.typists + load.askers]
+        waits = None if echo else await self._process_waits(url)
         until = time.monotonic() + load.duration
         texts = typing_inputs()
         await asyncio.gather(
@@ -372,6 +387,9 @@ class Command(BaseCommand):
             *([support.work(until)] if support else []),
         )
         await asyncio.sleep(DRAIN_SECONDS)
+        if waits is not None and (after := await self._process_waits(url)) is not None:
+            # A customer typing normally stays within its light share and never waits here.
+            self.stdout.write(f"[{name}] typing waits for the process budget: {after - waits:.0f}")
         if support is not None:
             support.measure()
         everyone = clients + (support.customers if support else [])
@@ -488,6 +506,7 @@ class Command(BaseCommand):
         for client in typists + askers:
             client.record_into(recorder)
         before = await server_counter(url, SKIPPED_COUNTER) if name == "chat" else None
+        waits_before = await self._process_waits(url) if name == "chat" else None
         # Whether the load client or the web process ran out of CPU, for reading the figures.
         client_cpu, web_cpu, started = time.process_time(), self._cpu_seconds(web), time.monotonic()
         until = started + load.duration
@@ -504,6 +523,12 @@ class Command(BaseCommand):
         web_busy = (self._cpu_seconds(web) - web_cpu) / wall
         await asyncio.sleep(DRAIN_SECONDS)
         after = await server_counter(url, SKIPPED_COUNTER) if name == "chat" else None
+        waits_after = await self._process_waits(url) if name == "chat" else None
+        waits = (
+            f", {waits_after - waits_before:.0f} process-budget waits"
+            if waits_before is not None and waits_after is not None
+            else ""
+        )
         s = recorder.summary("prediction")
         counts = recorder.counts
         sent = counts["sent:typing"]
@@ -523,12 +548,16 @@ class Command(BaseCommand):
             f"[{name} {point.typists}] {point.rate:.0f} typing msgs/s: n={point.count} "
             f"p50 {point.p50:.1f} ms, p95 {point.p95:.1f} ms, p99 {point.p99:.1f} ms, max "
             f"{s['max']:.1f} ms; skipped {'-' if point.skipped is None else f'{point.skipped:.0f}'}"
-            f" (server), {point.unanswered} unanswered; answers {first['count']} (first delta "
-            f"p95 {first['p95']:.0f} ms); CPU: load client {client_busy:.0%}"
+            f" (server){waits}, {point.unanswered} unanswered; answers {first['count']} "
+            f"(first delta p95 {first['p95']:.0f} ms); CPU: load client {client_busy:.0%}"
             + (f", web {web_busy:.0%}" if web else "")
             + f"; errors {dict(recorder.errors) or 0}"
         )
         return point
+
+    @staticmethod
+    async def _process_waits(url: str) -> float | None:
+        return await server_counter(url, BUDGET_WAITS_COUNTER, budget="process")
 
     # --- a cold question under typing ------------------------------------------------------
 
@@ -597,49 +626,72 @@ class Command(BaseCommand):
             raise CommandError("--attackers needs a server on loopback (--spawn or a 127.x --url)")
         return counts
 
-    async def attack(self, url: str, load: Load, counts: list[int]) -> None:
-        """Victim prediction latency alone and against each number of attackers."""
+    async def attack(self, url: str, load: Load, counts: list[int], rounds: int = 1) -> None:
+        """Victim prediction latency alone and against each number of attackers.
+
+        With several rounds the phases alternate (alone, N, M, alone, N, M, ...) and each
+        condition's samples are pooled: the p95 of a few hundred samples, and drift of the
+        machine over the run falls on every condition alike.
+        """
         texts = typing_inputs()
         opening = Recorder()
         opened = await self.open(url, 1, opening, name="victim")
         if not opened.clients:
             raise CommandError(f"the victim could not connect: {dict(opening.errors)}")
         victim = opened.clients[0]
+        pooled: dict[int, list[float]] = {0: [], **{count: [] for count in counts}}
         try:
             # Warm the server's caches for this victim's texts, unmeasured.
             await self._type(victim, texts, load, time.monotonic() + 3.0, 0)
-            victim.recorder = Recorder()
-            await self._type(victim, texts, load, time.monotonic() + load.duration, 0)
-            await asyncio.sleep(1.0)
-            base = victim.recorder.summary("prediction")
-            self.stdout.write(
-                f"[alone] victim prediction: n={base['count']} p50 {base['p50']:.1f} ms, "
-                f"p95 {base['p95']:.1f} ms, max {base['max']:.1f} ms"
-            )
-            verdicts = []
-            for count in counts:
+            for number in range(1, rounds + 1):
+                label = f" (round {number} of {rounds})" if rounds > 1 else ""
                 victim.recorder = Recorder()
-                p95 = await self._attacked(url, victim, texts, load, count)
-                verdicts.append(f"{count} attackers x{p95 / max(base['p95'], 1e-9):.2f}")
-            self.stdout.write(
-                f"verdict: victim p95 alone {base['p95']:.1f} ms; "
-                + ", ".join(verdicts)
-                + f" (target <= {TARGET_ATTACK_RATIO:g})"
-            )
+                await self._type(victim, texts, load, time.monotonic() + load.duration, 0)
+                await asyncio.sleep(1.0)
+                base = victim.recorder.summary("prediction")
+                pooled[0] += victim.recorder.latencies.get("prediction", [])
+                self.stdout.write(
+                    f"[alone{label}] victim prediction: n={base['count']} p50 "
+                    f"{base['p50']:.1f} ms, p95 {base['p95']:.1f} ms, max {base['max']:.1f} ms"
+                )
+                for count in counts:
+                    victim.recorder = Recorder()
+                    await self._attacked(url, victim, texts, load, count, label)
+                    pooled[count] += victim.recorder.latencies.get("prediction", [])
         finally:
             await victim.close()
+        alone = percentile(pooled[0], 95)
+        if rounds > 1:
+            for count, values in pooled.items():
+                name = f"{count} attackers" if count else "alone"
+                self.stdout.write(
+                    f"[{name}, {rounds} rounds pooled] n={len(values)} p50 "
+                    f"{percentile(values, 50):.1f} ms, p95 {percentile(values, 95):.1f} ms, "
+                    f"p99 {percentile(values, 99):.1f} ms"
+                )
+        verdicts = [
+            f"{count} attackers x{percentile(pooled[count], 95) / max(alone, 1e-9):.2f}"
+            for count in counts
+        ]
+        self.stdout.write(
+            f"verdict: victim p95 alone {alone:.1f} ms; "
+            + ", ".join(verdicts)
+            + f" (target <= {TARGET_ATTACK_RATIO:g})"
+        )
 
     async def _attacked(
-        self, url: str, victim: ChatClient, texts: list[str], load: Load, count: int
-    ) -> float:
+        self, url: str, victim: ChatClient, texts: list[str], load: Load, count: int, label: str
+    ) -> None:
         """The victim types for --duration s while `count` attackers flood from a process
         of their own (other machines, in effect: their client work is not the victim's)."""
-        name = f"{count} attackers"
+        name = f"{count} attackers{label}"
         context = multiprocessing.get_context("spawn")
         connected, stop = context.Event(), context.Event()
         results = context.SimpleQueue()
         process = context.Process(
-            target=run_attackers, args=(url, count, connected, stop, results), daemon=True
+            target=run_attackers,
+            args=(url, count, connected, stop, results, next(self._attack_runs)),
+            daemon=True,
         )
         process.start()
         try:
@@ -664,7 +716,6 @@ class Command(BaseCommand):
             f"{attack['predicted']} predicted, {attack['predicted_after']} more in the 2 s "
             f"after they stopped; errors {attack['errors'] or 0}"
         )
-        return s["p95"]
 
     # --- idle capacity ---------------------------------------------------------------------
 

@@ -100,7 +100,7 @@ class HebrewLexicon:
             if not all(_HEBREW.match(word) for word in words):
                 continue
             rest = " ".join(fold_hebrew(word) for word in words[1:])
-            for first in _forms(fold_hebrew(words[0])) if size == 1 else _prefixed(words[0]):
+            for first in _forms(fold_hebrew(words[0])) if size == 1 else prefixed_forms(words[0]):
                 latin = self._terms.get(f"{first} {rest}".strip())
                 if latin is not None:
                     return size, latin
@@ -129,7 +129,7 @@ class HebrewLexicon:
         return chunk
 
 
-def _prefixed(word: str) -> list[str]:
+def prefixed_forms(word: str) -> list[str]:
     """The word, then the word without one or two leading prefix letters."""
     word = fold_hebrew(word)
     forms = [word]
@@ -140,10 +140,10 @@ def _prefixed(word: str) -> list[str]:
 
 
 def _forms(word: str) -> list[str]:
-    """`_prefixed` forms, each also in the singular: מגברים -> מגבר, גיטרות -> גיטרה,
+    """`prefixed_forms`, each also in the singular: מגברים -> מגבר, גיטרות -> גיטרה,
     מקלדות -> מקלדת."""
     forms: list[str] = []
-    for form in _prefixed(word):
+    for form in prefixed_forms(word):
         forms.append(form)
         if len(form) > 4 and form.endswith("ימ"):
             forms.append(form[:-2])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from rapidfuzz.distance import Levenshtein
 from apps.products.prediction.bound import considered_text
 from apps.products.prediction.hebrew import HebrewLexicon
 from apps.products.prediction.normalize import content_coded_tokens, content_tokens
+from apps.products.prediction.sounds import SoundMap
 
 # Below this a candidate is not worth showing ("hello" shows nothing).
 FLOOR = 0.35
@@ -48,6 +50,9 @@ FUZZY_STRENGTH = 0.85
 # A fuzzy search scans the whole vocabulary; a name carries a typo or two. Only the last
 # unknown words of a text get one, which bounds a text of random words to a few searches.
 FUZZY_SEARCHES = 6
+# How sure a catalog word is when a Hebrew word only sounds like it ("פלייטס", plaits).
+SOUND_STRENGTH = 0.8
+_HEBREW_LETTER = re.compile(r"[\u05d0-\u05ea]")
 _FUZZY_CACHE_SIZE = 50_000
 _ANSWER_CACHE_SIZE = 20_000
 _COVERAGE_SHARE = 0.6
@@ -198,6 +203,8 @@ class PredictionIndex:
             token for token in self._postings if token.isalpha() and len(token) > 2
         )
         self._fuzzy_cache: dict[str, tuple[tuple[str, float], ...]] = {}
+        # Catalog words a Hebrew word may spell by sound ("פלייטס" for Plaits, sounds.py).
+        self._sounds = SoundMap(self._postings)
         self._answers: dict[tuple[str, int], tuple[Candidate, ...]] = {}
 
     def _narrower(self, other: int, first: int, best_entry: dict[int, int]) -> bool:
@@ -274,6 +281,10 @@ class PredictionIndex:
             brands.update(self._brand_by_token.get(token, ()))
             if token in self._postings:
                 note(token, 1.0)
+            elif _HEBREW_LETTER.match(token):
+                sounded = self._sounds.word_for(token)
+                if sounded is not None:
+                    note(sounded, SOUND_STRENGTH)
             elif position in searched:
                 for match, strength in self._near(token):
                     note(match, strength)

@@ -1,0 +1,72 @@
+"""Catalog names written in Hebrew letters by their sound, with no alias for them."""
+
+# ruff: noqa: RUF001 -- Hebrew letters are the point of these tests.
+from __future__ import annotations
+
+import pytest
+
+from apps.products.prediction.hebrew import HebrewLexicon
+from apps.products.prediction.index import CatalogRecord, PredictionIndex
+from apps.products.prediction.sounds import SoundMap, hebrew_sound, latin_sound
+
+
+@pytest.mark.parametrize(
+    ("latin", "hebrew"),
+    [
+        ("plaits", "פלייטס"),
+        ("marbles", "מארבלס"),
+        ("beads", "ביידס"),
+        ("quantum", "קוונטום"),  # qu is k and w; a double vav is w
+        ("ambassador", "אמבסדור"),  # a doubled consonant is written once
+        ("jupiter", "ג'ופיטר"),  # ג with a geresh is j
+        ("thump", "ת׳אמפ"),  # the Hebrew geresh too
+        ("stage", "סטייג'"),  # a final "ge" sounds j
+        ("volt", "וולט"),
+        ("sheeran", "שירן"),
+    ],
+)
+def test_a_name_and_its_hebrew_spelling_sound_alike(latin: str, hebrew: str):
+    assert latin_sound(latin) == hebrew_sound(hebrew)
+
+
+def test_different_names_sound_different():
+    assert latin_sound("plaits") != hebrew_sound("מארבלס")
+    assert latin_sound("katana") != hebrew_sound("קנטה")
+
+
+def test_a_sound_two_catalog_words_share_names_neither():
+    sounds = SoundMap(["plait", "plate", "marble"])  # the index's tokens are singular
+    assert sounds.word_for("פלייטס") is None
+    assert sounds.word_for("מארבלס") == "marble"
+
+
+def test_short_words_and_prefixes():
+    sounds = SoundMap(["bead", "juno"])
+    assert sounds.word_for("בביידס") == "bead"  # "in Beads": the prefix comes off
+    assert sounds.word_for("ביד") is None  # "bead" alone has two consonants: too few
+    assert sounds.word_for("ג'ונו") is None
+
+
+RECORDS = [
+    CatalogRecord(pk=1, product_id="plaits", name="Mutable Instruments Plaits", brand="Mutable"),
+    CatalogRecord(pk=2, product_id="marbles", name="Mutable Instruments Marbles", brand="Mutable"),
+    CatalogRecord(pk=3, product_id="fp-30x", name="Roland FP-30X Digital Piano", brand="Roland"),
+]
+INDEX = PredictionIndex(RECORDS, lexicon=HebrewLexicon([("רולנד", "roland")]))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("איך משנים מודל בפלייטס", "plaits"),
+        ("המארבלס לא מסתנכרן לשעון", "marbles"),
+    ],
+)
+def test_a_hebrew_spelling_with_no_alias_names_the_product(text: str, expected: str):
+    found = INDEX.predict(text)
+    assert found and found[0].product_id == expected
+
+
+@pytest.mark.parametrize("text", ["שלום, יש לי שאלה", "איך מחברים אוזניות", "תודה רבה"])
+def test_hebrew_without_a_name_matches_nothing_by_sound(text: str):
+    assert not INDEX.predict(text)

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import Stemmer
 
+from apps.products.prediction.sounds import SoundMap
+
 _STEMMER = Stemmer.Stemmer("english")
 _HEBREW_LETTERS = "\u05d0-\u05ea"
 _TOKEN = re.compile(
@@ -136,10 +138,13 @@ def _naming_tokens(raws: list[str], pieces: frozenset[str]) -> set[int]:
     """
     if not pieces:
         return set()
+    # The name in Hebrew letters, as it sounds ("בפלייטס" for Plaits).
+    sounds = SoundMap(pieces)
     naming: set[int] = set()
     for position, raw in enumerate(raws):
         own = name_pieces(raw)
-        if own and all(piece in pieces for piece in own) and not raw.isdigit():
+        named = bool(own) and all(piece in pieces for piece in own) and not raw.isdigit()
+        if named or (_is_hebrew(raw) and sounds.word_for(raw) is not None):
             naming.add(position)
     for position, raw in enumerate(raws):
         if raw.isdigit() and raw in pieces and {position - 1, position + 1} & naming:

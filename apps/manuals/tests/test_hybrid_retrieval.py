@@ -21,7 +21,7 @@ from apps.manuals.retrieval import store
 from apps.manuals.retrieval.index import ManualIndex
 from apps.manuals.retrieval.search import answerable, bridged_terms, build_query, rank
 from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, STEP, split_units
-from apps.manuals.retrieval.text import detect_language, query_weights, tokens
+from apps.manuals.retrieval.text import detect_language, hebrew_words, query_weights, tokens
 from apps.manuals.tests.conftest import make_pdf
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "manuals"
@@ -113,6 +113,13 @@ def test_the_snowball_stemmer_and_hebrew_words_with_their_prefixes() -> None:
 def test_the_product_name_as_customers_write_it_is_not_a_question_word(question: str) -> None:
     weights = query_weights(question, exclude=["Katana-50 MkII EX", "BOSS", "KTN50MK2EX"])
     assert set(weights) == {"reverb"}
+
+
+def test_the_product_name_in_hebrew_letters_is_not_a_question_word() -> None:
+    weights = query_weights("איך משנים מודל בפלייטס", exclude=["Plaits", "Mutable Instruments"])
+    assert not any("פלייטס" in term for term in weights)
+    assert "משנימ" in weights or "משנים" in weights
+    assert hebrew_words("קטנה 50 עם ריוורב", exclude=["Katana-50 MkII", "BOSS"]) == ["ריוורב"]
 
 
 def test_a_number_next_to_no_name_word_stays_a_question_word() -> None:

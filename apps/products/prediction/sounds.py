@@ -4,8 +4,9 @@ Marbles, when no staff alias says so.
 Both scripts are reduced to the consonants a Hebrew spelling of the name would keep, in
 classes where Hebrew does not tell the letters apart (פ is p or f, ב and וו are b, v or w,
 ש and ס are s), vowels dropped, since Hebrew writes few of them and English many. A Hebrew word
-stands for a catalog word when their consonants agree and no other catalog word of that sound
-exists; short skeletons are ignored, since two or three consonants match too many words.
+stands for a catalog word when their consonants agree; where several catalog words share
+them ("plait", "plate", "flute"), the vowels the Hebrew does write (yod, vav, alef) pick one or
+none. Short skeletons are ignored, since two consonants match too many words.
 """
 
 # ruff: noqa: RUF001, RUF002 -- Hebrew letters are the point of this module.
@@ -90,13 +91,67 @@ def _single(sound: str) -> str:
     return "".join(letter for letter, _ in itertools.groupby(sound))
 
 
+def hebrew_vowels(word: str) -> str:
+    """The vowels a Hebrew spelling writes, in order: yod i (also e, ai, ei), a single vav u
+    (also o), alef and ayin a: "פלייטס" -> "i", "מארבלס" -> "a"."""
+    letters = word.translate(FINAL_LETTERS)
+    out: list[str] = []
+    for position, letter in enumerate(letters):
+        if letter == "י":
+            out.append("i")
+        elif letter == "ו" and "ו" not in (
+            letters[position - 1] if position else "",
+            letters[position + 1 : position + 2],
+        ):
+            out.append("u")
+        elif letter in "אע":
+            out.append("a")
+    return _single("".join(out))
+
+
+_VOWEL_RUN = re.compile(r"[aeiouy]+")
+_SOUNDS_I = frozenset({"ai", "ay", "ei", "ey", "ee", "ea"})
+
+
+def latin_vowels(word: str) -> str:
+    """The vowels of a Latin word as a Hebrew spelling would write them: "plait" -> "i",
+    "plate" -> "a" (a final e is silent), "flute" -> "u"."""
+    text = word.lower()
+    if len(text) > 3 and text.endswith("e") and text[-2] not in "aeiouy":
+        text = text[:-1]
+    out: list[str] = []
+    for run in _VOWEL_RUN.findall(text):
+        if run in _SOUNDS_I or "i" in run or "y" in run:
+            out.append("i")
+        elif "o" in run or "u" in run:
+            out.append("u")
+        else:
+            out.append("a" if run.startswith("a") else "e")
+    return _single("".join(out))
+
+
+def _agreement(first: str, second: str) -> int:
+    """How many vowels two spellings share, in order (their longest common subsequence)."""
+    previous = [0] * (len(second) + 1)
+    for letter in first:
+        current = [0]
+        for position, other in enumerate(second):
+            current.append(
+                previous[position] + 1
+                if letter == other
+                else max(previous[position + 1], current[position])
+            )
+        previous = current
+    return previous[-1]
+
+
 class SoundMap:
     """Catalog words by the skeleton a Hebrew spelling of them would have."""
 
     def __init__(self, words: Iterable[str]) -> None:
         """`words` are the index's tokens, singular ("plait"): a Hebrew spelling keeps the
         plural's s ("פלייטס"), so each is heard with it too."""
-        found: dict[str, str | None] = {}
+        self._words: dict[str, list[str]] = {}
         for word in words:
             if not word.isalpha() or not word.isascii():
                 continue
@@ -105,18 +160,28 @@ class SoundMap:
                 sound = latin_sound(form)
                 if len(form) < MIN_LETTERS or len(sound) < MIN_CONSONANTS:
                     continue
-                # Two catalog words of one sound ("plait", "plate"): the sound names neither.
-                found[sound] = None if sound in found and found[sound] != word else word
-        self._words = {sound: word for sound, word in found.items() if word is not None}
+                heard = self._words.setdefault(sound, [])
+                if word not in heard:
+                    heard.append(word)
 
     def __len__(self) -> int:
         return len(self._words)
 
     def word_for(self, hebrew: str) -> str | None:
         """The catalog word this Hebrew word sounds like, its prefixes ("ב", "ל", ...) tried
-        off one by one; None when none or several do."""
+        off one by one. Where several catalog words share its consonants ("plait", "plate",
+        "flute", "felt"), the vowels it writes decide; None when they do not."""
         for form in prefixed_forms(hebrew):
             sound = hebrew_sound(form)
-            if len(sound) >= MIN_CONSONANTS and sound in self._words:
-                return self._words[sound]
+            heard = self._words.get(sound) if len(sound) >= MIN_CONSONANTS else None
+            if not heard:
+                continue
+            if len(heard) == 1:
+                return heard[0]
+            vowels = hebrew_vowels(form)
+            ranked = sorted(
+                ((_agreement(vowels, latin_vowels(word)), word) for word in heard), reverse=True
+            )
+            best, second = ranked[0][0], ranked[1][0]
+            return ranked[0][1] if best > second else None
         return None

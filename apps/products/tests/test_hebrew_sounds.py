@@ -34,10 +34,13 @@ def test_different_names_sound_different():
     assert latin_sound("katana") != hebrew_sound("קנטה")
 
 
-def test_a_sound_two_catalog_words_share_names_neither():
-    sounds = SoundMap(["plait", "plate", "marble"])  # the index's tokens are singular
-    assert sounds.word_for("פלייטס") is None
+def test_where_catalog_words_share_a_sound_the_vowels_decide_or_nothing_does():
+    # The index's tokens are singular; the real catalog has all of these beside Plaits.
+    sounds = SoundMap(["plait", "plate", "flute", "felt", "flat", "marble"])
+    assert sounds.word_for("פלייטס") == "plait"  # yod-yod: ai
+    assert sounds.word_for("פלוט") == "flute"  # vav: u
     assert sounds.word_for("מארבלס") == "marble"
+    assert SoundMap(["plate", "plat"]).word_for("פלאט") is None  # both "a": neither
 
 
 def test_short_words_and_prefixes():

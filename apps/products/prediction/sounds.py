@@ -30,16 +30,16 @@ _LATIN_DIGRAPHS = (
 _LATIN = str.maketrans(
     {
         "b": "b", "v": "b", "w": "b", "f": "p", "p": "p", "k": "k", "q": "k", "g": "g",
-        "j": "j", "d": "d", "t": "t", "s": "s", "z": "z", "l": "l", "m": "m", "n": "n",
+        "j": "g", "d": "d", "t": "t", "s": "s", "z": "z", "l": "l", "m": "m", "n": "n",
         "r": "r", "h": "h", "x": "ks",
         "a": None, "e": None, "i": None, "o": None, "u": None, "y": None,
     }
 )  # fmt: skip
 _SOFT_C = re.compile(r"c(?=[eiy])")
-_SOFT_G = re.compile(r"d?g(?=e$)")  # "stage", "bridge": Hebrew writes them with ג'
 
-# With a geresh: ג' is j, ז' is j (as in "garage"), צ' is ch, ת' is th.
-_HEBREW_GERESH = {"ג": "j", "ז": "j", "צ": "c", "ת": "t"}
+# g and j are one class: Hebrew writes j as ג with a geresh, which the tokenizer may already
+# have dropped ("ג'ופיטר" arrives as "גופיטר"). With a geresh צ is ch.
+_HEBREW_GERESH = {"צ": "c"}
 _HEBREW = {
     "ב": "b", "ג": "g", "ד": "d", "ה": "h", "ז": "z", "ח": "h", "ט": "t", "כ": "k", "ל": "l",
     "מ": "m", "נ": "n", "ס": "s", "פ": "p", "צ": "ts", "ק": "k", "ר": "r", "ש": "s", "ת": "t",
@@ -52,7 +52,7 @@ def latin_sound(word: str) -> str:
     text = word.lower()
     for digraph, sound in _LATIN_DIGRAPHS:
         text = text.replace(digraph, sound)
-    text = _SOFT_G.sub("j", _SOFT_C.sub("s", text)).replace("c", "k")
+    text = _SOFT_C.sub("s", text).replace("c", "k")
     return _single(text.translate(_LATIN)) if text.isalpha() and text.isascii() else ""
 
 

@@ -402,7 +402,7 @@ def attack_text(rng: random.Random) -> str:
 
 
 def run_attackers(
-    base_url: str, count: int, connected: Any, stop: Any, results: Any, run: int = 0
+    base_url: str, count: int, connected: Any, stop: Any, results: Any, run: str = ""
 ) -> None:
     """`count` attackers, attacker n from 127.0.0.(2+n), each its own customer; sets the
     `connected` event once all sockets are open, floods until `stop` is set, then puts its
@@ -431,7 +431,7 @@ def run_attackers(
         raise
 
 
-async def _attack(base_url: str, count: int, connected: Any, stop: Any, run: int) -> dict[str, Any]:
+async def _attack(base_url: str, count: int, connected: Any, stop: Any, run: str) -> dict[str, Any]:
     recorder = Recorder()
     clients = [
         ChatClient(base_url, recorder, local_address=f"127.0.0.{2 + n}") for n in range(count)

@@ -139,12 +139,12 @@ def _naming_tokens(raws: list[str], pieces: frozenset[str]) -> set[int]:
     if not pieces:
         return set()
     # The name in Hebrew letters, as it sounds ("בפלייטס" for Plaits).
-    sounds = SoundMap(pieces)
+    sounds = SoundMap(pieces) if any(map(_is_hebrew, raws)) else None
     naming: set[int] = set()
     for position, raw in enumerate(raws):
         own = name_pieces(raw)
         named = bool(own) and all(piece in pieces for piece in own) and not raw.isdigit()
-        if named or (_is_hebrew(raw) and sounds.word_for(raw) is not None):
+        if named or (sounds is not None and sounds.word_for(raw) is not None):
             naming.add(position)
     for position, raw in enumerate(raws):
         if raw.isdigit() and raw in pieces and {position - 1, position + 1} & naming:

@@ -46,6 +46,10 @@ _MIN_LAYOUT_WORD = 3
 _CODE_FOLLOWS = re.compile(r"-?[0-9]")
 
 
+def has_hebrew(text: str) -> bool:
+    return bool(_HEBREW.search(text))
+
+
 def fold_hebrew(word: str) -> str:
     """Without niqqud, cantillation, quotes and final forms: the key of a lexicon entry."""
     decomposed = unicodedata.normalize("NFKD", word)

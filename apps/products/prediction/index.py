@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from apps.products.prediction.bound import considered_text
-from apps.products.prediction.hebrew import HebrewLexicon
+from apps.products.prediction.hebrew import HebrewLexicon, has_hebrew
 from apps.products.prediction.normalize import content_coded_tokens, content_tokens
 from apps.products.prediction.sounds import SoundMap
 
@@ -52,7 +51,6 @@ FUZZY_STRENGTH = 0.85
 FUZZY_SEARCHES = 6
 # How sure a catalog word is when a Hebrew word only sounds like it ("פלייטס", plaits).
 SOUND_STRENGTH = 0.8
-_HEBREW_LETTER = re.compile(r"[\u05d0-\u05ea]")
 _FUZZY_CACHE_SIZE = 50_000
 _ANSWER_CACHE_SIZE = 20_000
 _COVERAGE_SHARE = 0.6
@@ -281,7 +279,7 @@ class PredictionIndex:
             brands.update(self._brand_by_token.get(token, ()))
             if token in self._postings:
                 note(token, 1.0)
-            elif _HEBREW_LETTER.match(token):
+            elif has_hebrew(token):
                 sounded = self._sounds.word_for(token)
                 if sounded is not None:
                     note(sounded, SOUND_STRENGTH)

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Iterable
 
-from apps.products.prediction.hebrew import FINAL_LETTERS, prefixed_forms
+from apps.products.prediction.hebrew import fold_hebrew, has_hebrew, prefixed_forms
 
 # A name needs this many consonants before its sound alone may name it: "ביידס" (b-d-s) for
 # Beads is as far down as it goes.
@@ -25,7 +24,7 @@ MIN_CONSONANTS = 3
 MIN_LETTERS = 4
 
 _LATIN_DIGRAPHS = (
-    ("ph", "p"), ("sh", "s"), ("ch", "c"), ("th", "t"), ("ck", "k"), ("qu", "kb"), ("tz", "ts"),
+    ("ph", "p"), ("sh", "s"), ("ch", "ts"), ("th", "t"), ("ck", "k"), ("qu", "kb"), ("tz", "ts"),
 )  # fmt: skip
 _LATIN = str.maketrans(
     {
@@ -37,14 +36,12 @@ _LATIN = str.maketrans(
 )  # fmt: skip
 _SOFT_C = re.compile(r"c(?=[eiy])")
 
-# g and j are one class: Hebrew writes j as ג with a geresh, which the tokenizer may already
-# have dropped ("ג'ופיטר" arrives as "גופיטר"). With a geresh צ is ch.
-_HEBREW_GERESH = {"צ": "c"}
+# g and j are one class, as are ts and ch: the tokenizer drops the geresh that tells ג' from ג
+# and צ' from צ ("ג'ופיטר" arrives as "גופיטר").
 _HEBREW = {
     "ב": "b", "ג": "g", "ד": "d", "ה": "h", "ז": "z", "ח": "h", "ט": "t", "כ": "k", "ל": "l",
     "מ": "m", "נ": "n", "ס": "s", "פ": "p", "צ": "ts", "ק": "k", "ר": "r", "ש": "s", "ת": "t",
 }  # fmt: skip
-_GERESH = "'\u05f3"
 
 
 def latin_sound(word: str) -> str:
@@ -62,18 +59,12 @@ def hebrew_sound(word: str) -> str:
     Alef, ayin and yod are vowels here, and so are a single vav and a final he; a double vav
     is v (or w).
     """
-    decomposed = unicodedata.normalize("NFKD", word.replace("\u05f3", "'"))
-    letters = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    letters = letters.translate(FINAL_LETTERS)
+    letters = fold_hebrew(word)
     out: list[str] = []
     position = 0
     while position < len(letters):
         letter = letters[position]
         following = letters[position + 1] if position + 1 < len(letters) else ""
-        if following in _GERESH and letter in _HEBREW_GERESH:
-            out.append(_HEBREW_GERESH[letter])
-            position += 2
-            continue
         if letter == "ו":
             if following == "ו":
                 out.append("b")
@@ -94,7 +85,7 @@ def _single(sound: str) -> str:
 def hebrew_vowels(word: str) -> str:
     """The vowels a Hebrew spelling writes, in order: yod i (also e, ai, ei), a single vav u
     (also o), alef and ayin a: "פלייטס" -> "i", "מארבלס" -> "a"."""
-    letters = word.translate(FINAL_LETTERS)
+    letters = fold_hebrew(word)
     out: list[str] = []
     for position, letter in enumerate(letters):
         if letter == "י":
@@ -164,13 +155,12 @@ class SoundMap:
                 if word not in heard:
                     heard.append(word)
 
-    def __len__(self) -> int:
-        return len(self._words)
-
     def word_for(self, hebrew: str) -> str | None:
         """The catalog word this Hebrew word sounds like, its prefixes ("ב", "ל", ...) tried
         off one by one. Where several catalog words share its consonants ("plait", "plate",
         "flute", "felt"), the vowels it writes decide; None when they do not."""
+        if not has_hebrew(hebrew):
+            return None
         for form in prefixed_forms(hebrew):
             sound = hebrew_sound(form)
             heard = self._words.get(sound) if len(sound) >= MIN_CONSONANTS else None

@@ -22,6 +22,7 @@ from apps.products.prediction.sounds import SoundMap, hebrew_sound, latin_sound
         ("jupiter", "גופיטר"),  # and so is ג once the tokenizer dropped the geresh
         ("thump", "ת׳אמפ"),  # the Hebrew geresh too
         ("stage", "סטייג'"),
+        ("pitch", "פיץ'"),  # ch is ts, as צ' is once the geresh is gone
         ("volt", "וולט"),
         ("sheeran", "שירן"),
     ],

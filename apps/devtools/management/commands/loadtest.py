@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import itertools
 import json
 import logging
 import multiprocessing
@@ -123,8 +122,6 @@ class Load:
 
 
 class Command(BaseCommand):
-    # Each attack phase of a run floods with texts of its own (loadclient.run_attackers).
-    _attack_runs = itertools.count()
     help = "Drive real chat clients against a deployment and print latency, errors and memory."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -656,7 +653,9 @@ class Command(BaseCommand):
                 )
                 for count in counts:
                     victim.recorder = Recorder()
-                    await self._attacked(url, victim, texts, load, count, label)
+                    # Each phase floods with texts of its own (`run_attackers`).
+                    run = f"{number}.{count}"
+                    await self._attacked(url, victim, texts, load, count, label, run)
                     pooled[count] += victim.recorder.latencies.get("prediction", [])
         finally:
             await victim.close()
@@ -680,7 +679,14 @@ class Command(BaseCommand):
         )
 
     async def _attacked(
-        self, url: str, victim: ChatClient, texts: list[str], load: Load, count: int, label: str
+        self,
+        url: str,
+        victim: ChatClient,
+        texts: list[str],
+        load: Load,
+        count: int,
+        label: str,
+        run: str,
     ) -> None:
         """The victim types for --duration s while `count` attackers flood from a process
         of their own (other machines, in effect: their client work is not the victim's)."""
@@ -690,7 +696,7 @@ class Command(BaseCommand):
         results = context.SimpleQueue()
         process = context.Process(
             target=run_attackers,
-            args=(url, count, connected, stop, results, next(self._attack_runs)),
+            args=(url, count, connected, stop, results, run),
             daemon=True,
         )
         process.start()

@@ -8,44 +8,11 @@ Without that variable each process has its own registry and must be scraped by i
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import os
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
-
-
-class LoopCounter:
-    """A counter on the event loop's hot path (a step per typing frame): increments add up in
-    memory and reach prometheus_client at most every `every` seconds.
-
-    In multiprocess mode every increment takes one lock that all of a process's metrics share,
-    the database metrics of the pool threads included, and a frame's path must not wait on
-    a thread for it. Increment only from event loops; `flush` hands over what has added up.
-    """
-
-    def __init__(self, counter: Counter, *, every: float = 0.25) -> None:
-        self._counter = counter
-        self._every = every
-        self._pending = 0
-        self._flush_on: asyncio.AbstractEventLoop | None = None
-
-    def inc(self) -> None:
-        self._pending += 1
-        loop = asyncio.get_running_loop()
-        # Scheduled on this loop unless it already is (a loop closed since, as a test's,
-        # leaves its count to the next flush).
-        if self._flush_on is not loop:
-            self._flush_on = loop
-            loop.call_later(self._every, self.flush)
-
-    def flush(self) -> None:
-        self._flush_on = None
-        pending, self._pending = self._pending, 0
-        if pending:
-            self._counter.inc(pending)
-
 
 _FAST = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 _SLOW = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -65,11 +32,9 @@ PREDICTION_LATENCY = Histogram(
 )
 # Latest wins: a typing text still waiting when a newer one arrives is dropped unanswered
 # (the socket is over its budget, or the loop is behind); past the knee this is the shedding.
-TYPING_SKIPPED = LoopCounter(
-    Counter(
-        "typing_frames_skipped_total",
-        "Typing texts replaced by a newer one of the same socket before they were predicted.",
-    )
+TYPING_SKIPPED = Counter(
+    "typing_frames_skipped_total",
+    "Typing texts replaced by a newer one of the same socket before they were predicted.",
 )
 TYPING_BUDGET_WAITS = Counter(
     "typing_budget_waits_total",
@@ -79,12 +44,6 @@ TYPING_BUDGET_WAITS = Counter(
 )
 for _budget in ("socket", "address", "process"):
     TYPING_BUDGET_WAITS.labels(_budget)  # exported as 0 until the first wait
-TYPING_PACED = LoopCounter(
-    Counter(
-        "typing_paced_total",
-        "Times a socket's typing waited because the event loop ran late (apps.sessions.pacing).",
-    )
-)
 PRODUCTS_PREDICTED = Counter(
     "products_predicted_total", "Predictions that named a confident product."
 )

@@ -392,12 +392,6 @@ CHAT_PROCESS_PREDICTION_MS_PER_SECOND = env_float(
 # flooding in step cannot make a customer wait behind all their predictions.
 CHAT_PREDICTION_SLICE_MS = env_float("CHAT_PREDICTION_SLICE_MS", 2.0, minimum=0.1)
 CHAT_PREDICTION_WINDOW_MS = env_float("CHAT_PREDICTION_WINDOW_MS", 3.0, minimum=0.2)
-# Past its knee a process paces typing instead of queueing it (apps.sessions.pacing): while
-# the event loop runs more than LAG ms late, and for HOLD ms after, each socket predicts at
-# most once every INTERVAL ms, for its newest text (LAG 0 = never paced).
-CHAT_PACING_LAG_MS = env_float("CHAT_PACING_LAG_MS", 20.0, minimum=0.0)
-CHAT_PACING_HOLD_MS = env_float("CHAT_PACING_HOLD_MS", 1000.0, minimum=0.0)
-CHAT_PACING_INTERVAL_MS = env_float("CHAT_PACING_INTERVAL_MS", 300.0, minimum=0.0)
 # Proxies in front of the web processes that append to X-Forwarded-For (nginx, an ingress).
 # The client is the address the outermost of them saw; 0 trusts no header and uses the peer.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)

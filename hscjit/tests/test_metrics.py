@@ -114,24 +114,3 @@ def test_refresh_manuals_asks_a_refresh_of_ready_manuals_fetched_from_a_url(monk
     assert asked == [ready.pk]
     assert uploaded.pk not in asked
     assert manual_tasks.refresh_manuals.apply().get() is None  # a duplicate run
-
-
-async def test_a_loop_counter_hands_its_increments_over_once_a_period() -> None:
-    import asyncio
-
-    from prometheus_client import CollectorRegistry, Counter
-
-    from hscjit.metrics import LoopCounter
-
-    registry = CollectorRegistry()
-    counter = LoopCounter(
-        Counter("hot_total", "A hot path's count.", registry=registry), every=0.05
-    )
-    for _ in range(3):
-        counter.inc()
-    assert registry.get_sample_value("hot_total") == 0.0  # not yet: no lock taken per step
-    await asyncio.sleep(0.1)
-    assert registry.get_sample_value("hot_total") == 3.0
-    counter.inc()
-    counter.flush()
-    assert registry.get_sample_value("hot_total") == 4.0

@@ -27,7 +27,6 @@ from apps.sessions.consumers.typing_focus import Budgets, FocusActions, TypingFo
 from apps.sessions.handoff.consumer import HandoffMixin
 from apps.sessions.handoff.events import chat_group
 from apps.sessions.models import ChatSession
-from apps.sessions.pacing import typing_interval
 from apps.sessions.protocol import Envelope, ProtocolError
 from apps.sessions.ratelimit import (
     TokenBucket,
@@ -113,7 +112,6 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
             budgets=Budgets.for_socket(self._address),
             start=self._tasks.start,
             focus_pk=chat.product_id,
-            pace=typing_interval,
         )
         WEBSOCKET_ACTIVE_CONNECTIONS.inc()
         try:

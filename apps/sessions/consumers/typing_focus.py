@@ -5,9 +5,7 @@ budgets waits while frames arriving meanwhile replace that text. The confident p
 becomes the focus: its documents are asked for at once (each once per socket), and their
 status groups are followed once the focus has held for `settles_after`, so a customer still
 typing does not make the socket join and leave groups on every keystroke. The socket's I/O
-comes in as `FocusActions`, time as a clock and a sleep, its tasks go through `start`. While the
-process runs behind, `pace` gives the least time between two predictions of the socket
-(apps.sessions.pacing), and frames arriving meanwhile replace the waiting text.
+comes in as `FocusActions`, time as a clock and a sleep, its tasks go through `start`.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.sessions.ratelimit import WorkBudget, address_budget, light_budget, process_budget
-from hscjit.metrics import TYPING_BUDGET_WAITS, TYPING_PACED, TYPING_SKIPPED
+from hscjit.metrics import TYPING_BUDGET_WAITS, TYPING_SKIPPED
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +89,6 @@ class TypingFocus:
         budgets: Budgets,
         start: Callable[[Coroutine[Any, Any, None]], asyncio.Task[Any] | None],
         focus_pk: int | None,
-        pace: Callable[[], float] = lambda: 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         settles_after: float = FOCUS_SETTLES_AFTER,
@@ -99,7 +96,6 @@ class TypingFocus:
     ) -> None:
         self._actions = actions
         self._budgets = budgets
-        self._pace = pace
         self._start = start
         self._clock = clock
         self._sleep = sleep
@@ -115,7 +111,6 @@ class TypingFocus:
         self._pending: tuple[str, str | None] | None = None
         self._taken: tuple[str, str | None] | None = None
         self._typing_worker: asyncio.Task[Any] | None = None
-        self._predicted_at = float("-inf")
         self._wanted: tuple[int, Card] | None = None
         self._focus_worker: asyncio.Task[Any] | None = None
         self._prefetched: set[int] = set()
@@ -135,12 +130,6 @@ class TypingFocus:
         own, light = self._budgets.own, self._budgets.light
         shared = self._budgets.shared()
         while self._pending is not None:
-            # A process running behind answers each socket a few times a second, newest first.
-            interval = self._pace()
-            if interval and (wait := self._predicted_at + interval - self._clock()) > 0:
-                TYPING_PACED.inc()
-                await self._sleep(wait)
-                continue
             # Over its budget (or its address's), this socket waits; frames arriving meanwhile
             # replace the pending text, so only the newest is predicted.
             own_wait, shared_wait = own.wait(), shared.wait() if shared else 0.0
@@ -158,7 +147,6 @@ class TypingFocus:
                 continue
             budgets = [b for b in (own, light, shared, process) if b is not None]
             self._taken = None
-            self._predicted_at = self._clock()
             try:
                 await self._actions.predict(self._take, budgets, own.spent())
             except Exception:

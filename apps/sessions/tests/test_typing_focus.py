@@ -18,7 +18,6 @@ from apps.sessions.consumers.typing_focus import (
     TypingFocus,
 )
 from apps.sessions.ratelimit import WorkBudget
-from hscjit.metrics import TYPING_PACED, TYPING_SKIPPED
 
 
 class FakeTime:
@@ -81,9 +80,6 @@ class Socket:
         # Set, predictions wait for it as for their turn.
         self.turn: asyncio.Event | None = None
         self.queue_broken = False
-        # The least time between two predictions (apps.sessions.pacing): 0 while the loop
-        # keeps up.
-        self.interval = 0.0
         self.tasks = TrackedTasks()
         self.machine = TypingFocus(
             actions=FocusActions(
@@ -98,7 +94,6 @@ class Socket:
             budgets=budgets or budgets_for(time),
             start=self.tasks.start,
             focus_pk=None,
-            pace=lambda: self.interval,
             clock=time.clock,
             sleep=time.sleep,
         )
@@ -176,7 +171,6 @@ async def test_a_burst_read_before_the_worker_runs_is_answered_for_its_last_text
 
 
 def skipped_frames() -> float:
-    TYPING_SKIPPED.flush()
     return REGISTRY.get_sample_value("typing_frames_skipped_total") or 0.0
 
 
@@ -265,42 +259,6 @@ async def test_while_it_has_light_share_a_socket_skips_the_spent_process_budget(
     await settle()
     assert socket.predicted == ["rc 600"]
     assert budget_waits("process") == waits
-
-
-def paced_waits() -> float:
-    TYPING_PACED.flush()
-    return REGISTRY.get_sample_value("typing_paced_total") or 0.0
-
-
-async def test_while_the_loop_runs_late_a_socket_predicts_its_newest_text_once_an_interval(time):
-    socket = Socket(time)
-    socket.machine.typed("r", None)
-    await settle()
-    socket.interval = 0.4
-    skipped, paced = skipped_frames(), paced_waits()
-    # Keystrokes 0.2 s apart: the one 0.2 s after the last prediction waits, the next
-    # replaces it and is answered 0.4 s after that prediction.
-    await time.advance(0.2)
-    socket.machine.typed("rc", None)
-    await settle()
-    assert socket.predicted == ["r"]
-    await time.advance(0.1)
-    socket.machine.typed("rc ", None)
-    await time.advance(0.1)
-    assert socket.predicted == ["r", "rc "]
-    assert skipped_frames() - skipped == 1  # "rc", never predicted
-    assert paced_waits() - paced == 1
-    # The last keystroke of a burst is answered when its interval is over, not lost.
-    socket.machine.typed("rc 6", None)
-    await time.advance(0.39)
-    assert socket.predicted == ["r", "rc "]
-    await time.advance(0.01)
-    assert socket.predicted == ["r", "rc ", "rc 6"]
-    # The loop caught up: a keystroke is answered at once again.
-    socket.interval = 0.0
-    socket.machine.typed("rc 60", None)
-    await settle()
-    assert socket.predicted[-1] == "rc 60"
 
 
 async def test_a_failed_prediction_is_reported_with_its_ref_and_typing_goes_on(time):

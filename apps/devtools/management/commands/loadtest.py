@@ -75,7 +75,6 @@ TARGET_ATTACK_RATIO = 2.0
 SKIPPED_COUNTER = "typing_frames_skipped_total"
 # Typing that waited for the process's budget: a socket past its light share.
 BUDGET_WAITS_COUNTER = "typing_budget_waits_total"
-PACED_COUNTER = "typing_paced_total"
 DRAIN_SECONDS = 2.0  # for the last replies after a phase
 TARGET_AGENT_REPLY_MS = 100.0
 
@@ -373,7 +372,7 @@ class Command(BaseCommand):
             )
         typists = clients[: load.typists]
         askers = clients[load.typists : load.typists + load.askers]
-        waits = None if echo else await self._waits(url)
+        waits = None if echo else await self._process_waits(url)
         until = time.monotonic() + load.duration
         texts = typing_inputs()
         await asyncio.gather(
@@ -385,13 +384,9 @@ class Command(BaseCommand):
             *([support.work(until)] if support else []),
         )
         await asyncio.sleep(DRAIN_SECONDS)
-        if waits is not None and (after := await self._waits(url)) is not None:
-            # A customer typing normally stays within its light share and never waits for the
-            # process budget; below the knee the loop keeps up and typing is not paced.
-            self.stdout.write(
-                f"[{name}] typing waits for the process budget: {after[0] - waits[0]:.0f}, "
-                f"paced: {after[1] - waits[1]:.0f}"
-            )
+        if waits is not None and (after := await self._process_waits(url)) is not None:
+            # A customer typing normally stays within its light share and never waits here.
+            self.stdout.write(f"[{name}] typing waits for the process budget: {after - waits:.0f}")
         if support is not None:
             support.measure()
         everyone = clients + (support.customers if support else [])
@@ -508,7 +503,7 @@ class Command(BaseCommand):
         for client in typists + askers:
             client.record_into(recorder)
         before = await server_counter(url, SKIPPED_COUNTER) if name == "chat" else None
-        waits_before = await self._waits(url) if name == "chat" else None
+        waits_before = await self._process_waits(url) if name == "chat" else None
         # Whether the load client or the web process ran out of CPU, for reading the figures.
         client_cpu, web_cpu, started = time.process_time(), self._cpu_seconds(web), time.monotonic()
         until = started + load.duration
@@ -525,10 +520,9 @@ class Command(BaseCommand):
         web_busy = (self._cpu_seconds(web) - web_cpu) / wall
         await asyncio.sleep(DRAIN_SECONDS)
         after = await server_counter(url, SKIPPED_COUNTER) if name == "chat" else None
-        waits_after = await self._waits(url) if name == "chat" else None
+        waits_after = await self._process_waits(url) if name == "chat" else None
         waits = (
-            f", {waits_after[0] - waits_before[0]:.0f} process-budget waits, "
-            f"{waits_after[1] - waits_before[1]:.0f} paced"
+            f", {waits_after - waits_before:.0f} process-budget waits"
             if waits_before is not None and waits_after is not None
             else ""
         )
@@ -559,11 +553,8 @@ class Command(BaseCommand):
         return point
 
     @staticmethod
-    async def _waits(url: str) -> tuple[float, float] | None:
-        """The server's typing waits so far: for the process budget, and paced."""
-        process = await server_counter(url, BUDGET_WAITS_COUNTER, budget="process")
-        paced = await server_counter(url, PACED_COUNTER)
-        return None if process is None or paced is None else (process, paced)
+    async def _process_waits(url: str) -> float | None:
+        return await server_counter(url, BUDGET_WAITS_COUNTER, budget="process")
 
     # --- a cold question under typing ------------------------------------------------------
 

@@ -11,7 +11,9 @@ one line). What it does not give is structure, so it is recovered from the lines
 - a run of short unpunctuated lines after a heading is a table: each row is a unit and
   remembers the table's header row;
 - page furniture: lines repeated on most pages, bare page numbers, runs of one- or
-  two-letter lines (rotated table-of-contents text, diagram labels) are dropped, and text
+  two-letter lines (rotated table-of-contents text, diagram labels), table-of-contents lines
+  ("Initial Setup 3 Connecting to Your Device 3") and a cover that gives only the title are
+  dropped, and text
   repeated across the manual (boilerplate) or in safety sections is marked so ranking
   weighs it down.
 """
@@ -34,6 +36,10 @@ _STEP = re.compile(r"^\d{1,2}\.\s+\S")
 _LABEL = re.compile(r"^(?:(?:[A-Z]|\d{1,2})\.\s*)+(?=[A-Z(\"“])")
 _LETTER_ITEM = re.compile(r"^[A-Z]\.\s*(?:[A-Z]\.\s*)*(?=[A-Z(\"“])")
 _BULLET = re.compile(r"^[•●▪◦■□\-–*]\s*")  # noqa: RUF001 - the en dash is a bullet
+# A table-of-contents line: two or more titles, each followed by its page number.
+_CONTENTS = re.compile(r"(?:\d{1,3}\s+)?(?:[A-Z][\w'&/-]*(?:\s+[\w'&/-]+){0,6}\s+\d{1,3}\s*){2,}")
+# A cover page of a longer document: a few words, no sentence.
+_COVER_WORDS = 8
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]”\"][.!?])\s+(?=[A-Z(“\"])")
 _END_PUNCTUATION = (".", ":", "!", "?", ";", ",")
 _SAFETY = re.compile(r"safety|precaution|caution|warning|important notice", re.IGNORECASE)
@@ -90,17 +96,36 @@ def _is_scrap(line: str) -> bool:
     return letters <= 2 or _DIGITS.fullmatch(line.replace(" ", "")) is not None
 
 
+def _is_cover(page_lines: list[str], page_count: int) -> bool:
+    words = " ".join(page_lines)
+    return (
+        page_count >= 3
+        and len(words.split()) <= _COVER_WORDS
+        and not any(mark in words for mark in ".:?!")
+    )
+
+
 def _lines(pages: Sequence[tuple[int, str]]) -> list[tuple[str, int]]:
     furniture = _furniture(pages)
     lines: list[tuple[str, int]] = []
-    for number, text in pages:
+    for position_of_page, (number, text) in enumerate(pages):
         page_lines = [" ".join(line.split()) for line in _clean(text).splitlines()]
         page_lines = [line for line in page_lines if line]
-        # Rotated text comes out a few letters a line: a run of such lines is one scrap.
+        if position_of_page == 0 and _is_cover(page_lines, len(pages)):
+            continue  # the title answers nothing
+        # Rotated text comes out a few letters a line: a run of such lines is one scrap,
+        # with the lower-case word pieces between them ("tio", "rvicin").
         short = [len(line) <= 4 for line in page_lines]
         for position, line in enumerate(page_lines):
-            in_run = sum(short[max(0, position - 3) : position + 4]) >= 4 and short[position]
-            if in_run or _is_scrap(line) or _normalised_line(line) in furniture:
+            in_run = sum(short[max(0, position - 3) : position + 4]) >= 4 and (
+                short[position] or (len(line) <= 7 and line.isalpha() and line.islower())
+            )
+            if (
+                in_run
+                or _is_scrap(line)
+                or _normalised_line(line) in furniture
+                or _CONTENTS.fullmatch(line)
+            ):
                 continue
             lines.append((line, number))
     return lines

@@ -88,6 +88,22 @@ def test_a_callout_keeps_its_label_and_rotated_scraps_are_dropped() -> None:
     assert all(len(unit.text) > 4 for unit in units)
 
 
+def test_a_cover_and_a_table_of_contents_are_dropped_as_page_furniture() -> None:
+    # As the N32B user manual reads: a title-only cover, then contents in rotated letters
+    # with lines of titles and page numbers between them.
+    contents = "\n".join(
+        ["In", "t", "r", "o", "rvicin", "3 Initial Setup 3 Connecting to Your Device 3"]
+    )
+    contents += "\n" + "\n".join(["S", "e", "cific", "a", "tio", "n", "s", "5"])
+    pages = [(1, "User Manual"), (2, contents), (3, "Initial Setup\nConnect the USB cable first.")]
+    assert [unit.text for unit in split_units(pages)] == [
+        "Initial Setup",
+        "Connect the USB cable first.",
+    ]
+    # A short first page that says something is kept.
+    assert split_units([(1, "Hold WRITE to reset."), *pages[1:]])[0].text == "Hold WRITE to reset."
+
+
 def test_a_question_matching_a_heading_is_answered_with_the_steps_under_it() -> None:
     index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
     answer = extractive.compose(
@@ -120,6 +136,15 @@ def test_the_product_name_in_hebrew_letters_is_not_a_question_word() -> None:
     assert not any("פלייטס" in term for term in weights)
     assert "משנימ" in weights or "משנים" in weights
     assert hebrew_words("קטנה 50 עם ריוורב", exclude=["Katana-50 MkII", "BOSS"]) == ["ריוורב"]
+
+
+@pytest.mark.parametrize("question", ["האם לN32B יש בלוטות'", "האם ב-N32B יש בלוטות'"])
+def test_the_product_name_behind_a_hebrew_prefix_is_not_a_question_word(question: str) -> None:
+    # "לN32B": Hebrew's prefix letters glue to a Latin name as to any word.
+    weights = query_weights(question, exclude=["Shik N32B"])
+    assert set(weights) == {"בלוטות", "לוטות", "וטות"}
+    # A Latin word behind a prefix that does not name the product stays a question word.
+    assert "midi" in query_weights("איך משנים ה-MIDI", exclude=["Shik N32B"])
 
 
 def test_a_number_next_to_no_name_word_stays_a_question_word() -> None:

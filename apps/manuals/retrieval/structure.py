@@ -11,11 +11,10 @@ one line). What it does not give is structure, so it is recovered from the lines
 - a run of short unpunctuated lines after a heading is a table: each row is a unit and
   remembers the table's header row;
 - page furniture: lines repeated on most pages, bare page numbers, runs of one- or
-  two-letter lines (rotated table-of-contents text, diagram labels), table-of-contents lines
-  ("Initial Setup 3 Connecting to Your Device 3") and a cover that gives only the title are
-  dropped, and text
-  repeated across the manual (boilerplate) or in safety sections is marked so ranking
-  weighs it down.
+  two-letter lines (rotated table-of-contents text, diagram labels), contents lines on the
+  first pages ("Initial Setup 3 Connecting to Your Device 3") and a cover that gives only the
+  title are dropped, and text repeated across the manual (boilerplate) or in safety sections
+  is marked so ranking weighs it down.
 """
 
 from __future__ import annotations
@@ -36,7 +35,9 @@ _STEP = re.compile(r"^\d{1,2}\.\s+\S")
 _LABEL = re.compile(r"^(?:(?:[A-Z]|\d{1,2})\.\s*)+(?=[A-Z(\"“])")
 _LETTER_ITEM = re.compile(r"^[A-Z]\.\s*(?:[A-Z]\.\s*)*(?=[A-Z(\"“])")
 _BULLET = re.compile(r"^[•●▪◦■□\-–*]\s*")  # noqa: RUF001 - the en dash is a bullet
-# A table-of-contents line: two or more titles, each followed by its page number.
+# A table-of-contents line: two or more titles, each followed by its page number; looked for
+# on the first pages only, where contents are (a table row elsewhere can read the same).
+_CONTENTS_PAGES = 3
 _CONTENTS = re.compile(r"(?:\d{1,3}\s+)?(?:[A-Z][\w'&/-]*(?:\s+[\w'&/-]+){0,6}\s+\d{1,3}\s*){2,}")
 # A cover page of a longer document: a few words, no sentence.
 _COVER_WORDS = 8
@@ -124,7 +125,7 @@ def _lines(pages: Sequence[tuple[int, str]]) -> list[tuple[str, int]]:
                 in_run
                 or _is_scrap(line)
                 or _normalised_line(line) in furniture
-                or _CONTENTS.fullmatch(line)
+                or (position_of_page < _CONTENTS_PAGES and _CONTENTS.fullmatch(line))
             ):
                 continue
             lines.append((line, number))

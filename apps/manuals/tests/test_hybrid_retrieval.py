@@ -102,6 +102,9 @@ def test_a_cover_and_a_table_of_contents_are_dropped_as_page_furniture() -> None
     ]
     # A short first page that says something is kept.
     assert split_units([(1, "Hold WRITE to reset."), *pages[1:]])[0].text == "Hold WRITE to reset."
+    # Past the first pages a line of names and numbers is a table row, not contents.
+    later = [*pages, (4, "Factory values"), (5, "Level 5 Tone 7\nBoth set at the factory.")]
+    assert any("Level 5 Tone 7" in unit.text for unit in split_units(later))
 
 
 def test_a_question_matching_a_heading_is_answered_with_the_steps_under_it() -> None:

@@ -103,8 +103,6 @@ def tokens(text: str) -> list[str]:
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6"}
 _MARK = re.compile(r"^(?:mk|mark)(i{1,3}|iv|vi?|\d+)?$")
 _PIECE = re.compile(r"[a-z]+|\d+|[\u05d0-\u05ea]+")
-# Hebrew glues its prefix letters to a Latin name too ("לN32B", "ב-Katana").
-_PREFIXED_LATIN = re.compile(r"^[והבלמשכ]{1,2}-?(?=[a-z0-9])")
 
 
 def name_pieces(raw: str) -> list[str]:
@@ -144,8 +142,11 @@ def _naming_tokens(raws: list[str], pieces: frozenset[str]) -> set[int]:
     sounds = SoundMap(pieces) if any(map(_is_hebrew, raws)) else None
     naming: set[int] = set()
     for position, raw in enumerate(raws):
-        own = name_pieces(_PREFIXED_LATIN.sub("", raw))
-        named = bool(own) and all(piece in pieces for piece in own) and not raw.isdigit()
+        # Hebrew glues its prefix letters to a name as to any word ("לN32B", "ב-Katana").
+        named = not raw.isdigit() and any(
+            own and all(piece in pieces for piece in own)
+            for own in map(name_pieces, _hebrew_forms(re.sub(r"[-./]", "", raw)))
+        )
         if named or (sounds is not None and sounds.word_for(raw) is not None):
             naming.add(position)
     for position, raw in enumerate(raws):

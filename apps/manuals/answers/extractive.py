@@ -78,6 +78,9 @@ def _query(
     query_vector: np.ndarray | None,
 ) -> Query:
     context_vector = None
+    # Hebrew words are bridged to an English manual's words only when the question itself
+    # was embedded: same model, and no second wait on an endpoint that is down.
+    foreign = hebrew_words(question, exclude=exclude) if query_vector is not None else []
     if (
         context
         and query_vector is not None
@@ -86,10 +89,11 @@ def _query(
         # The context is the previous question, then its answer: the question says what the
         # turn was about, and its vector is cached from that turn. The model's cost grows
         # with every token (a ~460-token answer took 6-7 times as long as 100 tokens).
-        context_vector = store.embed_question(context.split("\n", 1)[0])
-    # Hebrew words are bridged to an English manual's words only when the question itself
-    # was embedded: same model, and no second wait on an endpoint that is down.
-    foreign = hebrew_words(question, exclude=exclude) if query_vector is not None else []
+        previous = context.split("\n", 1)[0]
+        context_vector = store.embed_question(previous)
+        # Its Hebrew words are bridged too, at the context's weight ("ואיך טוענים אותו?"
+        # after "איך שומרים פריסט?" is about presets); their vectors are cached from then.
+        foreign += [word for word in hebrew_words(previous, exclude=exclude) if word not in foreign]
     return build_query(
         question=question,
         context=context,

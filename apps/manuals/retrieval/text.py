@@ -44,6 +44,19 @@ STOPWORDS = frozenset(
 )
 
 
+def _is_stopword(word: str) -> bool:
+    """A stop word, or one behind Hebrew prefix letters ("ואיך", "שיש", "בזה"), which Hebrew
+    writes joined to the next word."""
+    if word in STOPWORDS:
+        return True
+    return any(
+        len(word) - cut >= 2
+        and all(letter in _HEBREW_PREFIXES for letter in word[:cut])
+        and word[cut:] in STOPWORDS
+        for cut in (1, 2)
+    )
+
+
 def _hebrew_forms(word: str) -> list[str]:
     """The word and, when it starts with prefix letters, the word without one or two."""
     forms = [word]
@@ -65,7 +78,7 @@ def term_forms(raw: str) -> list[str]:
     """The index terms of one raw token (already lower-case); empty for a stop word."""
     raw = _NIQQUD.sub("", raw)
     joined = re.sub(r"[-./]", "", raw)
-    if not joined or joined in STOPWORDS:
+    if not joined or _is_stopword(joined):
         return []
     if _is_hebrew(joined):
         # "ה-MIDI" also gives "midi": a Latin word without its prefix is stemmed as Latin.
@@ -189,7 +202,7 @@ def hebrew_words(text: str, *, exclude: Iterable[str] = ()) -> list[str]:
             position not in naming
             and _is_hebrew(word)
             and word.isalpha()
-            and word not in STOPWORDS
+            and not _is_stopword(word)
             and word not in words
         ):
             words.append(word)

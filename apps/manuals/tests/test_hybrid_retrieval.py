@@ -141,6 +141,13 @@ def test_the_product_name_in_hebrew_letters_is_not_a_question_word() -> None:
     assert hebrew_words("קטנה 50 עם ריוורב", exclude=["Katana-50 MkII", "BOSS"]) == ["ריוורב"]
 
 
+def test_a_hebrew_stop_word_behind_prefix_letters_is_still_a_stop_word() -> None:
+    # "ואיך" is "and how", "שיש" "that there is", "בזה" "with this".
+    assert set(query_weights("ואיך טוענים את זה?")) == {"טוענים"}
+    assert query_weights("שיש בזה") == {}
+    assert hebrew_words("ואיך טוענים שיש") == ["טוענים"]
+
+
 @pytest.mark.parametrize("question", ["האם לN32B יש בלוטות'", "האם ב-N32B יש בלוטות'"])
 def test_the_product_name_behind_a_hebrew_prefix_is_not_a_question_word(question: str) -> None:
     # "לN32B": Hebrew's prefix letters glue to a Latin name as to any word.
@@ -335,6 +342,28 @@ def test_a_follow_up_embeds_its_own_words_and_reuses_the_previous_questions_vect
     sent = [text for _, body in server.requests for text in body["input"]]  # type: ignore[attr-defined]
     # Each question once; never the long answer (its cost grows with every token).
     assert sorted(sent) == sorted([f"query: {previous}", f"query: {question}"])
+
+
+def test_a_hebrew_follow_up_bridges_the_hebrew_words_of_the_previous_question(settings) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EmbeddingsHandler)
+    server.requests = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.EMBEDDINGS_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    settings.EMBEDDINGS_MODEL = "e5-hebrew-follow-up-test"
+    previous = "איך שומרים סאונד?"
+    try:
+        question = "ואיך טוענים אותו?"
+        extractive.compose(
+            documents=[(INFO, ManualIndex(manual_id=1, version=1, pages=RESET_PAGES))],
+            question=question,
+            context=f"{previous}\nHold WRITE.",
+            query_vector=store.embed_question(question),
+        )
+    finally:
+        server.shutdown()
+    sent = {text for _, body in server.requests for text in body["input"]}  # type: ignore[attr-defined]
+    # The follow-up's own word and those of the turn it points back at ("sound").
+    assert {"query: טוענים", "query: שומרים", "query: סאונד"} <= sent
 
 
 def test_an_embeddings_endpoint_that_is_down_is_a_clear_error_and_answers_stay_lexical(

@@ -318,19 +318,18 @@ def test_the_openai_compatible_embedder_posts_prefixed_texts_and_normalises() ->
     assert np.isclose(np.linalg.norm(vector), 1.0)
 
 
-def test_a_follow_up_embeds_its_own_words_and_reuses_the_previous_questions_vector(
-    settings,
-) -> None:
+def _follow_up_sends(
+    settings, *, model: str, previous: str, answer: str, question: str
+) -> list[str]:
+    """The texts a follow-up sends to a loopback embeddings endpoint, the turn before it
+    embedded first as the answer service embeds it."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _EmbeddingsHandler)
     server.requests = []  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.EMBEDDINGS_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    settings.EMBEDDINGS_MODEL = "e5-follow-up-test"
-    previous = "how would I bring back the factory settings on my kt50?"
-    answer = "According to the manual: Hold WRITE and switch it on. " * 30
+    settings.EMBEDDINGS_MODEL = model
     try:
-        store.embed_question(previous)  # the turn before, as the answer service embeds it
-        question = "and can I undo that?"
+        store.embed_question(previous)
         extractive.compose(
             documents=[(INFO, ManualIndex(manual_id=1, version=1, pages=RESET_PAGES))],
             question=question,
@@ -339,31 +338,35 @@ def test_a_follow_up_embeds_its_own_words_and_reuses_the_previous_questions_vect
         )
     finally:
         server.shutdown()
-    sent = [text for _, body in server.requests for text in body["input"]]  # type: ignore[attr-defined]
+    return [text for _, body in server.requests for text in body["input"]]  # type: ignore[attr-defined]
+
+
+def test_a_follow_up_embeds_its_own_words_and_reuses_the_previous_questions_vector(
+    settings,
+) -> None:
+    previous = "how would I bring back the factory settings on my kt50?"
+    question = "and can I undo that?"
+    sent = _follow_up_sends(
+        settings,
+        model="e5-follow-up-test",
+        previous=previous,
+        answer="According to the manual: Hold WRITE and switch it on. " * 30,
+        question=question,
+    )
     # Each question once; never the long answer (its cost grows with every token).
     assert sorted(sent) == sorted([f"query: {previous}", f"query: {question}"])
 
 
 def test_a_hebrew_follow_up_bridges_the_hebrew_words_of_the_previous_question(settings) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EmbeddingsHandler)
-    server.requests = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.EMBEDDINGS_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    settings.EMBEDDINGS_MODEL = "e5-hebrew-follow-up-test"
-    previous = "איך שומרים סאונד?"
-    try:
-        question = "ואיך טוענים אותו?"
-        extractive.compose(
-            documents=[(INFO, ManualIndex(manual_id=1, version=1, pages=RESET_PAGES))],
-            question=question,
-            context=f"{previous}\nHold WRITE.",
-            query_vector=store.embed_question(question),
-        )
-    finally:
-        server.shutdown()
-    sent = {text for _, body in server.requests for text in body["input"]}  # type: ignore[attr-defined]
+    sent = _follow_up_sends(
+        settings,
+        model="e5-hebrew-follow-up-test",
+        previous="איך שומרים סאונד?",
+        answer="Hold WRITE.",
+        question="ואיך טוענים אותו?",
+    )
     # The follow-up's own word and those of the turn it points back at ("sound").
-    assert {"query: טוענים", "query: שומרים", "query: סאונד"} <= sent
+    assert {"query: טוענים", "query: שומרים", "query: סאונד"} <= set(sent)
 
 
 def test_an_embeddings_endpoint_that_is_down_is_a_clear_error_and_answers_stay_lexical(

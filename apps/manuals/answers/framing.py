@@ -22,7 +22,8 @@ PHRASES = {
         "try other words, or contact support.",
     ),
     "the_manual": pgettext_lazy("answer framing", "the manual"),
-    "and": pgettext_lazy("list of documents", "and"),
+    # Hebrew joins "and" to the next word, with a hyphen before a Latin title.
+    "and": pgettext_lazy("list of documents", "%(others)s and %(last)s"),
     "page": pgettext_lazy("citation marker, one page", "p. %(pages)s"),
     "pages": pgettext_lazy("citation marker, a page range", "pp. %(pages)s"),
     "llm_failed": pgettext_lazy(
@@ -52,4 +53,4 @@ def document_list(titles: list[str], lang: str | None = None) -> str:
     titles = [title for title in dict.fromkeys(titles) if title] or [phrase("the_manual", lang)]
     if len(titles) == 1:
         return titles[0]
-    return ", ".join(titles[:-1]) + f" {phrase('and', lang)} {titles[-1]}"
+    return phrase("and", lang, others=", ".join(titles[:-1]), last=titles[-1])

@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from django.conf import settings
 
 from apps.manuals.answers import extractive
+from apps.manuals.answers.framing import document_list
 from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
 from apps.manuals.embeddings import EmbeddingError, OpenAIEmbedder
 from apps.manuals.retrieval import store
@@ -250,6 +251,12 @@ def test_a_hebrew_question_gets_hebrew_framing_around_the_english_quote(hebrew_c
     assert answer.citations[0]["document"] == "KT-50 Owner's Manual"
     missing = extractive.compose(documents=[(INFO, index)], question="יש בלוטות'?", lang="he")
     assert missing.state == NOT_IN_MANUAL and "המדריך אינו עוסק" in missing.text
+    # Hebrew's "in" and "and" join the next word, with a hyphen before a Latin title.
+    assert "חיפשתי ב-KT-50 Owner's Manual ולא" in missing.text
+    assert document_list(["A Manual", "B Manual", "C Manual"], "he") == (
+        "A Manual, B Manual ו-C Manual"  # noqa: RUF001 - Hebrew "and"
+    )
+    assert document_list(["A Manual", "B Manual"]) == "A Manual and B Manual"
 
 
 @pytest.mark.django_db

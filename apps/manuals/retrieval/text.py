@@ -44,30 +44,25 @@ STOPWORDS = frozenset(
 )
 
 
+def _without_prefixes(word: str, shortest: int) -> list[str]:
+    """The word without its first one and first two letters, where they are prefix letters
+    and at least `shortest` letters remain."""
+    return [
+        word[cut:]
+        for cut in (1, 2)
+        if len(word) - cut >= shortest and all(letter in _HEBREW_PREFIXES for letter in word[:cut])
+    ]
+
+
 def _is_stopword(word: str) -> bool:
     """A stop word, or one behind Hebrew prefix letters ("ואיך", "שיש", "בזה"), which Hebrew
     writes joined to the next word."""
-    if word in STOPWORDS:
-        return True
-    return any(
-        len(word) - cut >= 2
-        and all(letter in _HEBREW_PREFIXES for letter in word[:cut])
-        and word[cut:] in STOPWORDS
-        for cut in (1, 2)
-    )
+    return word in STOPWORDS or any(rest in STOPWORDS for rest in _without_prefixes(word, 2))
 
 
 def _hebrew_forms(word: str) -> list[str]:
     """The word and, when it starts with prefix letters, the word without one or two."""
-    forms = [word]
-    for cut in (1, 2):
-        if (
-            len(word) - cut >= 3
-            and all(letter in _HEBREW_PREFIXES for letter in word[:cut])
-            and word[cut:] not in STOPWORDS
-        ):
-            forms.append(word[cut:])
-    return forms
+    return [word, *(rest for rest in _without_prefixes(word, 3) if rest not in STOPWORDS)]
 
 
 def _is_hebrew(word: str) -> bool:

@@ -357,11 +357,11 @@ def index_pages(manual_id: int, pages: list[tuple[int, str]]) -> tuple[Any, str]
     return index, embedder.name
 
 
-def embed(question: RealQuestion) -> Any:
+def embed(question: RealQuestion, exclude: str) -> Any:
     """The question's vector as the answer service computes it (None: lexical only)."""
     from apps.manuals.retrieval import embed_question
 
-    return embed_question(question.question)
+    return embed_question(question.question, exclude=[exclude])
 
 
 def ask_documents(
@@ -380,7 +380,7 @@ def ask_documents(
 
 
 Asker = Callable[[list[Document], RealQuestion, str, Any], Answer]
-Embedder = Callable[[RealQuestion], Any]
+Embedder = Callable[[RealQuestion, str], Any]
 
 
 @dataclass(frozen=True)
@@ -452,7 +452,7 @@ def run_real(
     for question in questions:
         product = products[question.product]
         started = time.perf_counter()
-        vector = embed(question)
+        vector = embed(question, product.exclude_text)
         embedded = time.perf_counter()
         answer = ask(documents[product.key], question, product.exclude_text, vector)
         done = time.perf_counter()

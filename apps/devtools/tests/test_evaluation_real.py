@@ -102,15 +102,15 @@ def _fake_ask(asked: list[tuple[str, str, list[str]]]):
     def ask(
         documents: list[Document], question: RealQuestion, exclude: str, vector: object
     ) -> Answer:
-        assert vector == f"vector of {question.id}"
+        assert vector == f"vector of {question.id} without {exclude}"
         asked.append((question.id, exclude, [document.file for document in documents]))
         return CASES[question.id][1]
 
     return ask
 
 
-def _fake_embed(question: RealQuestion) -> str:
-    return f"vector of {question.id}"
+def _fake_embed(question: RealQuestion, exclude: str) -> str:
+    return f"vector of {question.id} without {exclude}"
 
 
 def test_the_figures_count_hits_abstentions_false_answers_and_uncited_answers() -> None:

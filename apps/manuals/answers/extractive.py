@@ -90,7 +90,7 @@ def _query(
         # turn was about, and its vector is cached from that turn. The model's cost grows
         # with every token (a ~460-token answer took 6-7 times as long as 100 tokens).
         previous = context.split("\n", 1)[0]
-        context_vector = store.embed_question(previous)
+        context_vector = store.embed_question(previous, exclude=exclude)
         # Its Hebrew words are bridged too, at the context's weight ("ואיך טוענים אותו?"
         # after "איך שומרים פריסט?" is about presets); their vectors are cached from then.
         foreign += [word for word in hebrew_words(previous, exclude=exclude) if word not in foreign]

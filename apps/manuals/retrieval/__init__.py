@@ -4,7 +4,8 @@ The public surface (synchronous, CPU-bound: callers run it in an executor of the
 
 - `load_index(manual_id=, version=)`: the stored index (bounded in-process cache), or
   `IndexNotReady`; `get_index(...)` falls back to a lexical-only index built from the pages;
-- `embed_question(text)`: the question's vector, or None when embeddings are unavailable;
+- `embed_question(text, exclude=names)`: the question's vector without the product's
+  name, or None when embeddings are unavailable;
 - `apps.manuals.answers.extractive.compose(...)` / `.retrieve(...)` answer and rank across
   the documents of a product.
 

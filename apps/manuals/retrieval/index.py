@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from apps.manuals.retrieval import stored
 from apps.manuals.retrieval.structure import HEADING, ROW, Unit, split_units
@@ -46,6 +48,12 @@ BRIDGE_FULL = 5.0
 BRIDGE_TIE = 0.015
 BRIDGE_MAX = 2
 STOP_TERM = ""  # what a bridge word that is a stop word stands for
+# A question word the manual does not print is read as a typo of one of its words within one
+# edit per LETTERS_PER_EDIT letters, at most MAX_EDITS ("diffrent", "ocatves": a swap of two
+# letters is one edit), or as an abbreviation of one from ABBREVIATION_LETTERS letters ("freq").
+LETTERS_PER_EDIT = 5
+MAX_EDITS = 2
+ABBREVIATION_LETTERS = 4
 # Boilerplate (repeated notices, safety sections) ranks as if it matched this much less.
 _BOILERPLATE_WEIGHT = 0.6
 
@@ -334,6 +342,22 @@ class ManualIndex:
                 ]
             )
         return found
+
+    def spelled(self, word: str) -> str | None:
+        """The term of the manual word that `word` (plain, lower-case, not in the manual)
+        misspells or abbreviates; None when none does. The most widespread word wins a tie."""
+        words = self.bridge_words[: self.bridge_terms.index(STOP_TERM)] if self.bridge_terms else []
+        if len(word) >= ABBREVIATION_LETTERS:
+            for position, printed in enumerate(words):
+                if printed.startswith(word):
+                    return self.bridge_terms[position]
+        edits = min(MAX_EDITS, len(word) // LETTERS_PER_EDIT)
+        if not edits:
+            return None
+        found = process.extractOne(
+            word, words, scorer=OSA.distance, score_cutoff=edits, processor=None
+        )
+        return self.bridge_terms[found[2]] if found else None
 
     def table_header(self, unit: int) -> int | None:
         """The header row of the table a row belongs to (None for the header itself)."""

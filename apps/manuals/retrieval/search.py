@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from apps.manuals.retrieval.index import STOP_TERM, Hit, ManualIndex, Ranker
-from apps.manuals.retrieval.text import query_weights, term_forms, tokens
+from apps.manuals.retrieval.text import query_weights, surface_words, term_forms, tokens
 
 # Tuned with `manage.py eval_answers` on the non-held-out part of the real-manual set.
 LEXICAL_WEIGHT = 0.5
@@ -37,6 +37,7 @@ MIN_COVERAGE = 0.1
 MIN_LEXICAL_EVIDENCE = 0.5
 CONTEXT_WEIGHT = 0.35  # the previous turn's words, against 1.0 for the question's own
 BRIDGE_WEIGHT = 0.7  # a manual word a Hebrew word was bridged to, at full trust
+SPELLING_WEIGHT = 0.7  # a manual word a question word misspells or abbreviates
 CANDIDATES = 20
 _HEBREW = re.compile(r"[\u05d0-\u05ea]")
 # Words that point back at the previous turn ("and how do I undo that?").
@@ -56,6 +57,7 @@ class Query:
     foreign: tuple[str, ...] = ()  # the question's Hebrew words, to bridge to a manual's words
     foreign_vectors: np.ndarray | None = None  # their embeddings, row per word
     naming: frozenset[str] = frozenset()  # terms of the product's names
+    printed: tuple[tuple[str, str], ...] = ()  # (term, word as typed) of its plain words
 
 
 def _latin_share(weights: dict[str, float]) -> float:
@@ -104,6 +106,7 @@ def build_query(
         tuple(foreign),
         foreign_vectors,
         frozenset(tokens(" ".join(exclude))),
+        tuple(surface_words(question)),
     )
 
 
@@ -147,9 +150,16 @@ def dense_evidence(cosine: float, background: float) -> float:
 
 
 def document_terms(index: ManualIndex, query: Query) -> tuple[dict[str, float], float]:
-    """The weighted terms the question is matched on in this document (its own and those
-    its Hebrew words were bridged to), and the share of the question they can match."""
+    """The weighted terms the question is matched on in this document (its own, those its
+    Hebrew words were bridged to, and the words it misspelled or abbreviated), and the share
+    of the question they can match."""
     weights = lexical_terms(index, query.weights)
+    for term, word in query.printed:
+        if term in weights and not index.knows(term) and term not in query.naming:
+            meant = index.spelled(word)
+            if meant is not None:
+                typed = weights.pop(term)
+                weights[meant] = max(weights.get(meant, 0.0), SPELLING_WEIGHT * typed)
     bridged, share = bridged_terms(index, query)
     for term, weight in bridged.items():
         weights[term] = max(weights.get(term, 0.0), weight)

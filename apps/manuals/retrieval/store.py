@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -29,6 +29,7 @@ from psycopg import sql
 from apps.manuals.embeddings import Embedder, EmbeddingError, get_embedder
 from apps.manuals.retrieval.index import ManualIndex
 from apps.manuals.retrieval.stored import FORMAT
+from apps.manuals.retrieval.text import without_names
 from hscjit import cache
 from hscjit.background import enqueue
 
@@ -338,10 +339,15 @@ def _query_vectors_of(texts: Sequence[str]) -> list[np.ndarray]:
     return [known[text] for text in texts]
 
 
-def embed_question(text: str) -> np.ndarray | None:
-    """The question's vector, or None (then retrieval is lexical only, and the log says so)."""
+def embed_question(text: str, *, exclude: Iterable[str] = ()) -> np.ndarray | None:
+    """The question's vector, or None (then retrieval is lexical only, and the log says so).
+
+    The words that name the product (`exclude`: its names) are left out: the product is
+    chosen already, and a vector that holds its name leans to the passages that say it (an
+    introduction) instead of the ones about what is asked.
+    """
     try:
-        return _query_vectors_of([text])[0]
+        return _query_vectors_of([without_names(text, exclude=exclude)])[0]
     except EmbeddingError as exc:
         logger.warning("question not embedded, answering lexically: %s", exc)
         return None

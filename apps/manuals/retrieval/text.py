@@ -38,6 +38,7 @@ STOPWORDS = frozenset(
     yours want need know tell manual say says said use using used make work works many much
     long take takes turn hear come comes keep keeps there here get got thing things thanks
     thank hello hi hey
+    whats thats theres doesnt dont didnt isnt cant wont doesn isn didn im ive youre
     מה איך אני את של על זה זאת זו יש אין לא אם עם גם כמה האם אפשר למה מתי איפה הוא היא הם
     הן אותו אותה שלי לי או כל עוד רק כן אבל כדי צריך רוצה ניתן יכול יכולה אפשרי בבקשה תודה
     שלום היי לו לה מי יותר פה כאן""".split()  # noqa: SIM905 - a word list reads better as prose
@@ -183,6 +184,22 @@ def query_weights(text: str, *, exclude: Iterable[str] = ()) -> dict[str, float]
                 weight *= _HEBREW_VARIANT_WEIGHT
             weights[term] = max(weights.get(term, 0.0), weight)
     return weights
+
+
+def without_names(text: str, *, exclude: Iterable[str] = ()) -> str:
+    """The text without the words that name the product ("plaits how do i change the model"
+    gives "how do i change the model"); the text itself when nothing else is left."""
+    found = list(_TOKEN.finditer(text))
+    raws = [_NIQQUD.sub("", match.group()).lower() for match in found]
+    naming = _naming_tokens(raws, product_name_pieces(exclude))
+    if not naming or len(naming) == len(found):
+        return text
+    kept, start = [], 0
+    for position in sorted(naming):
+        kept.append(text[start : found[position].start()])
+        start = found[position].end()
+    kept.append(text[start:])
+    return " ".join("".join(kept).split())
 
 
 def hebrew_words(text: str, *, exclude: Iterable[str] = ()) -> list[str]:

@@ -138,7 +138,7 @@ def _ground(*, infos: list[ManualInfo], asked: Asked, names: list[str]) -> _Grou
         "question": asked.text,
         "context": asked.context,
         "exclude": names,
-        "query_vector": embed_question(asked.text),
+        "query_vector": embed_question(asked.text, exclude=names),
         "lang": asked.lang,
     }
     found = extractive.compose(documents=documents, **query)

@@ -22,7 +22,13 @@ from apps.manuals.retrieval import store
 from apps.manuals.retrieval.index import ManualIndex
 from apps.manuals.retrieval.search import answerable, bridged_terms, build_query, rank
 from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, STEP, split_units
-from apps.manuals.retrieval.text import detect_language, hebrew_words, query_weights, tokens
+from apps.manuals.retrieval.text import (
+    detect_language,
+    hebrew_words,
+    query_weights,
+    tokens,
+    without_names,
+)
 from apps.manuals.tests.conftest import make_pdf
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "manuals"
@@ -147,6 +153,57 @@ def test_a_hebrew_stop_word_behind_prefix_letters_is_still_a_stop_word() -> None
     assert set(query_weights("ואיך טוענים את זה?")) == {"טוענים"}
     assert query_weights("שיש בזה") == {}
     assert hebrew_words("ואיך טוענים שיש") == ["טוענים"]
+
+
+def test_words_typed_without_their_apostrophe_are_stop_words() -> None:
+    assert set(query_weights("whats the tempo, it doesnt change and i cant hear it")) == {
+        "tempo",
+        "chang",
+    }
+
+
+def test_a_misspelled_or_abbreviated_word_is_read_as_the_manuals_word() -> None:
+    pages = [(3, "Frequency range\nThe knob covers eight different octaves by default.")]
+    index = ManualIndex(manual_id=1, version=1, pages=pages)
+    assert index.spelled("freq") == "frequenc"  # an abbreviation: the word's start
+    assert index.spelled("diffrent") == "differ"  # one edit
+    assert index.spelled("ocatves") == "octav"  # two letters swapped
+    # Short words get no edit ("cover" is not "hover"), and a word far from every word of
+    # the manual is still a word the manual does not have.
+    assert index.spelled("hover") is None
+    assert index.spelled("bluetooth") is None
+    answer = extractive.compose(
+        documents=[(INFO, index)], question="diffrent freq range?", query_vector=None
+    )
+    assert answer.state == ANSWERED and "[p. 3]" in answer.text
+    assert (
+        extractive.compose(
+            documents=[(INFO, index)], question="bluetooth range?", query_vector=None
+        ).state
+        == NOT_IN_MANUAL
+    )
+
+
+def test_the_products_name_is_left_out_of_the_text_that_is_embedded(settings) -> None:
+    names = ["Plaits", "Mutable Instruments"]
+    assert without_names("plaits how do I change the model?", exclude=names) == (
+        "how do I change the model?"
+    )
+    assert without_names("מה עושה כניסת ה-TRIG בפלייטס?", exclude=names) == (
+        "מה עושה כניסת ה-TRIG ?"
+    )
+    assert without_names("Mutable Plaits?", exclude=names) == "Mutable Plaits?"  # nothing else
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EmbeddingsHandler)
+    server.requests = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.EMBEDDINGS_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    settings.EMBEDDINGS_MODEL = "e5-names-test"
+    try:
+        assert store.embed_question("plaits how do I change the model", exclude=names) is not None
+    finally:
+        server.shutdown()
+    sent = [text for _, body in server.requests for text in body["input"]]  # type: ignore[attr-defined]
+    assert sent == ["query: how do I change the model"]
 
 
 @pytest.mark.parametrize("question", ["האם לN32B יש בלוטות'", "האם ב-N32B יש בלוטות'"])

@@ -136,6 +136,15 @@ def _agreement(first: str, second: str) -> int:
     return previous[-1]
 
 
+def _fit(vowels: str, word: str) -> tuple[int, int]:
+    """How far a catalog word's vowels are from a Hebrew spelling's (lower fits better): the
+    vowels they share first, then the word's vowels the spelling leaves out, since a Hebrew
+    spelling of a foreign name writes most of them ("מארבלס" is marble, not marybell)."""
+    spoken = latin_vowels(word)
+    shared = _agreement(vowels, spoken)
+    return -shared, len(spoken) - shared
+
+
 class SoundMap:
     """Catalog words by the skeleton a Hebrew spelling of them would have."""
 
@@ -158,7 +167,7 @@ class SoundMap:
     def word_for(self, hebrew: str) -> str | None:
         """The catalog word this Hebrew word sounds like, its prefixes ("ב", "ל", ...) tried
         off one by one. Where several catalog words share its consonants ("plait", "plate",
-        "flute", "felt"), the vowels it writes decide; None when they do not."""
+        "flute", "felt"), the vowels it writes decide (`_fit`); None when they do not."""
         if not has_hebrew(hebrew):
             return None
         for form in prefixed_forms(hebrew):
@@ -169,9 +178,7 @@ class SoundMap:
             if len(heard) == 1:
                 return heard[0]
             vowels = hebrew_vowels(form)
-            ranked = sorted(
-                ((_agreement(vowels, latin_vowels(word)), word) for word in heard), reverse=True
-            )
+            ranked = sorted((_fit(vowels, word), word) for word in heard)
             best, second = ranked[0][0], ranked[1][0]
-            return ranked[0][1] if best > second else None
+            return ranked[0][1] if best < second else None
         return None

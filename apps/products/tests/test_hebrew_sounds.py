@@ -45,6 +45,14 @@ def test_where_catalog_words_share_a_sound_the_vowels_decide_or_nothing_does():
     assert SoundMap(["plate", "plat"]).word_for("פלאט") is None  # both "a": neither
 
 
+def test_on_a_tie_of_shared_vowels_the_word_with_fewer_unwritten_vowels_wins():
+    # Collisions of the real catalog: a Hebrew spelling of a foreign name writes most of its
+    # vowels, so "marybell" (a-i-e) is a worse fit for "מארבלס" (a) than "marble" (a).
+    assert SoundMap(["marybell", "marble"]).word_for("מארבלס") == "marble"
+    beads = SoundMap(["video", "wood", "buds", "body", "beaded", "vad", "bead"])
+    assert beads.word_for("בביידס") == "bead"
+
+
 def test_short_words_and_prefixes():
     sounds = SoundMap(["bead", "juno"])
     assert sounds.word_for("בביידס") == "bead"  # "in Beads": the prefix comes off

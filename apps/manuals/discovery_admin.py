@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
@@ -256,7 +256,24 @@ class StaffDocumentTools(admin.ModelAdmin):
                 language=data["language"].strip().lower() or "en",
                 user=request.user.get_username(),
             )
+            if outcome.manual_ids:
+                return self._uploaded(request, outcome)
         return self._page(request, "upload.html", title="Upload PDFs", form=form, outcome=outcome)
+
+    def _uploaded(self, request: HttpRequest, outcome: BulkOutcome) -> HttpResponse:
+        """Say what was uploaded and refused, and show the new documents' statuses: a
+        redirect, so that reloading the page does not upload the files twice."""
+        count = len(outcome.attached)
+        self.message_user(
+            request,
+            f"{count} PDF{'s' if count != 1 else ''} uploaded and queued for reading: "
+            + "; ".join(outcome.attached),
+            messages.SUCCESS,
+        )
+        for problem in outcome.problems:
+            self.message_user(request, f"{problem.text} refused: {problem.reason}", messages.ERROR)
+        ids = ",".join(map(str, outcome.manual_ids))
+        return redirect(f"{reverse('admin:manuals_manual_changelist')}?id__in={ids}")
 
     def most_asked_view(self, request: HttpRequest) -> HttpResponse:
         rows = []

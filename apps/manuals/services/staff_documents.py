@@ -41,6 +41,7 @@ class BulkOutcome:
     attached: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+    manual_ids: list[int] = field(default_factory=list)  # the documents attached, in order
 
 
 class CsvError(ValueError):
@@ -160,6 +161,7 @@ def attach_from_csv(*, data: bytes, filename: str, user: str) -> BulkOutcome:
             continue
         (outcome.already if linked else outcome.attached).append(f"row {number}: {name} ← {url}")
         queue.append(manual.pk)
+        outcome.manual_ids.append(manual.pk)
     for manual_id in dict.fromkeys(queue):
         request_prefetch(manual_id=manual_id)
     return outcome
@@ -211,4 +213,5 @@ def attach_uploads(
             )
             request_prefetch(manual_id=manual.pk)
         outcome.attached.append(f"{label} → {name}")
+        outcome.manual_ids.append(manual.pk)
     return outcome

@@ -100,10 +100,16 @@ def test_several_pdfs_uploaded_at_once_become_queued_documents_and_a_non_pdf_is_
         },
     )
 
-    outcome = response.context["outcome"]
-    assert len(outcome.attached) == 2
-    assert [(p.text, p.reason) for p in outcome.problems] == [("notes.txt", "it is not a PDF")]
     documents = documents_of(product=catalog["rc"])
+    # A redirect to the new documents' statuses: reloading the page uploads nothing twice.
+    assert response.status_code == 302
+    ids = ",".join(str(m.pk) for m in sorted(documents, key=lambda m: m.pk))
+    assert response["Location"] == f"{reverse('admin:manuals_manual_changelist')}?id__in={ids}"
+    page = admin_client.get(response["Location"])
+    said = [str(message) for message in page.context["messages"]]
+    assert said[0].startswith("2 PDFs uploaded and queued for reading: RC-505 Owner")
+    assert said[1] == "notes.txt refused: it is not a PDF"
+    assert page.context["cl"].result_count == 2
     assert {m.title for m in documents} == {"RC-505 Owner's Manual", "RC-505 Parameter Guide"}
     assert all(m.uploaded_file and m.status == Manual.Status.QUEUED for m in documents)
     assert all(m.document_kind == "parameter_guide" for m in documents)
@@ -123,6 +129,18 @@ def test_an_upload_named_like_a_file_is_titled_by_its_product_and_kind(admin_cli
     )
     [document] = documents_of(product=catalog["rc"])
     assert document.title == f"{catalog['rc'].name} MIDI implementation"
+
+
+def test_an_upload_refusing_every_file_stays_on_the_form_and_says_why(admin_client, catalog):
+    response = admin_client.post(
+        reverse("admin:manuals_manual_upload"),
+        {"product": "boss-rc-505", "kind": "other", "language": "en",
+         "files": [SimpleUploadedFile("notes.txt", b"not a pdf", "text/plain")]},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "0 uploaded, 1 refused" in response.content.decode()
+    assert "notes.txt: it is not a PDF" in response.content.decode()
+    assert not Manual.objects.exists()
 
 
 def test_the_upload_form_needs_a_known_product_or_family(admin_client, catalog):

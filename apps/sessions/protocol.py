@@ -204,6 +204,34 @@ def prediction(
     }
 
 
+def prediction_text(
+    *,
+    ref: str | None,
+    text: str,
+    candidates: Iterable[Scored],
+    cards: Mapping[int, str],
+    took_ms: float,
+) -> str:
+    """`prediction` as the frame it is sent as, from cards already encoded (`cards` holds
+    their JSON text): the same text `json.dumps(prediction(...), ensure_ascii=False)` gives."""
+    listed = ", ".join(
+        f'{{"product": {cards[c.pk]}, "confidence": {float(c.confidence)!r}, '
+        f'"confident": {"true" if c.confident else "false"}}}'
+        for c in candidates
+        if c.pk in cards
+    )
+    quoted_ref = "null" if ref is None else _quoted(ref)
+    return (
+        f'{{"type": "prediction", "ref": {quoted_ref}, "text": {_quoted(text)}, '
+        f'"candidates": [{listed}], "took_ms": {float(took_ms)!r}}}'
+    )
+
+
+# One encoder for the strings of a prediction frame: `json.dumps` with an option builds a new
+# encoder on every call, which cost more than the rest of the frame.
+_quoted = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def selected(*, ref: str | None, product: Card) -> Outgoing:
     return {"type": "selected", "ref": ref, "product": product}
 

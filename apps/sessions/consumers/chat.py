@@ -19,7 +19,7 @@ from django.conf import settings
 
 from apps.manuals.selectors import card_with_documents
 from apps.manuals.services import manual_group, request_prefetch
-from apps.sessions import predictions, protocol, selectors, services
+from apps.sessions import cards, predictions, protocol, selectors, services
 from apps.sessions.consumers.asking import AskMixin
 from apps.sessions.consumers.base import LAYER_ERRORS, SocketConsumer
 from apps.sessions.consumers.tracked import TrackedTasks
@@ -232,7 +232,11 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
         # Every error this socket sends is counted here, the ask flow's included.
         if message["type"] == "error":
             WEBSOCKET_ERRORS.labels(message["code"]).inc()
-        await self.send(text_data=json.dumps(message, ensure_ascii=False))
+        await self.send_text(json.dumps(message, ensure_ascii=False))
+
+    async def send_text(self, frame: str) -> None:
+        """Every frame this socket sends leaves here, built by `protocol`."""
+        await self.send(text_data=frame)
 
     async def send_error(self, code: str, message: str, ref: str | None) -> None:
         await self.send_json(protocol.error(ref=ref, code=code, message=message))
@@ -260,12 +264,12 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
         text, ref, found = await prediction_turns().run(work, usage=usage)
         for budget in charge:
             budget.charge(cpu_ms=found.work_ms, wall_ms=found.took_ms)
-        await self.send_json(
-            protocol.prediction(
+        await self.send_text(
+            protocol.prediction_text(
                 ref=ref,
                 text=text,
                 candidates=found.candidates,
-                cards=found.cards,
+                cards=cards.card_texts(found.cards),
                 took_ms=found.took_ms,
             )
         )

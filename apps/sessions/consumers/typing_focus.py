@@ -111,6 +111,7 @@ class TypingFocus:
         self._pending: tuple[str, str | None] | None = None
         self._taken: tuple[str, str | None] | None = None
         self._typing_worker: asyncio.Task[Any] | None = None
+        self._typed = asyncio.Event()
         self._wanted: tuple[int, Card] | None = None
         self._focus_worker: asyncio.Task[Any] | None = None
         self._prefetched: set[int] = set()
@@ -125,8 +126,18 @@ class TypingFocus:
         self._pending = (text, ref)
         if self._typing_worker is None or self._typing_worker.done():
             self._typing_worker = self._start(self._answer_typing())
+        else:
+            self._typed.set()
 
     async def _answer_typing(self) -> None:
+        """The socket's one typing worker, for its life: waking it for the next keystroke
+        costs less than a task per keystroke (a customer types five a second)."""
+        while True:
+            await self._answer_pending()
+            self._typed.clear()
+            await self._typed.wait()
+
+    async def _answer_pending(self) -> None:
         own, light = self._budgets.own, self._budgets.light
         shared = self._budgets.shared()
         while self._pending is not None:

@@ -220,17 +220,17 @@ async def test_selecting_an_unknown_product_is_not_found(socket):
 
 
 async def test_latest_typing_wins_over_a_burst(socket, monkeypatch):
-    real = consumers.ChatConsumer.send_json
+    real = consumers.ChatConsumer.send_text
     sending = asyncio.Event()
 
-    async def slow_send(self, message):
+    async def slow_send(self, frame):
         # A slow link: while one prediction is on its way, the burst piles up behind it.
-        if message["type"] == "prediction":
+        if json.loads(frame)["type"] == "prediction":
             sending.set()
             await asyncio.sleep(0.1)
-        await real(self, message)
+        await real(self, frame)
 
-    monkeypatch.setattr(consumers.ChatConsumer, "send_json", slow_send)
+    monkeypatch.setattr(consumers.ChatConsumer, "send_text", slow_send)
     texts = [f"rc 600 {'x' * n}" for n in range(1, 11)]
     await socket.send_json_to({"type": "typing", "text": texts[0]})
     await asyncio.wait_for(sending.wait(), timeout=5)

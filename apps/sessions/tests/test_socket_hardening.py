@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 from collections.abc import Callable
 
@@ -241,16 +242,16 @@ async def test_a_prediction_ending_after_the_socket_closed_leaves_no_orphan_task
     socket, monkeypatch
 ):
     started = asyncio.Event()
-    real = consumers.ChatConsumer.send_json
+    real = consumers.ChatConsumer.send_text
 
-    async def stalled(self, message):
+    async def stalled(self, frame):
         # A prediction still on its way to a slow client, which only a cancel ends.
-        if message["type"] == "prediction":
+        if json.loads(frame)["type"] == "prediction":
             started.set()
             await asyncio.Event().wait()
-        await real(self, message)
+        await real(self, frame)
 
-    monkeypatch.setattr(consumers.ChatConsumer, "send_json", stalled)
+    monkeypatch.setattr(consumers.ChatConsumer, "send_text", stalled)
     await socket.send_json_to({"type": "typing", "text": "boss"})
     await started.wait()
     mine = {t for t in asyncio.all_tasks() if "_answer_typing" in repr(t.get_coro())}

@@ -48,10 +48,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def chat_start(request: HttpRequest) -> HttpResponse:
     if not ratelimit.allow_address(kind="sessions", address=ratelimit.request_address(request)):
         return _too_many(request)
-    # LocaleMiddleware chose it: the language switch's cookie, else Accept-Language.
-    session = services.create_session(
-        owner_key=_session_key(request), language=translation.get_language()
-    )
+    # A link's `lang` (a shop's Hebrew page links to `/chat/?lang=he`), else what
+    # LocaleMiddleware chose: the language switch's cookie, else Accept-Language.
+    asked = request.GET.get("lang", "")
+    language = asked if asked in services.LANGUAGE_CODES else translation.get_language()
+    session = services.create_session(owner_key=_session_key(request), language=language)
     return redirect("chat:page", session_id=session.pk)
 
 

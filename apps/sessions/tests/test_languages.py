@@ -19,7 +19,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _start(client: Client, **headers: str) -> tuple[ChatSession, str]:
-    location = client.get("/chat/", headers=headers)["Location"]
+    return _start_at(client, "/chat/", **headers)
+
+
+def _start_at(client: Client, url: str, **headers: str) -> tuple[ChatSession, str]:
+    location = client.get(url, headers=headers)["Location"]
     return ChatSession.objects.get(pk=location.split("/")[2]), location
 
 
@@ -42,6 +46,17 @@ def test_an_english_browser_gets_english_left_to_right():
     page = client.get(location).text
     assert '<html lang="en" dir="ltr">' in page
     assert "Your question" in page
+
+
+def test_a_link_with_lang_starts_the_chat_in_that_language():
+    client = Client()
+    chat, location = _start_at(client, "/chat/?lang=he", accept_language="en-US,en;q=0.9")
+    assert chat.language == "he"
+    assert '<html lang="he" dir="rtl">' in client.get(location).text
+    # Only that chat: the next one follows the browser again, and a language we do not
+    # serve is the browser's too.
+    assert _start(client, accept_language="en")[0].language == "en"
+    assert _start_at(client, "/chat/?lang=fr", accept_language="he")[0].language == "he"
 
 
 def test_the_switch_changes_the_chat_and_the_chats_started_later():

@@ -66,7 +66,11 @@ def test_the_demo_staff_member_uploads_a_pdf_from_the_manuals_list(server: str, 
     page.select_option("#id_kind", "owners_manual")
     page.set_input_files("#id_files", [str(DEMO_PDF)])
     page.get_by_role("button", name="Upload").click()
-    expect(page.locator("#content h2")).to_have_text("1 uploaded, 0 refused")
+    # The new document's status, under a message saying what was uploaded.
+    expect(page.locator(".messagelist .success")).to_contain_text(
+        "1 PDF uploaded and queued for reading", timeout=WAIT_MS
+    )
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
     page.close()
 
 

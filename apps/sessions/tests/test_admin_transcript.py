@@ -45,7 +45,9 @@ def test_a_session_shows_its_transcript_with_states_citations_engine_timings_and
     assert "Answered · extractive" in html
     assert "first text 41 ms, total 190 ms" in html
     assert f'href="/manuals/{chat.manual.pk}/document#page=12"' in html
-    assert "Thumbs down: “Too short”" in html
+    # A customer's text takes its own direction: a Hebrew message reads right to left.
+    assert "Thumbs down: “<bdi>Too short</bdi>”" in html
+    assert '<div dir="auto"><strong>How do I split the keyboard?</strong></div>' in html
     assert "Lumenvale LX-88 Stage Piano" in html  # the product in focus and per message
     assert chat.session.owner_key not in html
 

@@ -34,6 +34,7 @@ ERROR_FALLBACK = _("Sorry, something went wrong on our side. Please try again.")
 MANUAL_NONE = _("No manual on file for this product")
 MANUAL_READY_PAGES = _("Manual ready · {pages} pages")
 MANUAL_READY = _("Manual ready")
+DOCUMENTS_READY = _("{count} documents ready")
 MANUAL_QUEUED = _("Manual queued for download…")
 MANUAL_FETCHING = _("Downloading the manual… {percent}%")
 MANUAL_EXTRACTING = _("Reading the manual… {percent}%")
@@ -87,6 +88,7 @@ def browser_strings() -> dict[str, str]:
         MANUAL_NONE,
         MANUAL_READY_PAGES,
         MANUAL_READY,
+        DOCUMENTS_READY,
         MANUAL_QUEUED,
         MANUAL_FETCHING,
         MANUAL_EXTRACTING,

@@ -291,11 +291,22 @@
     }
   }
 
-  function renderManual(manual) {
+  // The card's headline: how many documents are ready when the product has several and all
+  // are (the list under it names them), else its first document's status.
+  function cardManualLabel(manual, documents) {
+    var all = documents || [];
+    var ready = all.filter(function (document_) { return document_.status === "ready"; });
+    if (all.length > 1 && ready.length === all.length) {
+      return t("{count} documents ready", { count: all.length });
+    }
+    return manualLabel(manual);
+  }
+
+  function renderManual(manual, documents) {
     var box = ui.card.querySelector(".manual-status");
     var bar = ui.card.querySelector(".manual-progress");
     box.dataset.status = manual ? manual.status : "none";
-    setText(box, ".manual-label", manualLabel(manual));
+    setText(box, ".manual-label", cardManualLabel(manual, documents));
     var busy = !!manual && ["queued", "fetching", "extracting"].indexOf(manual.status) >= 0;
     bar.hidden = !busy;
     bar.value = busy ? manual.progress || 0 : 0;
@@ -371,7 +382,7 @@
     var productUrl = safeUrl(product.url);
     if (productUrl) link.href = productUrl; else link.removeAttribute("href");
     link.hidden = !productUrl;
-    renderManual(product.manual);
+    renderManual(product.manual, product.documents);
     renderDocuments(product.documents);
     ui.card.hidden = false;
     ui.focusEmpty.hidden = true;
@@ -586,10 +597,8 @@
               focus.documents[position] = Object.assign({}, document_, update);
             }
           });
-          if (msg.manual_id === focus.manual.id) {
-            focus.manual = update;
-            renderManual(focus.manual);
-          }
+          if (msg.manual_id === focus.manual.id) focus.manual = update;
+          renderManual(focus.manual, focus.documents);
           renderDocuments(focus.documents);
         }
         break;

@@ -103,6 +103,18 @@ def document_title(document: object) -> str:
 
 
 @register.filter
+def card_manual_label(product: object) -> str:
+    """The card's headline: how many documents are ready when the product has several and all
+    are (the list under it names them), else its first document's status."""
+    if not isinstance(product, Mapping):
+        return manual_label(None)
+    documents = product.get("documents") or []
+    if len(documents) > 1 and all(document.get("status") == "ready" for document in documents):
+        return gettext(texts.DOCUMENTS_READY).format(count=len(documents))
+    return manual_label(product.get("manual"))
+
+
+@register.filter
 def manual_label(manual: object) -> str:
     """The manual's status as the card states it; chat.js words it the same way."""
     if not isinstance(manual, Mapping):

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from apps.sessions.templatetags.chat_format import card_price, citation_links, manual_label
+from django.utils import translation
+
+from apps.sessions.templatetags.chat_format import (
+    card_manual_label,
+    card_price,
+    citation_links,
+    manual_label,
+)
 
 
 def test_it_links_each_cited_page_to_the_manual_document():
@@ -48,6 +55,19 @@ def test_the_manual_label_reads_progress_and_failure_as_sentences():
     assert manual_label({"status": "ready", "pages": 48}) == "Manual ready · 48 pages"
     assert manual_label({"status": "failed", "error": "The site is down."}) == "The site is down."
     assert manual_label(None) == "No manual on file for this product"
+
+
+def test_a_card_with_several_documents_all_ready_says_how_many():
+    ready = {"id": 1, "status": "ready", "pages": 5}
+    card = {"manual": ready, "documents": [ready, {"id": 2, "status": "ready", "pages": 8}]}
+    assert card_manual_label(card) == "2 documents ready"
+    with translation.override("he"):
+        assert card_manual_label(card) == "2 מסמכים מוכנים"
+    # One still on its way: the headline is the first document's, as with one document.
+    card["documents"][1] = {"id": 2, "status": "fetching", "progress": 0.5}
+    assert card_manual_label(card) == "Manual ready · 5 pages"
+    assert card_manual_label({"manual": ready, "documents": [ready]}) == "Manual ready · 5 pages"
+    assert card_manual_label(None) == "No manual on file for this product"
 
 
 def test_the_price_is_grouped_with_its_currency():

@@ -24,6 +24,7 @@ from apps.manuals.retrieval.text import detect_language
 from apps.manuals.selectors import card_with_documents
 from apps.manuals.services.answering import Asked, answer_question
 from apps.products.models import Product
+from apps.products.prediction import CONFIDENT_SCORE
 from apps.products.prediction import get_index as prediction_index
 from apps.sessions import protocol
 from apps.sessions.models import ChatSession, Feedback, Message
@@ -186,10 +187,18 @@ async def _send_candidates(text: str, candidates: list[Any], out: _Stream) -> No
 
 
 def _asked_product(session: ChatSession, text: str) -> tuple[Product | None, list[Any]]:
-    """The product a question names confidently, else the one the conversation is about."""
+    """The product a question names confidently, else the one the conversation is about.
+
+    Not the conversation's when the question names another product about as strongly as
+    a confident prediction would: "the big freq knob on plaits" puts the Mackie Big Knob
+    in focus while it is typed and then names Plaits as strongly, so the customer is asked
+    which one is meant rather than answered about the first.
+    """
     product, candidates = _predicted_product(text)
-    if product is None and session.product_id is not None:
-        product = active_product_by_pk(pk=session.product_id)
+    focus = session.product_id
+    named_another = any(c.pk != focus and c.confidence >= CONFIDENT_SCORE for c in candidates)
+    if product is None and focus is not None and not named_another:
+        product = active_product_by_pk(pk=focus)
     return product, candidates
 
 

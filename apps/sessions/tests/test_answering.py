@@ -16,8 +16,10 @@ from apps.manuals.selectors import first_document
 from apps.manuals.services import answering as answer_service
 from apps.manuals.services import attach_document
 from apps.manuals.tests.demo_data import product_with, ready_manual
+from apps.products.models import Brand, Product
 from apps.sessions import answering
 from apps.sessions.models import ChatSession, Feedback, Message
+from apps.sessions.tests.page_data import renew_prediction_index
 from hscjit import cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -239,6 +241,28 @@ async def test_a_follow_up_naming_no_product_is_about_the_conversations_product(
     assert sent[0]["product"]["id"] == product.catalog_id
     assert sent[-1]["state"] == "answered"
     assert "how do I overdub on a loop" in seen[0]
+
+
+async def test_a_question_naming_another_product_as_strongly_as_the_focus_asks_which() -> None:
+    @database_sync_to_async
+    def setup() -> ChatSession:
+        mackie = Brand.objects.create(slug="mackie", name="Mackie")
+        knob = Product.objects.create(catalog_id="big-knob", name="Big Knob Studio", brand=mackie)
+        mutable = Brand.objects.create(slug="mutable", name="Mutable Instruments")
+        Product.objects.create(catalog_id="plaits", name="Plaits", brand=mutable)
+        renew_prediction_index()
+        # Typing "can i make the big freq knob" made the Big Knob the focus.
+        return ChatSession.objects.create(owner_key="owner", product=knob)
+
+    session = await setup()
+    sent = await _ask(session, text="can i make the big freq knob on plaits less sensitive")
+    assert sent[0]["product"] is None
+    assert sent[-2]["state"] == "no_product"
+    offered = {candidate["product"]["id"] for candidate in sent[-1]["candidates"]}
+    assert offered == {"big-knob", "plaits"}
+    # A follow-up that names no product is still about the focus.
+    sent = await _ask(session, text="and how do i power it?")
+    assert sent[0]["product"]["id"] == "big-knob"
 
 
 async def test_passages_are_ranked_on_the_answer_threads_not_the_shared_one(monkeypatch) -> None:

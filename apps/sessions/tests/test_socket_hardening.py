@@ -253,7 +253,7 @@ async def test_a_prediction_ending_after_the_socket_closed_leaves_no_orphan_task
 
     monkeypatch.setattr(consumers.ChatConsumer, "send_text", stalled)
     await socket.send_json_to({"type": "typing", "text": "boss"})
-    await started.wait()
+    await asyncio.wait_for(started.wait(), timeout=5)
     mine = {t for t in asyncio.all_tasks() if "_answer_typing" in repr(t.get_coro())}
     await socket.disconnect()
     assert mine and all(task.done() for task in mine)

@@ -87,6 +87,7 @@
   var latestTypingRef = null;
   var latestFindRef = null;
   var focus = null;              // the protocol's product object in focus
+  var chosenId = null;           // the product the customer picked, not one typing predicted
   var retryQuestion = null;      // a question answered with no_product, re-asked after a pick
   var asks = {};                 // ref -> {text, question, answer, questionId, ended}
   var feedbacks = {};            // ref -> feedback form
@@ -426,6 +427,7 @@
   }
 
   function choose(product) {
+    chosenId = product.id;
     setFocus(product);
     send({ type: "select", ref: nextRef("s"), product_id: product.id });
     if (retryQuestion) {
@@ -729,7 +731,9 @@
     cancelTyping();
     ui.input.value = "";
     retryQuestion = null;
-    ask(text, focus ? focus.id : null);
+    // A product the customer picked is named; one typing predicted is left to the server,
+    // which answers about it unless the question names another product as strongly.
+    ask(text, focus && focus.id === chosenId ? focus.id : null);
   });
 
   // ----- Connection ------------------------------------------------------------------------

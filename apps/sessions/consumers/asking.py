@@ -49,10 +49,11 @@ class AskMixin:
             raise ProtocolError(
                 "rate_limited", "One question at a time: wait for the answer to finish."
             )
-        # A question is about the product in view: a reload after it must show that product.
+        # Without a product_id the question is about the focus (PROTOCOL.md), which is saved
+        # as the session's product here: the answer service decides from it whether the
+        # question is about it or names another product (`answering._asked_product`), and a
+        # reload after it must show that product.
         await self._typing.save()
-        # Without a product_id the question is about the focus, as on the page (PROTOCOL.md).
-        product_id = product_id or self._typing.product_id
         # A task, so this socket keeps reading (pings, typing) while the answer streams.
         self._answering = True
         self._tasks.start(self._ask(text, product_id, envelope.ref, lang))

@@ -9,11 +9,13 @@ import logging
 from collections.abc import Callable
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from apps.devtools.testing import sample
 from apps.manuals.services import manual_group
+from apps.products.models import Product
 from apps.products.prediction.bound import CONSIDERED_WORDS, considered_text
 from apps.sessions import consumers, predictions, ratelimit
 from apps.sessions.consumers import base
@@ -260,10 +262,11 @@ async def test_a_prediction_ending_after_the_socket_closed_leaves_no_orphan_task
 
 
 async def test_ask_without_product_id_is_about_the_focus(socket, monkeypatch):
-    asked: list[str | None] = []
+    asked: list[tuple[str | None, int | None]] = []
 
     async def run_ask(*, session, text, product_id, ref, send, lang=None):
-        asked.append(product_id)
+        # No product named: the service answers about the session's product, the focus.
+        asked.append((product_id, session.product_id))
         await send({"type": "answer_end", "ref": ref, "state": "answered", "message_id": 1})
 
     from apps.sessions import answering
@@ -275,4 +278,5 @@ async def test_ask_without_product_id_is_about_the_focus(socket, monkeypatch):
     await socket.send_json_to({"type": "ask", "text": "how do I loop?", "ref": "a"})
     while (await socket.receive_json_from(timeout=5))["type"] != "answer_end":
         pass
-    assert asked == ["boss-rc-600"]
+    focus = await database_sync_to_async(Product.objects.get)(catalog_id="boss-rc-600")
+    assert asked == [(None, focus.pk)]

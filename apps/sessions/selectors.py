@@ -6,21 +6,40 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from apps.manuals.selectors import card_with_documents, documents_of, manual_status_payload
 from apps.products.models import Product
 from apps.products.prediction import get_index as get_prediction_index
 from apps.products.selectors import product_card
-from apps.sessions.models import ChatSession, Message, Site
+from apps.sessions.models import ChatSession, Handoff, Message, Site
 
 
 def session_by_id(*, session_id: str | uuid.UUID) -> ChatSession | None:
+    key = _session_key(session_id)
+    return None if key is None else ChatSession.objects.filter(pk=key).first()
+
+
+def session_for_socket(*, session_id: str | uuid.UUID) -> ChatSession | None:
+    """The session a socket opens, with `has_open_handoff`: one query where a connecting
+    socket made two, since most sessions never ask for a person (each query cost the web
+    process 1-3 ms of CPU while 2,000 customers connected)."""
+    key = _session_key(session_id)
+    if key is None:
+        return None
+    open_handoffs = Handoff.objects.filter(session=OuterRef("pk"), status__in=Handoff.OPEN)
+    return (
+        ChatSession.objects.filter(pk=key).annotate(has_open_handoff=Exists(open_handoffs)).first()
+    )
+
+
+def _session_key(session_id: str | uuid.UUID) -> uuid.UUID | None:
+    if isinstance(session_id, uuid.UUID):
+        return session_id
     try:
-        key = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(str(session_id))
+        return uuid.UUID(str(session_id))
     except ValueError:
         return None
-    return ChatSession.objects.filter(pk=key).first()
 
 
 def session_for_owner(*, session_id: str | uuid.UUID, owner_key: str | None) -> ChatSession | None:

@@ -219,3 +219,12 @@ def test_cache_stats_prints_hits_and_misses_per_layer() -> None:
     assert "l2:" in text
     assert "hit ratio" in text
     assert "L2 backend:" in text
+
+
+def test_the_redis_cache_builds_its_client_once_per_pool() -> None:
+    from hscjit.cache_backends import RedisCache
+
+    backend = RedisCache("redis://127.0.0.1:1/0", {})
+    first = backend._cache.get_client(write=True)
+    assert backend._cache.get_client("any:key") is first
+    assert first.connection_pool is backend._cache._get_connection_pool(True)

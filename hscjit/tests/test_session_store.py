@@ -28,3 +28,27 @@ def test_a_taken_key_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
     fresh.create()
     assert fresh.session_key == "b" * 32
     assert SessionStore(session_key=taken.session_key).exists(taken.session_key)
+
+
+def test_a_new_session_is_not_written_again_unchanged_but_a_change_is() -> None:
+    store = SessionStore()
+    store.save()  # a first visit's key, as chat_start asks for it
+    with CaptureQueriesContext(connection) as queries:
+        store.save()
+    assert queries.captured_queries == []
+    store["lang"] = "he"
+    store.save()
+    assert SessionStore(session_key=store.session_key).load() == {"lang": "he"}
+    store["lang"] = "en"
+    store.save()
+    assert SessionStore(session_key=store.session_key).load() == {"lang": "en"}
+
+
+def test_a_value_changed_in_place_after_creation_is_saved() -> None:
+    store = SessionStore()
+    store["seen"] = []
+    store.create()
+    store["seen"].append("p1")
+    store.modified = True
+    store.save()
+    assert SessionStore(session_key=store.session_key).load() == {"seen": ["p1"]}

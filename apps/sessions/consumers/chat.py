@@ -51,7 +51,7 @@ CLOSE_TOO_BIG = 1009
 # Channels also uses for every incoming message: one connection's query must not hold up
 # every other connection's next message.
 _set_focus = on_pool(services.set_focus)
-_session_by_id = on_pool(selectors.session_by_id)
+_session_for_socket = on_pool(selectors.session_for_socket)
 _active_product = on_pool(selectors.active_product)
 # By name on each call, so that a test fakes the manuals service where this module uses it.
 _request_prefetch = on_pool(lambda **kwargs: request_prefetch(**kwargs))
@@ -92,7 +92,7 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
             await self.close(code=CLOSE_FLOOD)
             return
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
-        chat = await _session_by_id(session_id=session_id)
+        chat = await _session_for_socket(session_id=session_id)
         if chat is None:
             await self.close(code=CLOSE_NO_SESSION)
             return

@@ -50,7 +50,8 @@ _last_states = on_pool(_last_answer_states)
 
 
 class HandoffMixin:
-    """Needs the consumer's `chat`, `channel_layer`, `channel_name`, `send_json`."""
+    """Needs the consumer's `chat` (as `selectors.session_for_socket` reads it), `channel_layer`,
+    `channel_name`, `send_json`."""
 
     chat: ChatSession | None
     channel_layer: Any
@@ -61,6 +62,9 @@ class HandoffMixin:
         """Listen for agents, and tell a (re)connecting tab where its handoff stands."""
         assert self.chat is not None
         await self.channel_layer.group_add(chat_group(self.chat.pk), self.channel_name)
+        # The socket's session says whether it has one (selectors.session_for_socket).
+        if not self.chat.has_open_handoff:
+            return
         handoff = await _open_handoff(session_id=self.chat.pk)
         if handoff is not None:
             await self.send_json(protocol.with_ref(await _customer_state(handoff=handoff), None))

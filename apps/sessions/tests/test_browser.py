@@ -2,7 +2,8 @@
 
 pytest-django's live server speaks WSGI only, so the page's socket needs daphne: the server
 runs in a child process on its own SQLite file, migrated and loaded with `load_demo`, with
-the embedded defaults (in-memory channel layer, in-process tasks) and DEBUG off.
+the embedded defaults (in-memory channel layer, in-process tasks) and DEBUG off. The demo is
+loaded once per run and each module's server gets a copy of it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -50,36 +52,58 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-def demo_server(tmp_path_factory: pytest.TempPathFactory, *setup: list[str]) -> Iterator[str]:
-    """Daphne on its own SQLite file with the demo data; `setup` are more manage.py commands
-    run before it starts (so the server's caches see what they made)."""
-    _require_chromium()
-    workdir = tmp_path_factory.mktemp("chat-browser")
-    env = project_env(
+def _manage(env: dict[str, str], command: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *command],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"{command}: {done.stdout}\n{done.stderr}"
+
+
+def _site_env(workdir: Path, static_root: Path) -> dict[str, str]:
+    return project_env(
         DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",
         REDIS_URL="",
         DEBUG="0",
         SECURE="0",
         SECRET_KEY="browser-test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         MEDIA_ROOT=str(workdir / "media"),
-        STATIC_ROOT=str(workdir / "static"),
+        STATIC_ROOT=str(static_root),
         ALLOWED_HOSTS="127.0.0.1",
     )
-    for command in (
-        ["migrate", "--noinput"],
-        ["collectstatic", "--noinput"],
-        ["load_demo"],
-        *setup,
-    ):
-        done = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=settings.BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, f"{command}: {done.stdout}\n{done.stderr}"
+
+
+_demo_built: list[Path] = []
+
+
+def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file with the demo loaded, its media and the collected static files,
+    made once per run: `load_demo` extracts, indexes and embeds the demo manuals, about a
+    minute on a slow 2-core machine, and every browser module starts from the same data."""
+    if not _demo_built:
+        template = tmp_path_factory.mktemp("chat-browser-demo")
+        env = _site_env(template, template / "static")
+        for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["load_demo"]):
+            _manage(env, command)
+        _demo_built.append(template)
+    return _demo_built[0]
+
+
+def demo_server(tmp_path_factory: pytest.TempPathFactory, *setup: list[str]) -> Iterator[str]:
+    """Daphne on its own copy of the demo's SQLite file and media; `setup` are more manage.py
+    commands run before it starts (so the server's caches see what they made)."""
+    _require_chromium()
+    template = _demo_template(tmp_path_factory)
+    workdir = tmp_path_factory.mktemp("chat-browser")
+    shutil.copy2(template / "db.sqlite3", workdir / "db.sqlite3")
+    shutil.copytree(template / "media", workdir / "media")
+    env = _site_env(workdir, template / "static")
+    for command in setup:
+        _manage(env, command)
     with web_server(env, workdir=workdir) as port:
         yield f"http://127.0.0.1:{port}"
 

@@ -179,6 +179,23 @@ def test_the_wait_estimate_follows_recent_waits_and_the_queue() -> None:
     assert selectors.estimated_wait_minutes(position=6, agents=2, typical=4.0) == 12
 
 
+@pytest.mark.django_db
+def test_a_socket_reads_its_session_and_whether_a_handoff_is_open_in_one_query() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.sessions.selectors import session_for_socket
+
+    chat = ChatSession.objects.create(owner_key="k")
+    Handoff.objects.create(session=chat, status=Handoff.Status.RESOLVED)
+    with CaptureQueriesContext(connection) as queries:
+        assert session_for_socket(session_id=chat.pk).has_open_handoff is False
+    assert len(queries.captured_queries) == 1
+    Handoff.objects.create(session=chat, status=Handoff.Status.WAITING)
+    assert session_for_socket(session_id=str(chat.pk)).has_open_handoff is True
+    assert session_for_socket(session_id="not-a-uuid") is None
+
+
 # --- over the socket ----------------------------------------------------------------------------
 
 

@@ -84,7 +84,7 @@ def _query(
     if (
         context
         and query_vector is not None
-        and uses_context(question, query_weights(question, exclude=exclude))
+        and uses_context(question, query_weights(question, exclude=exclude), exclude)
     ):
         # The context is the previous question, then its answer: the question says what the
         # turn was about, and its vector is cached from that turn. The model's cost grows

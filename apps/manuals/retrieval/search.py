@@ -67,9 +67,14 @@ def _latin_share(weights: dict[str, float]) -> float:
     return sum(w for term, w in weights.items() if not _HEBREW.search(term)) / total
 
 
-def uses_context(question: str, weights: dict[str, float]) -> bool:
-    """A follow-up: few words of its own, or words that point back at the previous turn."""
-    return len(weights) <= 2 or bool(_ANAPHORA.search(question))
+def uses_context(question: str, weights: dict[str, float], exclude: Iterable[str] = ()) -> bool:
+    """A follow-up: words that point back at the previous turn, or few words of its own in a
+    question that does not name the product again. One that does ("does the n32b have
+    bluetooth?") starts afresh: the previous turn's words would answer it about that turn."""
+    if _ANAPHORA.search(question):
+        return True
+    naming = set(tokens(" ".join(exclude)))
+    return len(weights) <= 2 and not naming.intersection(tokens(question))
 
 
 def build_query(
@@ -84,7 +89,7 @@ def build_query(
 ) -> Query:
     exclude = list(exclude)
     weights = query_weights(question, exclude=exclude)
-    with_context = bool(context.strip()) and uses_context(question, weights)
+    with_context = bool(context.strip()) and uses_context(question, weights, exclude)
     vector = query_vector
     if with_context:
         for term, weight in query_weights(context, exclude=exclude).items():

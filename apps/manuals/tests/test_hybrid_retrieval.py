@@ -20,7 +20,13 @@ from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
 from apps.manuals.embeddings import EmbeddingError, OpenAIEmbedder
 from apps.manuals.retrieval import store
 from apps.manuals.retrieval.index import ManualIndex
-from apps.manuals.retrieval.search import answerable, bridged_terms, build_query, rank
+from apps.manuals.retrieval.search import (
+    answerable,
+    bridged_terms,
+    build_query,
+    rank,
+    uses_context,
+)
 from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, STEP, split_units
 from apps.manuals.retrieval.text import (
     detect_language,
@@ -240,6 +246,21 @@ def test_a_follow_up_retrieves_with_the_previous_turn() -> None:
     )
     assert alone.state == NOT_IN_MANUAL
     assert followed.state == ANSWERED and "[p. 9]" in followed.text
+
+
+def test_a_short_question_that_names_the_product_again_starts_afresh() -> None:
+    index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
+    context = "how do I restore the factory settings? Hold WRITE and switch it on."
+    fresh = extractive.compose(
+        documents=[(INFO, index)],
+        question="does the RC-600 have bluetooth",
+        context=context,
+        exclude=["Boss RC-600"],
+    )
+    assert fresh.state == NOT_IN_MANUAL
+    # Without the name, two words of its own are still read as a follow-up.
+    assert uses_context("and bluetooth", {"bluetooth": 1.0}, ["Boss RC-600"])
+    assert not uses_context("rc-600 bluetooth", {"bluetooth": 1.0}, ["Boss RC-600"])
 
 
 def _bridged_index() -> tuple[ManualIndex, dict[str, np.ndarray]]:

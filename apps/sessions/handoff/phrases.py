@@ -18,7 +18,7 @@ _ENGLISH = re.compile(
     r"(?:a\s+|an\s+|the\s+|some\s+|real\s+|live\s+)*"
     r"(?:person|human(?:\s+being)?|agent|representative|rep|operator|someone|somebody|"
     r"support\s+(?:agent|person|staff)|customer\s+(?:service|support)|staff(?:\s+member)?)"
-    r"(?:\s+please)?$"
+    r"(?:\s+(?:please|pls|plz|now|thanks|thank\s+you))*$"
 )
 _HEBREW_WORDS = ("נציג", "נציגה", "נציג אנושי", "בן אדם", "אדם אמיתי", "מישהו אמיתי")
 _HEBREW_VERBS = re.compile(

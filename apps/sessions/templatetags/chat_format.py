@@ -52,6 +52,13 @@ def safe_url_or_empty(value: object) -> str:
 
 
 @register.filter
+def lines(text: object) -> list[str]:
+    """A message's lines, for a page that gives each its own direction: a Hebrew answer's
+    framing reads right to left, the English manual text it quotes left to right."""
+    return str(text or "").splitlines()
+
+
+@register.filter
 def card_price(card: object) -> str:
     """A product card's price with its currency, or nothing when the price is unknown."""
     if not isinstance(card, Mapping) or card.get("price") in (None, ""):

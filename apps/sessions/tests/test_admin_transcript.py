@@ -45,7 +45,8 @@ def test_a_session_shows_its_transcript_with_states_citations_engine_timings_and
     assert "Answered · extractive" in html
     assert "first text 41 ms, total 190 ms" in html
     assert f'href="/manuals/{chat.manual.pk}/document#page=12"' in html
-    # A customer's text takes its own direction: a Hebrew message reads right to left.
+    # Each line of a message takes its own direction: a Hebrew answer's framing reads right
+    # to left and the English passage it quotes left to right.
     assert "Thumbs down: “<bdi>Too short</bdi>”" in html
     assert '<div dir="auto"><strong>How do I split the keyboard?</strong></div>' in html
     assert "Lumenvale LX-88 Stage Piano" in html  # the product in focus and per message
@@ -132,3 +133,19 @@ def test_the_list_counts_questions_and_thumbs(client: Client, staff: Client):
     response = staff.get(CHANGELIST)
     row = response.context["cl"].result_list[0]
     assert (row.question_count, row.up_count, row.down_count) == (2, 1, 0)
+
+
+def test_each_line_of_a_hebrew_answer_quoting_english_takes_its_own_direction(
+    client: Client, staff: Client
+):
+    chat = conversation(client)
+    add_exchange(
+        session=chat.session,
+        product=chat.product,
+        question="איך מפצלים את המקלדת?",
+        answer="לפי המדריך:\nHold SPLIT and press the key. [עמ' 12]\n\nמקור: LX-88",  # noqa: RUF001
+    )
+    html = staff.get(f"{CHANGELIST}{chat.session.pk}/change/").content.decode()
+    assert '<div dir="auto">לפי המדריך:</div>' in html
+    assert '<div dir="auto">Hold SPLIT and press the key. [עמ&#x27; 12]</div>' in html
+    assert '<div dir="auto"><br></div><div dir="auto">מקור: LX-88</div>' in html

@@ -55,6 +55,8 @@ def _agent(name: str = "dana", *, online: bool = True) -> User:
         "אני רוצה לדבר עם נציג",
         "can I talk to someone?",
         "representative",
+        "can i talk to a real person pls",
+        "human now thanks",
     ],
 )
 def test_it_hears_a_request_for_a_person(text: str) -> None:
@@ -68,6 +70,7 @@ def test_it_hears_a_request_for_a_person(text: str) -> None:
         "how do I record a human voice sample on the RC-600",
         "מה הנציג של רולנד אמר על הכבל של המקלדת הזאת",
         "person"[:3],
+        "thanks",
         "",
     ],
 )

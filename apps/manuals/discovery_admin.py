@@ -179,7 +179,10 @@ class UploadForm(forms.Form):
     product = forms.CharField(required=False, help_text="Catalog id of the product.")
     family = forms.CharField(required=False, help_text="Or the slug of the family.")
     kind = forms.ChoiceField(
-        choices=Manual.DocumentKind.choices, initial=Manual.DocumentKind.OWNERS_MANUAL
+        choices=[("", "Tell from each file's name"), *Manual.DocumentKind.choices],
+        required=False,
+        help_text="A file named like “n32b-midi-implementation.pdf” is a MIDI implementation; "
+        "one whose name says no kind is an owner's manual.",
     )
     language = forms.CharField(max_length=8, initial="en", help_text="en, he, de...")
     files = MultipleFileField(label="PDF files")

@@ -241,8 +241,9 @@
     setText(item, ".msg-product", product);
     meta.hidden = !product;
 
-    if (id) {
-      setMessageId(item, id);
+    if (id) setMessageId(item, id);
+    // A question sent to a person is not an answer to rate.
+    if (id && data.state !== "handed_off") {
       prepareFeedback(item, id, data.rating || (data.feedback && data.feedback.rating) || null);
     }
   }
@@ -495,6 +496,8 @@
     }
     // answer_end does not repeat the product; the saved message (and so a reload) has it.
     fillAnswer(pending.answer, Object.assign({ product: pending.product }, msg));
+    // The sources and the feedback buttons made it taller: keep them clear of the form.
+    pending.answer.scrollIntoView({ block: "nearest" });
     if (msg.state === "no_product") retryQuestion = pending.text;
     // A `prediction` with the same ref may follow a no_product answer; keep the ref until then.
     if (msg.state !== "no_product") delete asks[ref];

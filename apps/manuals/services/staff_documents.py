@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -176,7 +177,8 @@ def attach_uploads(
     language: str,
     user: str,
 ) -> BulkOutcome:
-    """Each PDF becomes a document of the product or family, queued for ingest."""
+    """Each PDF becomes a document of the product or family, queued for ingest; with no
+    `kind`, each file's kind is read off its name."""
     outcome = BulkOutcome()
     name = product.name if product is not None else family.name if family is not None else ""
     for position, upload in enumerate(files, start=1):
@@ -195,10 +197,11 @@ def attach_uploads(
             # and customers see the title in every answer that quotes the document.
             stem = PurePath(label).stem.strip()
             titled = " " in stem
-            title = stem[:300] if titled else f"{name} {Manual.DocumentKind(kind).label}"
+            file_kind = kind or _kind_of_file(stem)
+            title = stem[:300] if titled else f"{name} {Manual.DocumentKind(file_kind).label}"
             manual = Manual(
                 title=title,
-                document_kind=kind,
+                document_kind=file_kind,
                 language=language,
                 kind=Manual.Kind.PDF,
             )
@@ -215,3 +218,9 @@ def attach_uploads(
         outcome.attached.append(f"{label} → {name}")
         outcome.manual_ids.append(manual.pk)
     return outcome
+
+
+def _kind_of_file(stem: str) -> str:
+    """The kind a file's name says ("n32b-midi-implementation"), an owner's manual if none."""
+    words = re.sub(r"[-_.]+", " ", stem)
+    return document_kind(words) or Manual.DocumentKind.OWNERS_MANUAL

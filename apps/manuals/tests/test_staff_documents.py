@@ -131,6 +131,27 @@ def test_an_upload_named_like_a_file_is_titled_by_its_product_and_kind(admin_cli
     assert document.title == f"{catalog['rc'].name} MIDI implementation"
 
 
+def test_files_uploaded_without_a_kind_take_the_kind_their_names_say(admin_client, catalog):
+    names = ("rc505-midi-implementation.pdf", "rc505_quick_start.pdf", "rc505.pdf")
+    admin_client.post(
+        reverse("admin:manuals_manual_upload"),
+        {
+            "product": "boss-rc-505",
+            "family": "",
+            "kind": "",
+            "language": "en",
+            "files": [SimpleUploadedFile(n, make_pdf(["CC 7"]), "application/pdf") for n in names],
+        },
+    )
+    documents = sorted(documents_of(product=catalog["rc"]), key=lambda m: m.pk)
+    name = catalog["rc"].name
+    assert [(m.document_kind, m.title) for m in documents] == [
+        ("midi_implementation", f"{name} MIDI implementation"),
+        ("quick_start", f"{name} Quick start"),
+        ("owners_manual", f"{name} Owner's manual"),
+    ]
+
+
 def test_an_upload_refusing_every_file_stays_on_the_form_and_says_why(admin_client, catalog):
     response = admin_client.post(
         reverse("admin:manuals_manual_upload"),

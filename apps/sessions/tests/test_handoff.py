@@ -297,6 +297,9 @@ def test_the_form_without_javascript_hands_a_typed_request_to_a_person(client: A
     assert handoff is not None and handoff.status == Handoff.Status.WAITING
     page = client.get(f"/chat/{session_id}/")
     assert "shortly" in page.content.decode()
+    # The reply routes the question; it is not an answer to rate.
+    handed = page.content.decode().split('data-state="handed_off"')[1].split("</li>")[0]
+    assert 'class="feedback"' not in handed
 
 
 @pytest.mark.django_db

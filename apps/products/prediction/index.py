@@ -44,6 +44,9 @@ NARROWER_MARGIN = 0.015
 # ...and when the text matched something distinctive: this share of the weight of a token
 # that only one product has (a lone common word like "drum" or "bag" is not enough).
 CONFIDENT_EVIDENCE = 0.45
+# A last word of at most this many characters, still being typed, cannot alone make a
+# prediction confident: it is more often the start of a longer word than a model code.
+UNFINISHED_LENGTH = 2
 # A typo-corrected token counts for less than one typed right.
 FUZZY_STRENGTH = 0.85
 # A fuzzy search scans the whole vocabulary; a name carries a typo or two. Only the last
@@ -250,6 +253,11 @@ class PredictionIndex:
             out.append((product, score))
         return out
 
+    def _only_unfinished(self, text: str, matched: dict[str, float], entry_id: int) -> bool:
+        """The entry matched nothing but a short word the customer is still typing."""
+        tail = self._unfinished(text)
+        return bool(tail) and self._entries[entry_id].weights.keys() & matched.keys() <= {tail}
+
     def __len__(self) -> int:
         return len(self._records)
 
@@ -265,7 +273,7 @@ class PredictionIndex:
 
     def _resolve(self, text: str) -> tuple[dict[str, float], set[int]]:
         """The index tokens the text contains, with how sure each match is, and its brands."""
-        found = content_tokens(self._lexicon.rewrite(text, self._known_words))
+        found = self._tokens(text)
         matched: dict[str, float] = {}
         brands: set[int] = set()
 
@@ -292,6 +300,18 @@ class PredictionIndex:
                 if joined in self._postings:
                     note(joined, 1.0)
         return matched, brands
+
+    def _tokens(self, text: str) -> list[str]:
+        return content_tokens(self._lexicon.rewrite(text, self._known_words))
+
+    def _unfinished(self, text: str) -> str:
+        """The last word while it is still being typed and too short to name a model alone
+        ("...change mo" on the way to "model" is not the Boss MO-2), else ""."""
+        if not text[-1:].isalnum():
+            return ""
+        found = self._tokens(text)
+        tail = found[-1] if found else ""
+        return tail if len(tail) <= UNFINISHED_LENGTH else ""
 
     def _near(self, token: str) -> tuple[tuple[str, float], ...]:
         """Index tokens an unknown token probably means: two words written as one, or a typo."""
@@ -422,6 +442,7 @@ class PredictionIndex:
                 or (narrower and margin >= NARROWER_MARGIN)
             )
             and evidence.get(first, 0.0) >= CONFIDENT_EVIDENCE * self._unique_weight
+            and not self._only_unfinished(text, matched, best_entry[first])
         )
         candidates: list[Candidate] = []
         for rank, (product, score) in enumerate(ranked):

@@ -169,3 +169,19 @@ def test_a_text_of_unknown_words_costs_a_bounded_number_of_fuzzy_searches(monkey
     # The last unknown words get the searches: a typo in the name at the end still counts.
     assert "katanna" in searches
     assert found and found[0].product_id == "boss-katana-100-gen3"
+
+
+def test_a_short_word_still_being_typed_does_not_alone_name_a_model() -> None:
+    # Pedals named two letters and a common "2", as in the real catalog.
+    pedals = [
+        CatalogRecord(19 + n, f"boss-{code}-2", f"Boss {code.upper()}-2", "Boss")
+        for n, code in enumerate(("mo", "ds", "tu", "ce", "dd", "bf", "ph", "sd"))
+    ]
+    index = PredictionIndex([*CATALOG, *pedals])
+    # "...change mo" is on its way to "model"; once the word ends, MO-2 is meant.
+    assert top(index, "plaits how to change mo") == "boss-mo-2"
+    assert confident_top(index, "plaits how to change mo") is None
+    assert confident_top(index, "my mo ") == "boss-mo-2"
+    assert confident_top(index, "my mo-2") == "boss-mo-2"
+    # A short last word beside another word of the name still counts.
+    assert confident_top(index, "my rc 5") == "boss-rc-5"

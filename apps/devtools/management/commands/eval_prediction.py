@@ -53,6 +53,8 @@ class Report:
     confident_wrong: int = 0
     unnamed: int = 0
     false_confident: int = 0
+    # Typed a letter at a time: cases that leave the focus on a wrong product.
+    strayed: int = 0
     misses: list[str] = field(default_factory=list)
     targets: tuple[float, float] = (TARGET_TOP1, TARGET_TOP3)
 
@@ -66,6 +68,8 @@ class Report:
             f"false-confident rate on no-product inputs: "
             f"{self.false_confident / max(1, self.unnamed):.1%} "
             f"({self.false_confident}/{self.unnamed})",
+            f"typed a letter at a time, the focus left on a wrong product: "
+            f"{self.strayed}/{self.named + self.unnamed}",
         ]
 
     @property
@@ -183,6 +187,11 @@ def evaluate_exact_names(index: PredictionIndex, ids: set[str]) -> ExactReport:
 def evaluate(index: PredictionIndex, cases: list[Case], same: dict[str, set[str]]) -> Report:
     report = Report()
     for case in cases:
+        right = set().union(*(same[pid] for pid in case.product_ids))
+        stray = _stray_while_typing(index, case.text, right)
+        if stray:
+            report.strayed += 1
+            report.misses.append(f"focus left astray while typing: {stray}")
         found = index.predict(case.text, limit=5)
         confident = bool(found) and found[0].confident
         if not case.product_ids:
@@ -192,7 +201,6 @@ def evaluate(index: PredictionIndex, cases: list[Case], same: dict[str, set[str]
                 report.misses.append(f"false confident: {case.text!r} -> {found[0].product_id}")
             continue
         report.named += 1
-        right = set().union(*(same[pid] for pid in case.product_ids))
         ids = [candidate.product_id for candidate in found]
         if ids[:1] and ids[0] in right:
             report.top1 += 1
@@ -205,6 +213,18 @@ def evaluate(index: PredictionIndex, cases: list[Case], same: dict[str, set[str]
         if right.intersection(ids[:3]):
             report.top3 += 1
     return report
+
+
+def _stray_while_typing(index: PredictionIndex, text: str, right: set[str]) -> str:
+    """Where the focus is left when `text` is typed a letter at a time, as the chat moves it
+    (to each confident prediction, kept otherwise), when that is not a product in `right`:
+    "prefix -> id" of the prefix that moved it there; else ""."""
+    focus, moved_by = "", ""
+    for end in range(1, len(text) + 1):
+        found = index.predict(text[:end], limit=2)
+        if found and found[0].confident and found[0].product_id != focus:
+            focus, moved_by = found[0].product_id, text[:end]
+    return f"{moved_by!r} -> {focus}" if focus and focus not in right else ""
 
 
 class Command(BaseCommand):

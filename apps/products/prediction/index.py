@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from apps.products.prediction.bound import considered_text
 from apps.products.prediction.hebrew import HebrewLexicon, has_hebrew
@@ -325,7 +325,7 @@ class PredictionIndex:
         if not found and token.isalpha() and len(token) >= 5:
             distance = 1 if len(token) < 8 else 2
             best = process.extractOne(
-                token, self._words, scorer=Levenshtein.distance, score_cutoff=distance
+                token, self._words, scorer=OSA.distance, score_cutoff=distance
             )
             if best is not None:
                 found.append((best[0], FUZZY_STRENGTH))

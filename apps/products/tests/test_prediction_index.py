@@ -185,3 +185,8 @@ def test_a_short_word_still_being_typed_does_not_alone_name_a_model() -> None:
     assert confident_top(index, "my mo-2") == "boss-mo-2"
     # A short last word beside another word of the name still counts.
     assert confident_top(index, "my rc 5") == "boss-rc-5"
+
+
+def test_two_letters_swapped_are_one_typo(index) -> None:
+    # "touhce": one slip of the fingers, though two edits apart for plain Levenshtein.
+    assert top(index, "my touhce") == "expressive-touche"

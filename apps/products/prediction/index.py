@@ -384,11 +384,15 @@ class PredictionIndex:
         # plain token weights (how much of what the text names this entry explains).
         gained: dict[int, float] = defaultdict(float)
         explained: dict[int, float] = defaultdict(float)
+        # How distinctive the matched words are, however surely each was matched: a sure
+        # name spelled by sound ("פלייטס") is as distinctive as "plaits" typed.
+        distinctive: dict[int, float] = defaultdict(float)
         for token, strength in matched.items():
             plain = self._weight[token] * strength
             for entry, weight in self._postings[token]:
                 gained[entry] += weight * strength
                 explained[entry] += plain
+                distinctive[entry] += weight
         best_explained = max(explained.values())
         marks = {t for t in matched if t == "plus" or (t[:2] == "mk" and t[2:].isdigit())}
 
@@ -412,7 +416,7 @@ class PredictionIndex:
                     score *= _OTHER_BRAND_FACTOR
             if score > scores.get(entry.product, 0.0):
                 scores[entry.product] = score
-                evidence[entry.product] = gain
+                evidence[entry.product] = distinctive[entry_id]
                 complete[entry.product] = coverage >= _COMPLETE
                 best_entry[entry.product] = entry_id
 

@@ -90,3 +90,20 @@ def test_a_hebrew_spelling_with_no_alias_names_the_product(text: str, expected: 
 @pytest.mark.parametrize("text", ["שלום, יש לי שאלה", "איך מחברים אוזניות", "תודה רבה"])
 def test_hebrew_without_a_name_matches_nothing_by_sound(text: str):
     assert not INDEX.predict(text)
+
+
+def test_a_one_word_name_spelled_by_sound_or_with_a_typo_is_named_confidently():
+    # A sure match of a distinctive word counts as distinctive: "פלייטס" is as much the
+    # Plaits as "plaits" typed, when nothing else comes close.
+    named = [
+        CatalogRecord(pk=1, product_id="plaits", name="Plaits", brand="Mutable Instruments"),
+        CatalogRecord(pk=2, product_id="marbles", name="Marbles", brand="Mutable Instruments"),
+        *(
+            CatalogRecord(pk=10 + n, product_id=f"fp-{n}", name=f"Roland FP-{n}", brand="Roland")
+            for n in range(10, 40)
+        ),
+    ]
+    index = PredictionIndex(named)
+    for text, expected in (("איך משנים מודל בפלייטס", "plaits"), ("reset my marbels", "marbles")):
+        found = index.predict(text)
+        assert found and found[0].product_id == expected and found[0].confident, text

@@ -76,7 +76,11 @@ def _query(
     context: str,
     exclude: Iterable[str],
     query_vector: np.ndarray | None,
+    indexes: Sequence[ManualIndex],
 ) -> Query:
+    def knows(term: str) -> bool:
+        return any(index.knows(term) for index in indexes)
+
     context_vector = None
     # Hebrew words are bridged to an English manual's words only when the question itself
     # was embedded: same model, and no second wait on an endpoint that is down.
@@ -84,7 +88,7 @@ def _query(
     if (
         context
         and query_vector is not None
-        and uses_context(question, query_weights(question, exclude=exclude), exclude)
+        and uses_context(question, query_weights(question, exclude=exclude), exclude, knows)
     ):
         # The context is the previous question, then its answer: the question says what the
         # turn was about, and its vector is cached from that turn. The model's cost grows
@@ -102,6 +106,7 @@ def _query(
         context_vector=context_vector,
         foreign=foreign,
         foreign_vectors=store.embed_words(foreign) if foreign else None,
+        knows=knows,
     )
 
 
@@ -124,7 +129,13 @@ def retrieve(
     else:
         indexes = [index] if index is not None else []
     exclude = list(exclude)
-    query = _query(question=question, context=context, exclude=exclude, query_vector=query_vector)
+    query = _query(
+        question=question,
+        context=context,
+        exclude=exclude,
+        query_vector=query_vector,
+        indexes=indexes,
+    )
     return rank(indexes, query, limit=limit)
 
 
@@ -278,9 +289,16 @@ def compose(
     docs = _documents(documents, manual, index)
     lang = lang or detect_language(question)
     exclude = list(exclude)
-    query = _query(question=question, context=context, exclude=exclude, query_vector=query_vector)
+    indexes = [found for _, found in docs]
+    query = _query(
+        question=question,
+        context=context,
+        exclude=exclude,
+        query_vector=query_vector,
+        indexes=indexes,
+    )
     hits = rank(
-        [found for _, found in docs],
+        indexes,
         query,
         limit=MAX_PASSAGES * 2,
         ranker=ranker,

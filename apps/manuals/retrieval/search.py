@@ -15,7 +15,7 @@ covered" is decided on the fused evidence and on the words: meaning alone never 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -40,6 +40,8 @@ BRIDGE_WEIGHT = 0.7  # a manual word a Hebrew word was bridged to, at full trust
 SPELLING_WEIGHT = 0.7  # a manual word a question word misspells or abbreviates
 CANDIDATES = 20
 _HEBREW = re.compile(r"[\u05d0-\u05ea]")
+# What points at the previous turn's action or setting rather than at the product.
+_THAT = re.compile(r"\b(?:that|this|those|these)\b", re.IGNORECASE)
 # Words that point back at the previous turn ("and how do I undo that?").
 _ANAPHORA = re.compile(
     r"\b(?:that|this|it|those|them|these|there)\b|(?:^|\s)(?:זה|זאת|אותו|אותה|אותם|שם)(?:\s|$|[?.!,])",
@@ -67,10 +69,22 @@ def _latin_share(weights: dict[str, float]) -> float:
     return sum(w for term, w in weights.items() if not _HEBREW.search(term)) / total
 
 
-def uses_context(question: str, weights: dict[str, float], exclude: Iterable[str] = ()) -> bool:
+def uses_context(
+    question: str,
+    weights: dict[str, float],
+    exclude: Iterable[str] = (),
+    knows: Callable[[str], bool] | None = None,
+) -> bool:
     """A follow-up: words that point back at the previous turn, or few words of its own in a
     question that does not name the product again. One that does ("does the n32b have
-    bluetooth?") starts afresh: the previous turn's words would answer it about that turn."""
+    bluetooth?") starts afresh: the previous turn's words would answer it about that turn.
+
+    When none of its own words is a word of the manuals (`knows`), only "that" or "this"
+    keeps the turn ("and can I undo that?"): "it" there is the product, and "can I buy it in
+    Tel Aviv?" after a reset is a new topic the manuals lack, not more about the reset."""
+    latin = [term for term in weights if not _HEBREW.search(term)]
+    if knows is not None and latin and not any(knows(term) for term in latin):
+        return bool(_THAT.search(question))
     if _ANAPHORA.search(question):
         return True
     naming = set(tokens(" ".join(exclude)))
@@ -86,10 +100,11 @@ def build_query(
     context_vector: np.ndarray | None = None,
     foreign: Sequence[str] = (),
     foreign_vectors: np.ndarray | None = None,
+    knows: Callable[[str], bool] | None = None,
 ) -> Query:
     exclude = list(exclude)
     weights = query_weights(question, exclude=exclude)
-    with_context = bool(context.strip()) and uses_context(question, weights, exclude)
+    with_context = bool(context.strip()) and uses_context(question, weights, exclude, knows)
     vector = query_vector
     if with_context:
         for term, weight in query_weights(context, exclude=exclude).items():

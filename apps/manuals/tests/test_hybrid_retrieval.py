@@ -263,6 +263,19 @@ def test_a_short_question_that_names_the_product_again_starts_afresh() -> None:
     assert not uses_context("rc-600 bluetooth", {"bluetooth": 1.0}, ["Boss RC-600"])
 
 
+def test_a_follow_up_whose_own_words_the_manual_lacks_is_not_answered_from_the_last_turn():
+    index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
+    context = "how do I restore the factory settings? Hold WRITE and switch it on."
+    for question in ("is it in stock?", "does it work on batteries?"):
+        asked = extractive.compose(documents=[(INFO, index)], question=question, context=context)
+        assert asked.state == NOT_IN_MANUAL, question
+    # A word of the manual's own keeps the turn: "it" is still the factory settings.
+    assert uses_context("and how long does it take to write?", {"write": 1.0}, (), index.knows)
+    assert not uses_context("can I buy it in Tel Aviv?", {"buy": 1.0}, (), index.knows)
+    # With none, "that" still points at the last answer (the follow-up test above).
+    assert uses_context("and can I undo that?", {"undo": 1.0}, (), index.knows)
+
+
 def _bridged_index() -> tuple[ManualIndex, dict[str, np.ndarray]]:
     """An index whose bridge words have random vectors; returns it and the word vectors."""
     index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)

@@ -7,11 +7,29 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.sessions.models import ClosedDay, Handoff, OpeningHours
+
+
+class ContactLeftFilter(admin.SimpleListFilter):
+    """A follow-up is only actionable once the customer left an email or a phone number."""
+
+    title = "contact details"
+    parameter_name = "contact_left"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Left"), ("no", "Not left yet")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Handoff]) -> QuerySet[Handoff]:
+        if self.value() == "yes":
+            return queryset.exclude(contact="")
+        if self.value() == "no":
+            return queryset.filter(contact="")
+        return queryset
 
 
 @admin.register(Handoff)
@@ -23,10 +41,10 @@ class HandoffAdmin(admin.ModelAdmin):
         "product",
         "language",
         "agent",
-        "contact",
+        "contact_left",
         "conversation",
     )
-    list_filter = ("status", "reason", "language", "live", "requested_at")
+    list_filter = ("status", ContactLeftFilter, "reason", "language", "live", "requested_at")
     list_select_related = ("product", "agent")
     date_hierarchy = "requested_at"
     search_fields = ("contact", "note", "=session__id")
@@ -53,6 +71,11 @@ class HandoffAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="Contact", ordering="contact")
+    def contact_left(self, obj: Handoff) -> str:
+        # Staff read "-" as a broken record; say that the customer has not left one.
+        return obj.contact or "not left yet (see the conversation)"
 
     @admin.display(description="Conversation")
     def conversation(self, obj: Handoff) -> str:

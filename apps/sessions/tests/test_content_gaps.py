@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from apps.manuals.embeddings import get_embedder
@@ -126,6 +126,18 @@ def test_the_dashboard_is_not_for_customers_or_staff_without_transcripts(client:
     assert client.get("/admin/content-gaps/").status_code == 302
     client.force_login(User.objects.create_user("ed", password="x", is_staff=True))
     assert client.get("/admin/content-gaps/").status_code == 403
+
+
+def test_the_dashboard_links_the_live_console_only_for_those_who_may_answer(
+    staff: Client,
+) -> None:
+    assert "Live support console" in staff.get("/admin/content-gaps/").content.decode()
+    reader = User.objects.create_user("reader", password="x", is_staff=True)
+    reader.user_permissions.set(Permission.objects.filter(codename="view_message"))
+    other = Client()
+    other.force_login(reader)
+    page = other.get("/admin/content-gaps/")
+    assert page.status_code == 200 and "/support/" not in page.content.decode()
 
 
 def test_a_question_cannot_become_a_spreadsheet_formula_in_the_csv(staff: Client) -> None:

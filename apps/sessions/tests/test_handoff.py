@@ -332,3 +332,21 @@ def test_the_support_agents_group_may_answer_customers_and_write_notes_but_not_a
     assert {"chat.answer_customers", "manuals.add_staffnote", "chat.view_message"} <= granted
     assert "manuals.approve_staffnote" not in granted
     assert not any(code.endswith("_user") or code.endswith("_group") for code in granted)
+
+
+@pytest.mark.django_db
+def test_staff_see_which_follow_ups_have_contact_details_and_can_filter_on_it(
+    admin_client: Any,
+) -> None:
+    left, silent = (ChatSession.objects.create(owner_key=key) for key in ("a", "b"))
+    Handoff.objects.create(
+        session=left, status=Handoff.Status.FOLLOW_UP, contact="dana@example.com"
+    )
+    Handoff.objects.create(session=silent, status=Handoff.Status.FOLLOW_UP)
+    url = "/admin/chat/handoff/"
+    everything = admin_client.get(url).content.decode()
+    assert "dana@example.com" in everything and "not left yet" in everything
+    waiting = admin_client.get(url, {"contact_left": "no"}).content.decode()
+    assert "not left yet" in waiting and "dana@example.com" not in waiting
+    reachable = admin_client.get(url, {"contact_left": "yes"}).content.decode()
+    assert "dana@example.com" in reachable and "not left yet" not in reachable

@@ -448,6 +448,19 @@ class PredictionIndex:
             and evidence.get(first, 0.0) >= CONFIDENT_EVIDENCE * self._unique_weight
             and not self._only_unfinished(text, matched, best_entry[first])
         )
+        if confident_first:
+            # Beside a sure product, another is offered only as another reading of its words
+            # (the Katana-50 EX beside the Katana-50): "plaits how do i change the model"
+            # offers no Minimoog Model D.
+            named = self._entries[best_entry[first]].weights.keys() & matched.keys()
+            ranked = [
+                ranked[0],
+                *(
+                    (product, score)
+                    for product, score in ranked[1:]
+                    if named & self._entries[best_entry[product]].weights.keys()
+                ),
+            ]
         candidates: list[Candidate] = []
         for rank, (product, score) in enumerate(ranked):
             record = self._records[product]

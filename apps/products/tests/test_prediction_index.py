@@ -190,3 +190,18 @@ def test_a_short_word_still_being_typed_does_not_alone_name_a_model() -> None:
 def test_two_letters_swapped_are_one_typo(index) -> None:
     # "touhce": one slip of the fingers, though two edits apart for plain Levenshtein.
     assert top(index, "my touhce") == "expressive-touche"
+
+
+def test_beside_a_sure_product_only_other_readings_of_its_words_are_offered() -> None:
+    index = PredictionIndex(
+        [
+            *CATALOG,
+            CatalogRecord(30, "moog-model-d", "Moog Minimoog Model D", "Moog"),
+            CatalogRecord(31, "plaits", "Plaits", "Mutable Instruments"),
+        ]
+    )
+    # The Model D only shares "model" with the question, not a word that named Plaits.
+    assert [c.product_id for c in index.predict("plaits how do i change the model")] == ["plaits"]
+    found = [c.product_id for c in index.predict("katana 50 ex gen 3 model")]
+    assert found[0] == "boss-katana-50-ex-gen3"
+    assert "boss-katana-50-gen3" in found  # another reading of "katana 50 gen 3"

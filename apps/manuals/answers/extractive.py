@@ -71,13 +71,14 @@ def _documents(
 
 
 def _query(
-    *,
+    indexes: Sequence[ManualIndex],
     question: str,
     context: str,
-    exclude: Iterable[str],
+    exclude: list[str],
     query_vector: np.ndarray | None,
-    indexes: Sequence[ManualIndex],
 ) -> Query:
+    """The question as the documents' ranking reads it (`exclude`: the product's names)."""
+
     def knows(term: str) -> bool:
         return any(index.knows(term) for index in indexes)
 
@@ -128,14 +129,7 @@ def retrieve(
         indexes = [found for _, found in documents]
     else:
         indexes = [index] if index is not None else []
-    exclude = list(exclude)
-    query = _query(
-        question=question,
-        context=context,
-        exclude=exclude,
-        query_vector=query_vector,
-        indexes=indexes,
-    )
+    query = _query(indexes, question, context, list(exclude), query_vector)
     return rank(indexes, query, limit=limit)
 
 
@@ -288,15 +282,8 @@ def compose(
     """
     docs = _documents(documents, manual, index)
     lang = lang or detect_language(question)
-    exclude = list(exclude)
     indexes = [found for _, found in docs]
-    query = _query(
-        question=question,
-        context=context,
-        exclude=exclude,
-        query_vector=query_vector,
-        indexes=indexes,
-    )
+    query = _query(indexes, question, context, list(exclude), query_vector)
     hits = rank(
         indexes,
         query,

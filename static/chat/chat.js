@@ -272,6 +272,13 @@
     });
   }
 
+  // A finished answer grew its sources and feedback buttons: scroll them out from under the
+  // question form, which stays at the bottom of the screen (and is taller on a phone).
+  function keepClearOfForm(item) {
+    var hidden = item.getBoundingClientRect().bottom - ui.form.getBoundingClientRect().top;
+    if (hidden > 0) window.scrollBy(0, hidden + 8);
+  }
+
   function appendMessage(item) {
     ui.list.appendChild(item);
     ui.emptyHint.hidden = true;
@@ -496,8 +503,7 @@
     }
     // answer_end does not repeat the product; the saved message (and so a reload) has it.
     fillAnswer(pending.answer, Object.assign({ product: pending.product }, msg));
-    // The sources and the feedback buttons made it taller: keep them clear of the form.
-    pending.answer.scrollIntoView({ block: "nearest" });
+    keepClearOfForm(pending.answer);
     if (msg.state === "no_product") retryQuestion = pending.text;
     // A `prediction` with the same ref may follow a no_product answer; keep the ref until then.
     if (msg.state !== "no_product") delete asks[ref];

@@ -253,9 +253,8 @@ class PredictionIndex:
             out.append((product, score))
         return out
 
-    def _only_unfinished(self, text: str, matched: dict[str, float], entry_id: int) -> bool:
-        """The entry matched nothing but a short word the customer is still typing."""
-        tail = self._unfinished(text)
+    def _only_unfinished(self, tail: str, matched: dict[str, float], entry_id: int) -> bool:
+        """The entry matched nothing but `tail`, a short word the customer is still typing."""
         return bool(tail) and self._entries[entry_id].weights.keys() & matched.keys() <= {tail}
 
     def __len__(self) -> int:
@@ -271,9 +270,11 @@ class PredictionIndex:
 
     # --- reading the text ------------------------------------------------------------------
 
-    def _resolve(self, text: str) -> tuple[dict[str, float], set[int]]:
-        """The index tokens the text contains, with how sure each match is, and its brands."""
-        found = self._tokens(text)
+    def _resolve(self, text: str) -> tuple[dict[str, float], set[int], str]:
+        """The index tokens the text contains, with how sure each match is, its brands, and
+        its last word while it is still being typed and too short to name a model alone
+        ("...change mo" on the way to "model" is not the Boss MO-2), else ""."""
+        found = content_tokens(self._lexicon.rewrite(text, self._known_words))
         matched: dict[str, float] = {}
         brands: set[int] = set()
 
@@ -299,19 +300,8 @@ class PredictionIndex:
                 joined = token + found[position + 1]
                 if joined in self._postings:
                     note(joined, 1.0)
-        return matched, brands
-
-    def _tokens(self, text: str) -> list[str]:
-        return content_tokens(self._lexicon.rewrite(text, self._known_words))
-
-    def _unfinished(self, text: str) -> str:
-        """The last word while it is still being typed and too short to name a model alone
-        ("...change mo" on the way to "model" is not the Boss MO-2), else ""."""
-        if not text[-1:].isalnum():
-            return ""
-        found = self._tokens(text)
-        tail = found[-1] if found else ""
-        return tail if len(tail) <= UNFINISHED_LENGTH else ""
+        unfinished = found[-1] if found and text[-1:].isalnum() else ""
+        return matched, brands, unfinished if len(unfinished) <= UNFINISHED_LENGTH else ""
 
     def _near(self, token: str) -> tuple[tuple[str, float], ...]:
         """Index tokens an unknown token probably means: two words written as one, or a typo."""
@@ -356,7 +346,7 @@ class PredictionIndex:
         found = self.predict(text, limit=limit)
         if found:
             return found
-        _matched, brands = self._resolve(text)
+        _matched, brands, _tail = self._resolve(text)
         if not brands:
             return []
         named = [product for product, brand in enumerate(self._brand_of) if brand in brands]
@@ -377,7 +367,7 @@ class PredictionIndex:
         ]
 
     def _predict(self, text: str, limit: int) -> list[Candidate]:
-        matched, brands = self._resolve(text)
+        matched, brands, tail = self._resolve(text)
         if not matched:
             return []
         # Two sums per entry: its own weights (how much of the name the text covers), and
@@ -446,7 +436,7 @@ class PredictionIndex:
                 or (narrower and margin >= NARROWER_MARGIN)
             )
             and evidence.get(first, 0.0) >= CONFIDENT_EVIDENCE * self._unique_weight
-            and not self._only_unfinished(text, matched, best_entry[first])
+            and not self._only_unfinished(tail, matched, best_entry[first])
         )
         if confident_first:
             # Beside a sure product, another is offered only as another reading of its words

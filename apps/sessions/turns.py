@@ -50,10 +50,14 @@ class FairTurns:
     def waiting(self) -> int:
         return len(self._queue)
 
+    def free(self) -> bool:
+        """Whether work given now would run at once."""
+        return not self._queue and self._has_room()
+
     async def run(self, work: Callable[[], T], *, usage: float) -> T:
         """The result of `work()`, run on this loop when its turn comes. `usage` is what the
         socket spent lately (ms of its own budget): the lower, the sooner."""
-        if not self._queue and self._has_room():
+        if self.free():
             return self._timed(work)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()

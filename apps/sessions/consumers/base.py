@@ -75,6 +75,9 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self._dispatching = asyncio.Lock()
+        # Daphne hands each socket its frames through an asyncio.Queue's `get`.
+        queue = getattr(receive, "__self__", None)
+        self._socket_queue = queue if isinstance(queue, asyncio.Queue) else None
         sources = [receive]
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
@@ -98,6 +101,10 @@ class SocketConsumer(AsyncWebsocketConsumer):
             message = await receive()
             async with self._dispatching:
                 await self.dispatch(message)
+
+    def frames_queued(self) -> bool:
+        """Whether frames of this socket wait behind the one being handled (unknown: no)."""
+        return self._socket_queue is not None and not self._socket_queue.empty()
 
     async def disconnect(self, code: int) -> None:
         await self.clean_up()

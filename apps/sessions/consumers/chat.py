@@ -138,6 +138,7 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
             prediction_failed=functools.partial(
                 self.send_error, "internal", "Could not predict the product."
             ),
+            turn_free=lambda: prediction_turns().free(),
             prefetch=lambda manual_id: _request_prefetch(manual_id=manual_id),
             follow=lambda manual_id: layer.group_add(manual_group(manual_id), name),
             unfollow=lambda manual_id: layer.group_discard(manual_group(manual_id), name),
@@ -245,7 +246,7 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
 
     async def on_typing(self, envelope: Envelope) -> None:
         text = protocol.text_field(envelope.body, "text", maximum=protocol.MAX_TYPING)
-        self._typing.typed(text, envelope.ref)
+        await self._typing.typed(text, envelope.ref, more_queued=self.frames_queued())
 
     async def _predict(
         self,

@@ -68,6 +68,8 @@ class FocusActions:
         [Callable[[], tuple[str, str | None]], Sequence[WorkBudget], float], Awaitable[None]
     ]
     prediction_failed: Callable[[str | None], Awaitable[None]]
+    # Whether a prediction would run at once, without waiting for its turn.
+    turn_free: Callable[[], bool]
     prefetch: Callable[[int], Awaitable[object]]
     follow: Callable[[int], Awaitable[None]]
     unfollow: Callable[[int], Awaitable[None]]
@@ -111,6 +113,8 @@ class TypingFocus:
         self._pending: tuple[str, str | None] | None = None
         self._taken: tuple[str, str | None] | None = None
         self._typing_worker: asyncio.Task[Any] | None = None
+        # Set while the worker answers (or waits for budgets): new texts are left to it.
+        self._answering = False
         self._typed = asyncio.Event()
         self._wanted: tuple[int, Card] | None = None
         self._focus_worker: asyncio.Task[Any] | None = None
@@ -119,21 +123,48 @@ class TypingFocus:
 
     # --- typing: latest wins ---------------------------------------------------------------
 
-    def typed(self, text: str, ref: str | None) -> None:
-        """Only the newest text waits; a burst is answered for its last message."""
+    async def typed(self, text: str, ref: str | None, *, more_queued: bool = False) -> None:
+        """Only the newest text waits; a burst is answered for its last message.
+
+        A socket whose worker is idle, with no frame of its own queued behind this one, every
+        budget in hand and the prediction's turn free predicts here, in the pass of the loop
+        that read the frame; otherwise its worker takes the newest text in a later pass.
+        """
         if self._pending is not None:
             TYPING_SKIPPED.inc()  # latest wins: the text it replaces is never predicted
         self._pending = (text, ref)
+        if self._answering:
+            self._typed.set()
+            return
+        if not more_queued and self._actions.turn_free():
+            budgets = self._budgets_in_hand()
+            if budgets is not None:
+                await self._predict_pending(budgets)
+                return
         if self._typing_worker is None or self._typing_worker.done():
             self._typing_worker = self._start(self._answer_typing())
         else:
             self._typed.set()
 
+    def _budgets_in_hand(self) -> list[WorkBudget] | None:
+        """Every budget the work is charged to, when none makes it wait (the light share
+        included, so a socket past it always goes through its worker and the process budget)."""
+        own, light = self._budgets.own, self._budgets.light
+        shared = self._budgets.shared()
+        if own.wait() > 0 or light.wait() > 0 or (shared is not None and shared.wait() > 0):
+            return None
+        process = self._budgets.process()
+        return [b for b in (own, light, shared, process) if b is not None]
+
     async def _answer_typing(self) -> None:
         """The socket's one typing worker, for its life: waking it for the next keystroke
         costs less than a task per keystroke (a customer types five a second)."""
         while True:
-            await self._answer_pending()
+            self._answering = True
+            try:
+                await self._answer_pending()
+            finally:
+                self._answering = False
             self._typed.clear()
             await self._typed.wait()
 
@@ -156,21 +187,23 @@ class TypingFocus:
                 TYPING_BUDGET_WAITS.labels("process").inc()
                 await self._sleep(wait)
                 continue
-            budgets = [b for b in (own, light, shared, process) if b is not None]
-            self._taken = None
-            try:
-                await self._actions.predict(self._take, budgets, own.spent())
-            except Exception:
-                logger.exception("prediction failed")
-                if self._taken is None:  # failed before its turn: its text is dropped too
-                    self._take()
-                assert self._taken is not None
-                await self._actions.prediction_failed(self._taken[1])
+            await self._predict_pending([b for b in (own, light, shared, process) if b is not None])
+
+    async def _predict_pending(self, budgets: list[WorkBudget]) -> None:
+        self._taken = None
+        try:
+            await self._actions.predict(self._take, budgets, self._budgets.own.spent())
+        except Exception:
+            logger.exception("prediction failed")
+            if self._taken is None:  # failed before its turn: its text is dropped too
+                self._take()
+            assert self._taken is not None
+            await self._actions.prediction_failed(self._taken[1])
 
     def _take(self) -> tuple[str, str | None]:
         """The newest text, taken when its prediction's turn comes: frames that arrive while
         the work waits for its turn (apps.sessions.turns) replace it, latest wins there too."""
-        assert self._pending is not None  # only this socket's one typing worker takes it
+        assert self._pending is not None  # one prediction at a time takes it (see `typed`)
         self._taken, self._pending = self._pending, None
         return self._taken
 

@@ -20,6 +20,7 @@ from apps.products.prediction.bound import CONSIDERED_WORDS, considered_text
 from apps.sessions import consumers, predictions, ratelimit
 from apps.sessions.consumers import base
 from apps.sessions.tests.sockets import HOST, ORIGIN, application, communicator, make_chat
+from apps.sessions.turns import FairTurns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -254,6 +255,9 @@ async def test_a_prediction_ending_after_the_socket_closed_leaves_no_orphan_task
         await real(self, frame)
 
     monkeypatch.setattr(consumers.ChatConsumer, "send_text", stalled)
+    # Its turn taken, the prediction goes to the socket's typing worker (a prediction made in
+    # the reader ends with the reader).
+    monkeypatch.setattr(FairTurns, "free", lambda self: False)
     await socket.send_json_to({"type": "typing", "text": "boss"})
     await asyncio.wait_for(started.wait(), timeout=5)
     mine = {t for t in asyncio.all_tasks() if "_answer_typing" in repr(t.get_coro())}

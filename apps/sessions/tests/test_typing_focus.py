@@ -85,6 +85,7 @@ class Socket:
             actions=FocusActions(
                 predict=self.predict,
                 prediction_failed=self.prediction_failed,
+                turn_free=lambda: self.turn is None or self.turn.is_set(),
                 prefetch=self.prefetch,
                 follow=self.follow,
                 unfollow=self.unfollow,
@@ -164,10 +165,31 @@ def time() -> FakeTime:
 
 async def test_a_burst_read_before_the_worker_runs_is_answered_for_its_last_text(time):
     socket = Socket(time)
-    for text in ("r", "rc", "rc 6"):
-        socket.machine.typed(text, None)
+    for text, more in (("r", True), ("rc", True), ("rc 6", False)):
+        await socket.machine.typed(text, None, more_queued=more)
     await settle()
     assert socket.predicted == ["rc 6"]
+
+
+async def test_a_frame_read_alone_with_its_budgets_in_hand_is_predicted_at_once(time):
+    # No worker is started and no pass of the loop is waited for: the call predicts.
+    socket = Socket(time)
+    before = asyncio.all_tasks()
+    await socket.machine.typed("rc 6", None)
+    assert socket.predicted == ["rc 6"]
+    assert asyncio.all_tasks() == before
+
+
+async def test_a_frame_whose_turn_is_taken_goes_to_the_worker_and_the_reader_goes_on(time):
+    socket = Socket(time)
+    socket.turn = asyncio.Event()
+    await socket.machine.typed("rc", None)  # returns: the reader is not held for the turn
+    await socket.machine.typed("rc 6", None)
+    assert socket.predicted == []
+    socket.turn.set()
+    await settle()
+    assert socket.predicted == ["rc 6"]
+    await socket.tasks.cancel_all()
 
 
 def skipped_frames() -> float:
@@ -181,12 +203,12 @@ def budget_waits(budget: str) -> float:
 async def test_past_its_budget_a_socket_waits_and_then_predicts_only_the_newest(time):
     # 10 ms a second with 1 ms at once: a 50 ms prediction leaves a debt of 4.9 s.
     socket = Socket(time, cost=50.0, budgets=budgets_for(time, own=(10.0, 1.0)))
-    socket.machine.typed("rc", "t1")
+    await socket.machine.typed("rc", "t1")
     await settle()
     assert socket.predicted == ["rc"]
     skipped, waits = skipped_frames(), budget_waits("socket")
     for text in ("rc 6", "rc 60", "rc 600"):
-        socket.machine.typed(text, None)
+        await socket.machine.typed(text, None)
         await settle()
     await time.advance(4.8)
     assert socket.predicted == ["rc"]
@@ -202,7 +224,7 @@ async def test_frames_arriving_while_a_prediction_waits_for_its_turn_replace_its
     socket.turn = asyncio.Event()
     skipped = skipped_frames()
     for text in ("r", "rc", "rc 6"):
-        socket.machine.typed(text, None)
+        await socket.machine.typed(text, None)
         await settle()
     socket.turn.set()
     await settle()
@@ -213,11 +235,11 @@ async def test_frames_arriving_while_a_prediction_waits_for_its_turn_replace_its
 async def test_a_prediction_failing_before_its_turn_is_reported_and_not_retried(time):
     socket = Socket(time)
     socket.queue_broken = True
-    socket.machine.typed("rc", "t1")
+    await socket.machine.typed("rc", "t1")
     await settle()
     assert socket.failed == ["t1"]
     socket.queue_broken = False
-    socket.machine.typed("rc 6", "t2")
+    await socket.machine.typed("rc 6", "t2")
     await settle()
     assert socket.predicted == ["rc 6"]
 
@@ -225,10 +247,10 @@ async def test_a_prediction_failing_before_its_turn_is_reported_and_not_retried(
 async def test_each_prediction_takes_its_turn_by_what_the_socket_spent_lately(time):
     socket = Socket(time, cost=5.0, budgets=budgets_for(time, own=(10.0, 50.0)))
     for text in ("r", "rc", "rc 6"):
-        socket.machine.typed(text, None)
+        await socket.machine.typed(text, None)
         await settle()
     await time.advance(0.2)  # 2 ms of the 10 ms spent are back
-    socket.machine.typed("rc 60", None)
+    await socket.machine.typed("rc 60", None)
     await settle()
     assert socket.usages == [0.0, 5.0, 10.0, pytest.approx(13.0)]
 
@@ -237,11 +259,11 @@ async def test_past_its_light_share_a_socket_waits_for_the_process_budget(time):
     process = WorkBudget(rate=100.0, burst=100.0, clock=time.clock)
     budgets = budgets_for(time, light=(1.0, 5.0), process=process)
     socket = Socket(time, cost=300.0, budgets=budgets)
-    socket.machine.typed("heavy", None)
+    await socket.machine.typed("heavy", None)
     await settle()
     waits = budget_waits("process")
     # 300 ms charged to the light share (5 ms) and to the process (100 ms): 2 s of debt there.
-    socket.machine.typed("heavier", None)
+    await socket.machine.typed("heavier", None)
     await time.advance(1.9)
     assert socket.predicted == ["heavy"]
     await time.advance(0.2)
@@ -255,7 +277,7 @@ async def test_while_it_has_light_share_a_socket_skips_the_spent_process_budget(
     process.charge(cpu_ms=10_000.0, wall_ms=10_000.0)
     socket = Socket(time, budgets=budgets_for(time, process=process))
     waits = budget_waits("process")
-    socket.machine.typed("rc 600", None)
+    await socket.machine.typed("rc 600", None)
     await settle()
     assert socket.predicted == ["rc 600"]
     assert budget_waits("process") == waits
@@ -263,9 +285,9 @@ async def test_while_it_has_light_share_a_socket_skips_the_spent_process_budget(
 
 async def test_a_failed_prediction_is_reported_with_its_ref_and_typing_goes_on(time):
     socket = Socket(time)
-    socket.machine.typed("boom", "t1")
+    await socket.machine.typed("boom", "t1")
     await settle()
-    socket.machine.typed("rc 600", "t2")
+    await socket.machine.typed("rc 600", "t2")
     await settle()
     assert (socket.failed, socket.predicted) == (["t1"], ["rc 600"])
 
@@ -276,7 +298,7 @@ async def test_a_failed_prediction_is_reported_with_its_ref_and_typing_goes_on(t
 async def test_a_confident_product_is_prefetched_at_once_and_followed_once_it_settles(time):
     socket = Socket(time)
     socket.focus_of["rc 600"] = (1, card(1, (10, "missing"), (11, "ready")))
-    socket.machine.typed("rc 600", None)
+    await socket.machine.typed("rc 600", None)
     await settle()
     assert socket.prefetched == [10]  # a ready document needs no fetch
     assert socket.machine.product_id == "product-1" and socket.machine.pk == 1
@@ -292,10 +314,10 @@ async def test_a_focus_that_moves_before_it_settles_is_never_followed(time):
     socket = Socket(time)
     socket.focus_of["rc 600"] = (1, card(1, (10, "missing")))
     socket.focus_of["katana"] = (2, card(2, (20, "missing")))
-    socket.machine.typed("rc 600", None)
+    await socket.machine.typed("rc 600", None)
     await settle()
     await time.advance(FOCUS_SETTLES_AFTER / 2)
-    socket.machine.typed("katana", None)
+    await socket.machine.typed("katana", None)
     await settle()
     await time.advance(FOCUS_SETTLES_AFTER / 2)
     assert socket.ever_followed == set()
@@ -309,7 +331,7 @@ async def test_each_document_is_prefetched_once_per_socket(time):
     looper = card(1, (10, "missing"), (11, "failed"))
     socket.focus_of["rc 600"] = (1, looper)
     for _ in range(3):
-        socket.machine.typed("rc 600", None)
+        await socket.machine.typed("rc 600", None)
         await time.advance(FOCUS_SETTLES_AFTER)
     await socket.machine.prefetch(looper)
     assert socket.prefetched == [10, 11]
@@ -326,7 +348,7 @@ async def test_following_another_product_leaves_only_the_groups_it_no_longer_nee
 async def test_a_click_wins_over_a_focus_still_settling_and_is_saved(time):
     socket = Socket(time)
     socket.focus_of["rc 600"] = (1, card(1, (10, "missing")))
-    socket.machine.typed("rc 600", None)
+    await socket.machine.typed("rc 600", None)
     await settle()
     click = asyncio.ensure_future(socket.machine.select(2, card(2, (20, "ready"))))
     await settle()
@@ -358,13 +380,13 @@ async def test_the_focus_is_written_with_the_activity_stamp_at_most_once_a_perio
 async def test_closing_ends_every_task_it_started_and_starts_no_more(time):
     socket = Socket(time, cost=50.0, budgets=budgets_for(time, own=(10.0, 1.0)))
     socket.focus_of["rc"] = (1, card(1, (10, "missing")))
-    socket.machine.typed("rc", None)
+    await socket.machine.typed("rc", None)
     await settle()
-    socket.machine.typed("rc 600", None)  # waits 4.9 s for the budget
+    await socket.machine.typed("rc 600", None)  # waits 4.9 s for the budget
     await settle()
     assert time.sleeping == 2  # the typing worker and the focus settling
     await socket.tasks.cancel_all()
-    socket.machine.typed("katana", None)
+    await socket.machine.typed("katana", None)
     await time.advance(60)
     assert socket.predicted == ["rc"] and socket.ever_followed == set()
     assert not [t for t in asyncio.all_tasks() if "TypingFocus" in repr(t.get_coro())]

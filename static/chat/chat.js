@@ -33,6 +33,10 @@
   // After a reconnect, an answer still being written on the server is polled for this long.
   var RESYNC_DELAYS_MS = [0, 1000, 2000, 3000, 5000, 8000, 13000, 20000];
   var CITATION = /\[(?:pp?\.|\u05e2\u05de['\u05f3])\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]/g;
+  // A web address in an answer is a link too, without the punctuation closing its sentence
+  // (templatetags/chat_format.py `LINKABLE` is the same).
+  var LINKABLE = new RegExp(
+    CITATION.source + "|(https?://[^\\s<>\"'()\\[\\]]+?(?=[.,;:!?]*(?:[\\s<>\"'()\\[\\]]|$)))", "gi");
   var STATE_LABELS = {
     answered: t("From the manual"),
     not_in_manual: t("Not covered in the manual"),
@@ -134,13 +138,13 @@
     container.textContent = "";
     var last = 0;
     var match;
-    CITATION.lastIndex = 0;
-    while ((match = CITATION.exec(text)) !== null) {
+    LINKABLE.lastIndex = 0;
+    while ((match = LINKABLE.exec(text)) !== null) {
       container.appendChild(document.createTextNode(text.slice(last, match.index)));
-      var url = urls[Number(match[1])];
+      var url = match[2] ? safeUrl(match[2]) : urls[Number(match[1])];
       if (url) {
         var link = document.createElement("a");
-        link.className = "cite";
+        link.className = match[2] ? "web" : "cite";
         link.href = url;
         link.target = "_blank";
         link.rel = "noopener noreferrer";

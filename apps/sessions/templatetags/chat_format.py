@@ -24,6 +24,10 @@ register = template.Library()
 # `[p. 12]`, and `[pp. 12-13]` for a passage that runs over a page boundary; `[עמ' 12]` and
 # `[עמ' 12-13]` in a Hebrew answer (apps/manuals/answers/framing.py).
 CITATION_MARKER = re.compile(r"\[(?:pp?\.|עמ['׳])\s*(\d+)(?:\s*[-\u2013]\s*\d+)?\]")  # noqa: RUF001
+# A web address in an answer (the product page of a "no manual" answer, a vendor's site quoted
+# from a manual) is a link too; the punctuation that closes its sentence is not part of it.
+WEB_ADDRESS = r"https?://[^\s<>\"'()\[\]]+?(?=[.,;:!?]*(?:[\s<>\"'()\[\]]|$))"
+LINKABLE = re.compile(f"{CITATION_MARKER.pattern}|(?P<web>{WEB_ADDRESS})", re.IGNORECASE)
 
 # Babel's locale for each page language: Israeli conventions in both (₪, the week, dates).
 NUMBER_LOCALES = {"he": "he_IL", "en": "en_IL"}
@@ -161,17 +165,19 @@ def _page_urls(citations: Iterable[Any]) -> dict[int, str]:
 
 @register.filter
 def citation_links(text: object, citations: Iterable[Any] | None = None) -> SafeString:
-    """Escape the answer and turn each `[p. N]` it cites into a link to that page."""
+    """Escape the answer and turn each `[p. N]` it cites into a link to that page, and each
+    web address in it into a link to that address."""
     text = str(text or "")
     urls = _page_urls(citations or ())
     parts: list[tuple[str]] = []
     last = 0
-    for marker in CITATION_MARKER.finditer(text):
+    for marker in LINKABLE.finditer(text):
         parts.append((text[last : marker.start()],))
-        url = urls.get(int(marker.group(1)))
+        url = marker.group("web") or urls.get(int(marker.group(1)))
         if url:
             link = format_html(
-                '<a class="cite" href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+                '<a class="{}" href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+                "web" if marker.group("web") else "cite",
                 url,
                 marker.group(0),
             )

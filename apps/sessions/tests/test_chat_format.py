@@ -50,6 +50,27 @@ def test_it_refuses_to_link_a_script_url_from_a_citation():
     assert "javascript" not in html
 
 
+def test_it_links_a_web_address_in_the_answer_without_its_closing_punctuation():
+    html = citation_links(
+        "Open its product page (https://shop.example/p/rc-600?x=1&y=2); or see [p. 3].",
+        [{"page": 3, "url": "/m/3"}],
+    )
+    assert (
+        '(<a class="web" href="https://shop.example/p/rc-600?x=1&amp;y=2" target="_blank" '
+        'rel="noopener noreferrer">https://shop.example/p/rc-600?x=1&amp;y=2</a>);'
+    ) in html
+    assert '<a class="cite" href="/m/3"' in html
+    assert html.endswith("</a>.")
+
+
+def test_a_web_address_cannot_carry_markup_or_another_scheme():
+    html = citation_links('javascript:alert(1) http://x.example/"onmouseover=1 <b>', [])
+    assert html.count("<a ") == 1
+    assert 'href="http://x.example/"' in html
+    assert "javascript:alert(1)" in html  # as text
+    assert "&quot;onmouseover=1 &lt;b&gt;" in html
+
+
 def test_the_manual_label_reads_progress_and_failure_as_sentences():
     assert manual_label({"status": "fetching", "progress": 0.4}) == "Downloading the manual… 40%"
     assert manual_label({"status": "ready", "pages": 48}) == "Manual ready · 48 pages"

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -128,7 +129,7 @@ class ChatSessionAdmin(ReadOnlyAdmin):
         "conversation",
         "started",
         "last_active",
-        "product",
+        "products",
         "questions",
         "thumbs_up",
         "thumbs_down",
@@ -156,6 +157,7 @@ class ChatSessionAdmin(ReadOnlyAdmin):
                 ),
                 up_count=Count("messages__feedback", filter=Q(messages__feedback__rating=1)),
                 down_count=Count("messages__feedback", filter=Q(messages__feedback__rating=-1)),
+                asked_about=StringAgg("messages__product__name", ", ", distinct=True),
             )
         )
 
@@ -171,6 +173,11 @@ class ChatSessionAdmin(ReadOnlyAdmin):
     @admin.display(description="Last active", ordering="last_activity_at")
     def last_active(self, obj: ChatSession) -> str:
         return _short_time(obj.last_activity_at)
+
+    # A conversation can go from one product to another; the focus is only the last of them.
+    @admin.display(description="Products")
+    def products(self, obj: ChatSession) -> str:
+        return obj.asked_about or (obj.product.name if obj.product else "-")
 
     @admin.display(description="Questions", ordering="question_count")
     def questions(self, obj: ChatSession) -> int:

@@ -135,6 +135,18 @@ def test_the_list_counts_questions_and_thumbs(client: Client, staff: Client):
     assert (row.question_count, row.up_count, row.down_count) == (2, 1, 0)
 
 
+def test_the_list_names_every_product_a_conversation_asked_about(client: Client, staff: Client):
+    chat = conversation(client)
+    looper = make_product(name="Lumenvale LP-4 Looper")
+    add_exchange(session=chat.session, product=looper, question="Loop?", answer="Yes [p. 2]")
+    add_exchange(session=chat.session, product=looper, question="Undo?", answer="Yes [p. 3]")
+    response = staff.get(CHANGELIST)
+    row = response.context["cl"].result_list[0]
+    names = ", ".join(sorted([chat.product.name, looper.name]))  # each once
+    assert row.asked_about == names
+    assert f'<td class="field-products">{names}</td>' in response.content.decode()
+
+
 def test_each_line_of_a_hebrew_answer_quoting_english_takes_its_own_direction(
     client: Client, staff: Client
 ):

@@ -30,7 +30,7 @@ from apps.sessions import protocol
 from apps.sessions.models import ChatSession, Feedback, Message
 from apps.sessions.selectors import active_product, active_product_by_pk, product_cards
 from apps.sessions.services import LANGUAGE_CODES, set_focus
-from apps.sessions.texts import NO_PRODUCT_PIECES, NO_SUCH_PRODUCT
+from apps.sessions.texts import NO_PRODUCT_PIECES, NO_PRODUCT_UNMATCHED_PIECES, NO_SUCH_PRODUCT
 from hscjit.logging_context import log_context
 from hscjit.metrics import ANSWER_FIRST_DELTA, ANSWER_TOTAL, ANSWERS
 from hscjit.pools import on_pool
@@ -133,7 +133,9 @@ async def _ask(
         question = await on_pool(_save_question)(session, text, product)
         await out.message(protocol.answer_start(ref=out.ref, question_id=question.pk, product=card))
         with log_context(product_id=product.catalog_id if product else None):
-            answer = await _answer(product, text, context, out, language)
+            answer = await _answer(
+                product, text, context, out, language, suggested=bool(candidates)
+            )
         reply = await on_pool(_save_answer)(
             session, question, product, answer, out.first_delta_ms, out.elapsed_ms()
         )
@@ -160,10 +162,18 @@ async def _ask(
 
 
 async def _answer(
-    product: Product | None, text: str, context: str, out: _Stream, language: str
+    product: Product | None,
+    text: str,
+    context: str,
+    out: _Stream,
+    language: str,
+    *,
+    suggested: bool,
 ) -> Answer:
     if product is None:
-        pieces = [gettext(piece) for piece in NO_PRODUCT_PIECES]
+        # "Pick it from the suggestions" only when there are suggestions to pick from.
+        sentences = NO_PRODUCT_PIECES if suggested else NO_PRODUCT_UNMATCHED_PIECES
+        pieces = [gettext(piece) for piece in sentences]
         for piece in pieces:
             await out.delta(piece)
         return Answer(state=NO_PRODUCT, pieces=pieces)

@@ -76,6 +76,11 @@ NO_PRODUCT_PIECES = (
     _("I could not tell which product you mean. "),
     _("Please pick it from the suggestions, or name its brand and model."),
 )
+# The same answer when the question matched no product to suggest.
+NO_PRODUCT_UNMATCHED_PIECES = (
+    NO_PRODUCT_PIECES[0],
+    _("Please name its brand and model, in your question or in the search box beside it."),
+)
 NO_SUCH_PRODUCT = _("There is no such product in the catalog.")
 
 

@@ -93,6 +93,14 @@ async def test_without_a_confident_prediction_it_answers_no_product_then_candida
     assert sent[-1]["type"] == "prediction" and sent[-1]["ref"] == "q1"
 
 
+async def test_a_question_matching_no_product_is_not_told_to_pick_a_suggestion() -> None:
+    session, _ = await database_sync_to_async(_setup)()
+    sent = await _ask(session, text="hello there")
+    assert sent[-1]["candidates"] == []
+    assert "pick it from the suggestions" not in sent[-2]["text"]
+    assert "name its brand and model, in your question or in the search box" in sent[-2]["text"]
+
+
 async def test_it_waits_for_a_manual_being_fetched_and_then_answers(settings, prefetches) -> None:
     settings.ANSWER_MANUAL_WAIT_SECONDS = 10
     session, product = await database_sync_to_async(_setup)()

@@ -85,12 +85,14 @@ async def answer_question(*, asked: Asked, emit: Emit, push_status: StatusPush) 
     if not documents:
         # Without a document, say why: nothing in the catalog, or what discovery found.
         reason = await on_pool(why_no_documents)(product=asked.product)
-        return await _say(emit, shop.instead() or no_manual(asked.product, reason))
+        return await _say(emit, shop.instead() or no_manual(asked.product, reason, documents=False))
     documents = await _wait_for_documents(asked.product, documents, push_status)
     ready = [manual for manual in documents if manual.status == Manual.Status.READY]
     if not ready:
         return await _say(
-            emit, shop.instead() or no_manual(asked.product, _not_ready_reason(documents))
+            emit,
+            shop.instead()
+            or no_manual(asked.product, _not_ready_reason(documents), documents=True),
         )
     infos = [_info(manual, asked.product) for manual in ready]
     key = cache_key(infos, asked) + shop.cache_part()
@@ -162,7 +164,7 @@ async def _say(emit: Emit, answer: Answer) -> Answer:
     return answer
 
 
-def no_manual(product: Product, reason: str) -> Answer:
+def no_manual(product: Product, reason: str, *, documents: bool) -> Answer:
     # Reasons that are sentences of ours are in the catalogue; a vendor's own text is not.
     pieces = [
         gettext("I cannot answer from the manual of %(product)s: %(reason)s.\n")
@@ -178,12 +180,18 @@ def no_manual(product: Product, reason: str) -> Answer:
             "brand": product.brand.name
         }
     pieces.append(first)
-    pieces.append(
-        gettext(
-            "open a document listed on the product card beside this chat, if there is one; "
-            "or ask our staff, who can find the manual or answer you themselves."
+    # The card beside the chat lists the product's documents, when it has any.
+    if documents:
+        pieces.append(
+            gettext(
+                "open a document listed on the product card beside this chat, if there is one; "
+                "or ask our staff, who can find the manual or answer you themselves."
+            )
         )
-    )
+    else:
+        pieces.append(
+            gettext("or ask our staff, who can find the manual or answer you themselves.")
+        )
     return Answer(state=NO_MANUAL, pieces=pieces)
 
 

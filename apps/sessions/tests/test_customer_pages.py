@@ -186,12 +186,14 @@ def test_no_manual_says_what_the_customer_can_do():
 
     product = make_product(name="Boss RC-600", catalog_id="boss-rc-600")
     product.product_url = "https://boss.example/rc-600"
-    text = no_manual(product, "the catalog lists no manual for it").text
+    text = no_manual(product, "the catalog lists no manual for it", documents=False).text
     assert "What the catalog knows" not in text
     assert "product page" in text and "https://boss.example/rc-600" in text
-    assert "ask our staff" in text and "document listed on the product card" in text
+    # No document to point at on the card: only the page and our staff.
+    assert "ask our staff" in text and "product card" not in text
     product.product_url = ""
-    assert "Lumenvale Audio's website" in no_manual(product, "it failed").text
+    failed = no_manual(product, "it failed", documents=True).text
+    assert "Lumenvale Audio's website" in failed and "document listed on the product card" in failed
 
 
 def test_favicon_ico_is_served_on_every_page(client: Client):

@@ -137,24 +137,20 @@ class TypingFocus:
             self._typed.set()
             return
         if not more_queued and self._actions.turn_free():
-            budgets = self._budgets_in_hand()
-            if budgets is not None:
-                await self._predict_pending(budgets)
+            shared = self._budgets.shared()
+            if self._in_hand(shared):
+                await self._predict_pending(shared, self._budgets.process())
                 return
         if self._typing_worker is None or self._typing_worker.done():
             self._typing_worker = self._start(self._answer_typing())
         else:
             self._typed.set()
 
-    def _budgets_in_hand(self) -> list[WorkBudget] | None:
-        """Every budget the work is charged to, when none makes it wait (the light share
-        included, so a socket past it always goes through its worker and the process budget)."""
+    def _in_hand(self, shared: WorkBudget | None) -> bool:
+        """Whether no budget makes the work wait, the light share included: a socket past it
+        always goes through its worker and the process budget."""
         own, light = self._budgets.own, self._budgets.light
-        shared = self._budgets.shared()
-        if own.wait() > 0 or light.wait() > 0 or (shared is not None and shared.wait() > 0):
-            return None
-        process = self._budgets.process()
-        return [b for b in (own, light, shared, process) if b is not None]
+        return own.wait() <= 0 and light.wait() <= 0 and (shared is None or shared.wait() <= 0)
 
     async def _answer_typing(self) -> None:
         """The socket's one typing worker, for its life: waking it for the next keystroke
@@ -187,12 +183,15 @@ class TypingFocus:
                 TYPING_BUDGET_WAITS.labels("process").inc()
                 await self._sleep(wait)
                 continue
-            await self._predict_pending([b for b in (own, light, shared, process) if b is not None])
+            await self._predict_pending(shared, process)
 
-    async def _predict_pending(self, budgets: list[WorkBudget]) -> None:
+    async def _predict_pending(self, shared: WorkBudget | None, process: WorkBudget | None) -> None:
+        """Predict the newest text, charging the socket's budgets and those given."""
+        own, light = self._budgets.own, self._budgets.light
+        budgets = [b for b in (own, light, shared, process) if b is not None]
         self._taken = None
         try:
-            await self._actions.predict(self._take, budgets, self._budgets.own.spent())
+            await self._actions.predict(self._take, budgets, own.spent())
         except Exception:
             logger.exception("prediction failed")
             if self._taken is None:  # failed before its turn: its text is dropped too

@@ -27,7 +27,7 @@ from apps.manuals.retrieval.search import (
     rank,
     uses_context,
 )
-from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, STEP
+from apps.manuals.retrieval.structure import HEADING, ITEM, ROW, SENTENCE, STEP
 from apps.manuals.retrieval.text import detect_language, hebrew_words, query_weights
 
 # A sentence must carry this share of the question on its own to be quoted.
@@ -39,7 +39,8 @@ RELATIVE_PASSAGE_EVIDENCE = 0.8
 MAX_PASSAGES = 3
 MAX_CLAIMS = 3
 MAX_STEPS = 12
-# What a heading, or a passage matched on meaning only, is answered with.
+# What a heading, or a passage matched on meaning only, is answered with; a section this
+# short is one instruction, quoted on from the sentence that leads the answer.
 LEAD_WORDS = 70
 
 Document = tuple[ManualInfo, ManualIndex]
@@ -188,6 +189,32 @@ def _section_lead(index: ManualIndex, first: int, last: int) -> list[int]:
     return chosen
 
 
+def _section_rest(index: ManualIndex, unit: int) -> list[int]:
+    """`unit` and the sentences that follow it in its section, when the section is short
+    enough to be one instruction ("Performing a Hard Reset": unplug, hold, plug in; release
+    after 5 seconds; presets are deleted); `unit` alone otherwise. A table or list after the
+    sentences is not part of it."""
+    units = index.units
+    section = units[unit].section
+    if section < 0:
+        return [unit]
+    words = 0
+    position = section + 1
+    while position < len(units) and units[position].section == section:
+        words += len(units[position].text.split())
+        if words > LEAD_WORDS:
+            return [unit]
+        position += 1
+    following = [unit]
+    while (
+        following[-1] + 1 < len(units)
+        and units[following[-1] + 1].section == section
+        and units[following[-1] + 1].kind == SENTENCE
+    ):
+        following.append(following[-1] + 1)
+    return following
+
+
 def _heading_body(index: ManualIndex, heading: int) -> list[int]:
     end = heading + 1
     while end < len(index.units) and index.units[end].section == heading:
@@ -233,9 +260,13 @@ def _block(index: ManualIndex, hit: Hit, weights: dict[str, float]) -> list[int]
         if text in quoted:  # a manual that repeats itself is quoted once
             continue
         quoted.add(text)
-        expansion = (
-            _heading_body(index, unit) if index.units[unit].kind == HEADING else _run(index, unit)
-        )
+        kind = index.units[unit].kind
+        if kind == HEADING:
+            expansion = _heading_body(index, unit)
+        elif kind == SENTENCE and not lead:
+            expansion = _section_rest(index, unit)
+        else:
+            expansion = _run(index, unit)
         if lead:
             rest.update(expansion)
         else:

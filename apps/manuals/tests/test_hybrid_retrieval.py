@@ -130,6 +130,32 @@ def test_a_question_matching_a_heading_is_answered_with_the_steps_under_it() -> 
     assert answer.text.count("[p. 9]") == 1
 
 
+HARD_RESET = (
+    "Performing a Hard Reset\nTo reset the device to factory defaults, disconnect it from USB "
+    "power, press and hold the upper button, then connect the USB cable while still holding "
+    "the button. Release after 5 seconds once a reset animation appears on the display. Note: "
+    "This will delete all presets stored on the device.\nTroubleshooting\n"
+)
+
+
+def test_a_short_sections_instruction_is_quoted_on_to_its_end() -> None:
+    # As the N32B user manual prints it: the sentence that matches is the first of three.
+    index = ManualIndex(manual_id=1, version=1, pages=[(4, HARD_RESET + "Use the cable.")])
+    answer = extractive.compose(documents=[(INFO, index)], question="how to reset to factory?")
+    assert answer.state == ANSWERED
+    assert "Release after 5 seconds" in answer.text and "delete all presets" in answer.text
+    assert "Use the cable" not in answer.text  # the next section is not part of it
+
+
+def test_a_long_sections_sentence_is_quoted_alone() -> None:
+    filler = " ".join(f"The display shows value {n} at step {n}." for n in range(12))
+    page = HARD_RESET.replace("Note:", f"{filler} Note:")
+    index = ManualIndex(manual_id=1, version=1, pages=[(4, page)])
+    answer = extractive.compose(documents=[(INFO, index)], question="how to reset to factory?")
+    assert "disconnect it from USB power" in answer.text
+    assert "delete all presets" not in answer.text
+
+
 def test_the_snowball_stemmer_and_hebrew_words_with_their_prefixes() -> None:
     assert tokens("saving saved saves") == ["save"] * 3
     assert "לולאה" in tokens("והלולאה")  # "and the loop": the prefixes vav and he dropped

@@ -29,7 +29,11 @@ from rapidfuzz.distance import OSA
 
 from apps.products.prediction.bound import considered_text
 from apps.products.prediction.hebrew import HebrewLexicon, has_hebrew
-from apps.products.prediction.normalize import content_coded_tokens, content_tokens
+from apps.products.prediction.normalize import (
+    content_coded_tokens,
+    content_tokens,
+    glued_tokens,
+)
 from apps.products.prediction.sounds import SoundMap
 
 # Below this a candidate is not worth showing ("hello" shows nothing).
@@ -253,6 +257,27 @@ class PredictionIndex:
             out.append((product, score))
         return out
 
+    def _other_readings(
+        self,
+        read: str,
+        first: int,
+        others: list[tuple[int, float]],
+        matched: dict[str, float],
+        best_entry: dict[int, int],
+    ) -> list[tuple[int, float]]:
+        """What is offered beside a sure product (`first`): only other readings of the words
+        that named it (the Katana-50 EX beside the Katana-50). "plaits how do i change the
+        model" offers no Minimoog Model D, and a word typed as one is read whole: beside the
+        N32B, the Qu-32 and the Aurora(n) 32 share only pieces of "n32b"."""
+        named = self._entries[best_entry[first]].weights.keys() & matched.keys()
+        words = [group & named for group in glued_tokens(read)]
+
+        def reads(product: int) -> bool:
+            theirs = self._entries[best_entry[product]].weights.keys()
+            return bool(named & theirs) and all(word <= theirs for word in words if word & theirs)
+
+        return [(product, score) for product, score in others if reads(product)]
+
     def _only_unfinished(self, tail: str, matched: dict[str, float], entry_id: int) -> bool:
         """The entry matched nothing but `tail`, a short word the customer is still typing."""
         return bool(tail) and self._entries[entry_id].weights.keys() & matched.keys() <= {tail}
@@ -270,11 +295,13 @@ class PredictionIndex:
 
     # --- reading the text ------------------------------------------------------------------
 
-    def _resolve(self, text: str) -> tuple[dict[str, float], set[int], str]:
+    def _resolve(self, text: str) -> tuple[dict[str, float], set[int], str, str]:
         """The index tokens the text contains, with how sure each match is, its brands, and
         its last word while it is still being typed and too short to name a model alone
-        ("...change mo" on the way to "model" is not the Boss MO-2), else ""."""
-        found = content_tokens(self._lexicon.rewrite(text, self._known_words))
+        ("...change mo" on the way to "model" is not the Boss MO-2), else "", and the text as
+        read in the catalog's words (Hebrew names and wrong-layout typing rewritten)."""
+        read = self._lexicon.rewrite(text, self._known_words)
+        found = content_tokens(read)
         matched: dict[str, float] = {}
         brands: set[int] = set()
 
@@ -301,7 +328,7 @@ class PredictionIndex:
                 if joined in self._postings:
                     note(joined, 1.0)
         unfinished = found[-1] if found and text[-1:].isalnum() else ""
-        return matched, brands, unfinished if len(unfinished) <= UNFINISHED_LENGTH else ""
+        return matched, brands, unfinished if len(unfinished) <= UNFINISHED_LENGTH else "", read
 
     def _near(self, token: str) -> tuple[tuple[str, float], ...]:
         """Index tokens an unknown token probably means: two words written as one, or a typo."""
@@ -346,7 +373,7 @@ class PredictionIndex:
         found = self.predict(text, limit=limit)
         if found:
             return found
-        _matched, brands, _tail = self._resolve(text)
+        _matched, brands, _tail, _read = self._resolve(text)
         if not brands:
             return []
         named = [product for product, brand in enumerate(self._brand_of) if brand in brands]
@@ -367,7 +394,7 @@ class PredictionIndex:
         ]
 
     def _predict(self, text: str, limit: int) -> list[Candidate]:
-        matched, brands, tail = self._resolve(text)
+        matched, brands, tail, read = self._resolve(text)
         if not matched:
             return []
         # Two sums per entry: its own weights (how much of the name the text covers), and
@@ -439,18 +466,8 @@ class PredictionIndex:
             and not self._only_unfinished(tail, matched, best_entry[first])
         )
         if confident_first:
-            # Beside a sure product, another is offered only as another reading of its words
-            # (the Katana-50 EX beside the Katana-50): "plaits how do i change the model"
-            # offers no Minimoog Model D.
-            named = self._entries[best_entry[first]].weights.keys() & matched.keys()
-            ranked = [
-                ranked[0],
-                *(
-                    (product, score)
-                    for product, score in ranked[1:]
-                    if named & self._entries[best_entry[product]].weights.keys()
-                ),
-            ]
+            others = self._other_readings(read, first, ranked[1:], matched, best_entry)
+            ranked = [ranked[0], *others]
         candidates: list[Candidate] = []
         for rank, (product, score) in enumerate(ranked):
             record = self._records[product]

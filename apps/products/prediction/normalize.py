@@ -101,6 +101,13 @@ def coded_tokens(text: str) -> list[tuple[str, bool]]:
     return out
 
 
+def glued_tokens(text: str) -> list[frozenset[str]]:
+    """The content tokens of each word of `text` that holds several ("n32b": n, 32, b;
+    "ds-1": ds, 1): typed as one word, they name one thing together."""
+    groups = (frozenset(content_tokens(word)) for word in text.split())
+    return [group for group in groups if len(group) > 1]
+
+
 def content_tokens(text: str) -> list[str]:
     """`tokens(text)` without stopwords (see `content_coded_tokens`)."""
     return [token for token, _code in content_coded_tokens(text)]

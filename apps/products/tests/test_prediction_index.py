@@ -205,3 +205,20 @@ def test_beside_a_sure_product_only_other_readings_of_its_words_are_offered() ->
     found = [c.product_id for c in index.predict("katana 50 ex gen 3 model")]
     assert found[0] == "boss-katana-50-ex-gen3"
     assert "boss-katana-50-gen3" in found  # another reading of "katana 50 gen 3"
+
+
+def test_a_word_typed_as_one_is_not_read_in_pieces_beside_a_sure_product() -> None:
+    index = PredictionIndex(
+        [
+            *CATALOG,
+            CatalogRecord(40, "shik-n32b", "N32B", "Shik"),
+            CatalogRecord(41, "lynx-aurora-32", "Lynx Aurora(n) 32 HD", "Lynx"),
+            CatalogRecord(42, "ah-qu-32", "Allen & Heath Qu-32", "Allen & Heath"),
+        ]
+    )
+    # "n32b" is one word: the Aurora(n) 32 and the Qu-32 hold pieces of it, not it.
+    found = index.predict("how do i save a preset on my n32b")
+    assert found[0].confident and [c.product_id for c in found] == ["shik-n32b"]
+    # Typed apart, the words still offer the other readings that hold them whole.
+    found = [c.product_id for c in index.predict("boss katana-50 gen 3")]
+    assert found[0] == "boss-katana-50-gen3" and "boss-katana-50-ex-gen3" in found

@@ -246,8 +246,8 @@
     meta.hidden = !product;
 
     if (id) setMessageId(item, id);
-    // A question sent to a person is not an answer to rate.
-    if (id && data.state !== "handed_off") {
+    // A question sent to a person, or one asked back about the product, is not an answer to rate.
+    if (id && data.state !== "handed_off" && data.state !== "no_product") {
       prepareFeedback(item, id, data.rating || (data.feedback && data.feedback.rating) || null);
     }
   }
@@ -404,7 +404,7 @@
 
   function hideChips() {
     ui.chips.hidden = true;
-    ui.chips.classList.remove("is-question");
+    ui.chips.classList.remove("is-question", "is-sure");
     ui.chipList.textContent = "";
     latestFindRef = null;
   }
@@ -413,7 +413,7 @@
     return (text || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean)[0] || "";
   }
 
-  function showChips(candidates, label, asQuestion) {
+  function showChips(candidates, label, asQuestion, sure) {
     ui.chipList.textContent = "";
     candidates.forEach(function (candidate) {
       var product = candidate.product;
@@ -430,6 +430,7 @@
       ui.chipList.appendChild(item);
     });
     ui.chips.classList.toggle("is-question", !!asQuestion);
+    ui.chips.classList.toggle("is-sure", !!sure);
     if (asQuestion && ui.chipList.children.length === 0) {
       label = t("No product matches that yet. Try its model name:");
     }
@@ -648,7 +649,7 @@
     var top = candidates[0];
     if (top && top.confident) {
       setFocus(top.product);
-      showChips(candidates.slice(1), t("Not this one? Other matches:"), false);
+      showChips(candidates.slice(1), t("Not this one? Other matches:"), false, true);
     } else if (candidates.length) {
       showChips(candidates, focus ? t("Or did you mean:") : t("Did you mean:"), false);
     } else {
@@ -744,6 +745,10 @@
     cancelTyping();
     ui.input.value = "";
     retryQuestion = null;
+    // Guesses from the words just sent (a stereo bar for "and in stereo?") say nothing
+    // about the answer; the other matches beside a sure product stay.
+    latestTypingRef = null;
+    if (!ui.chips.classList.contains("is-sure")) hideChips();
     // A product the customer picked is named; one typing predicted is left to the server,
     // which answers about it unless the question names another product as strongly.
     ask(text, focus && focus.id === chosenId ? focus.id : null);

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -249,7 +249,8 @@ class RealQuestion:
     question: str
     split: str
     acceptable: frozenset[tuple[str, int]]  # empty: the documents do not answer it
-    previous: str = ""  # the turn a follow-up refers to: its question and what it was told
+    previous_question: str = ""  # the question of the turn a follow-up refers to
+    previous: str = ""  # that turn as context: its question and what it was told
 
     @property
     def answerable(self) -> bool:
@@ -298,7 +299,7 @@ def load_real_set(path: Path = REAL_QA_SET) -> tuple[dict[str, RealProduct], lis
                 question=item["question"],
                 split=item["split"],
                 acceptable=acceptable,
-                previous=f"{previous['question']}\n{previous['answer_hint']}" if previous else "",
+                previous_question=previous["question"] if previous else "",
             )
         )
     return products, questions
@@ -440,6 +441,22 @@ def cited_in_order(answer: Answer, documents: list[Document]) -> tuple[tuple[str
     return tuple(ordered)
 
 
+def _with_previous_turn(
+    question: RealQuestion,
+    documents: list[Document],
+    product: RealProduct,
+    ask: Asker,
+    embed: Embedder,
+) -> RealQuestion:
+    """A follow-up with the turn it refers to as context, the way the chat keeps it: the
+    previous question and the answer it was given, asked first (not timed)."""
+    if not question.previous_question:
+        return question
+    earlier = replace(question, question=question.previous_question, previous_question="")
+    told = ask(documents, earlier, product.exclude_text, embed(earlier, product.exclude_text))
+    return replace(question, previous=f"{question.previous_question}\n{told.text}")
+
+
 def run_real(
     questions: list[RealQuestion],
     products: dict[str, RealProduct],
@@ -449,8 +466,9 @@ def run_real(
     embed: Embedder = embed,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    for question in questions:
-        product = products[question.product]
+    for asked in questions:
+        product = products[asked.product]
+        question = _with_previous_turn(asked, documents[product.key], product, ask, embed)
         started = time.perf_counter()
         vector = embed(question, product.exclude_text)
         embedded = time.perf_counter()

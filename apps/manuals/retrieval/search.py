@@ -107,9 +107,15 @@ def build_query(
     with_context = bool(context.strip()) and uses_context(question, weights, exclude, knows)
     vector = query_vector
     if with_context:
-        for term, weight in query_weights(context, exclude=exclude).items():
-            if term not in weights:
-                weights[term] = CONTEXT_WEIGHT * weight
+        added = {
+            term: CONTEXT_WEIGHT * weight
+            for term, weight in query_weights(context, exclude=exclude).items()
+            if term not in weights
+        }
+        # Together the previous turn's words weigh at most what the question's own do: a
+        # long answer quoted last time must not outweigh "undo" in "and how do I undo that?".
+        scale = min(1.0, max(1.0, sum(weights.values())) / (sum(added.values()) or 1.0))
+        weights.update({term: weight * scale for term, weight in added.items()})
         if vector is not None and context_vector is not None:
             mixed = vector + CONTEXT_WEIGHT * context_vector
             vector = mixed / (np.linalg.norm(mixed) or 1.0)

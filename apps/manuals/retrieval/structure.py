@@ -51,6 +51,7 @@ _REGULATORY = re.compile(
 )
 _MAX_HEADING_WORDS = 9
 _MAX_ITEM_WORDS = 90
+_MAX_ROW_WORDS = 14
 # Hyphenation marks pdfium leaves where a word was broken at the end of a line.
 _SOFT_HYPHENS = ("\ufffe", "\u00ad", "\u2010\n")
 
@@ -178,9 +179,57 @@ def _is_prose(text: str) -> bool:
     return len(text.split()) >= 12 or text.endswith((".", ":", "!", "?"))
 
 
+def _is_row_text(text: str) -> bool:
+    return not text.endswith(_END_PUNCTUATION) and len(text.split()) <= _MAX_ROW_WORDS
+
+
+def _wrapped_cells(blocks: list[tuple[str, list[int]]]) -> list[tuple[str, list[int]]]:
+    """A table row whose first cell wrapped onto lines of its own ("Scorched cassette", then
+    "24 kHz 8-bit 32s 16s") joined back: the cell has no digit, the rest of the row starts
+    with one where the row before it starts with words, and together they have as many
+    words as the row before."""
+    out: list[tuple[str, list[int]]] = []
+    position = 0
+    while position < len(blocks):
+        text, numbers = blocks[position]
+        if out and position + 1 < len(blocks):
+            previous = out[-1][0]
+            following, more = blocks[position + 1]
+            width = len(previous.split())
+            if (
+                _is_row_text(previous)
+                and _DIGITS.search(previous)
+                and not _DIGITS.search(text)
+                and _is_row_text(following)
+                and following[0].isdigit()
+                and not previous[0].isdigit()
+                and len(text.split()) + len(following.split()) == width
+            ):
+                out.append((f"{text} {following}", [*numbers, *more]))
+                position += 2
+                continue
+        out.append((text, numbers))
+        position += 1
+    return out
+
+
+def _same_table(kinds: list[str], texts: list[str], position: int) -> bool:
+    """The line is another row of the table above it: as many words, with figures in them
+    (the last row before a paragraph is not that paragraph's heading)."""
+    if not position or kinds[-1] != ROW:
+        return False
+    text, previous = texts[position], texts[position - 1]
+    return (
+        _is_row_text(text)
+        and bool(_DIGITS.search(text))
+        and bool(_DIGITS.search(previous))
+        and len(text.split()) == len(previous.split())
+    )
+
+
 def split_units(pages: Sequence[tuple[int, str]]) -> list[Unit]:
     """The manual as units in reading order, each knowing its section and kind."""
-    blocks = _blocks(pages)
+    blocks = _wrapped_cells(_blocks(pages))
     texts = [text for text, _ in blocks] + ["", ""]
 
     def opens_text(text: str) -> bool:
@@ -193,13 +242,15 @@ def split_units(pages: Sequence[tuple[int, str]]) -> list[Unit]:
             kinds.append(STEP)
         elif _LETTER_ITEM.match(text) or _BULLET.match(text):
             kinds.append(ITEM)
+        elif _same_table(kinds, texts, position):
+            kinds.append(ROW)
         elif _looks_like_heading(text) and (
             opens_text(following) or (_looks_like_heading(following) and opens_text(after))
         ):
             # A heading leads into text within two lines; a longer run of short lines
             # ("Save Preset 2 0x02 0010") is a table.
             kinds.append(HEADING)
-        elif not text.endswith(_END_PUNCTUATION) and len(text.split()) <= 14:
+        elif _is_row_text(text):
             kinds.append(ROW)
         else:
             kinds.append(SENTENCE)

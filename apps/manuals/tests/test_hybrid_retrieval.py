@@ -91,6 +91,34 @@ def test_a_heading_titles_the_steps_under_it_and_rows_keep_their_header() -> Non
     assert row.kind == ROW and units[row.label].text == "Parameter Description Range"
 
 
+def test_a_table_row_whose_first_cell_wrapped_stays_one_row() -> None:
+    # As the Beads manual prints its buffer table: the last row's first cell on two lines,
+    # then bullets and prose that belong to the section above the table.
+    page = (
+        "Recording quality\nQuality is chosen with the selector button [A].\n"
+        "LED Quality Rate Resolution Mono Stereo\nBright digital 48 kHz 16-bit 8s 4s\n"
+        "Sunny tape 24 kHz 12-bit 20s 10s\nScorched\ncassette\n24 kHz 8-bit 32s 16s\n"
+        "• The Scorched cassette setting emulates wow and flutter.\n"
+    )
+    units = split_units([(4, page)])
+    kinds = {unit.text: unit for unit in units}
+    row = kinds["Scorched cassette 24 kHz 8-bit 32s 16s"]
+    assert row.kind == ROW and units[row.section].text == "Recording quality"
+    bullet = kinds["• The Scorched cassette setting emulates wow and flutter."]
+    assert units[bullet.section].text == "Recording quality"
+    # A table's title and its header row are not a wrapped cell.
+    titled = split_units(
+        [
+            (
+                5,
+                "Outputs\nOutputs Table\nOutput Description Base 10 Hex\n"
+                "Knob 1 CC 16 0x10\nKnob 2 CC 17 0x11",
+            )
+        ]
+    )
+    assert "Outputs Table" in [unit.text for unit in titled]
+
+
 def test_a_callout_keeps_its_label_and_rotated_scraps_are_dropped() -> None:
     page = "Controls\nB. Coarse frequency control. By default, it covers 8 octaves.\n" + "\n".join(
         ["tio", "rvi", "ele", "din", "sin"]
@@ -264,11 +292,10 @@ def test_fusion_ranks_a_passage_found_only_by_meaning_and_multiple_documents() -
 
 def test_a_follow_up_retrieves_with_the_previous_turn() -> None:
     index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)
-    alone = extractive.compose(documents=[(INFO, index)], question="and can I undo that?")
+    context = "how do I restore the factory settings?\nHold WRITE and switch it on. [p. 9]"
+    alone = extractive.compose(documents=[(INFO, index)], question="and then what?")
     followed = extractive.compose(
-        documents=[(INFO, index)],
-        question="and can I undo that?",
-        context="how do I restore the factory settings? Hold WRITE and switch it on.",
+        documents=[(INFO, index)], question="and then what?", context=context
     )
     assert alone.state == NOT_IN_MANUAL
     assert followed.state == ANSWERED and "[p. 9]" in followed.text

@@ -16,6 +16,8 @@ import re
 import unicodedata
 from collections.abc import Container, Iterable
 
+from apps.products.prediction.words import is_common_word
+
 # Final forms fold to the ordinary letter, on both sides (normalize.fold does the same).
 FINAL_LETTERS = str.maketrans({"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"})
 # Letters that attach to the next word: and, in, to, the, from, that, as.
@@ -117,7 +119,13 @@ class HebrewLexicon:
             latin = chunk.translate(HEBREW_TO_LATIN)
             # ...and one after a word on the wrong layout too (the "x" of "mini x").
             shortest = 1 if switched else 2 if _CODE_FOLLOWS.match(following) else _MIN_LAYOUT_WORD
-            if len(latin) >= shortest and latin in known:
+            # A common Hebrew word ("איך", how, is "thl" on the other layout) is Hebrew, unless
+            # a model code follows it or the word before it was a slip.
+            if (
+                len(latin) >= shortest
+                and latin in known
+                and (shortest < _MIN_LAYOUT_WORD or not is_common_word(chunk, "he"))
+            ):
                 return latin
             if len(chunk) == 1 and chunk in PREFIXES:
                 return ""  # "ב-LX-88": the prefix of the model that follows

@@ -35,6 +35,7 @@ from apps.products.prediction.normalize import (
     glued_tokens,
 )
 from apps.products.prediction.sounds import SoundMap
+from apps.products.prediction.words import is_common_word
 
 # Below this a candidate is not worth showing ("hello" shows nothing).
 FLOOR = 0.35
@@ -339,7 +340,7 @@ class PredictionIndex:
         joined = self._joined.get(token)
         if joined is not None:
             found.extend((part, 1.0) for part in joined if part in self._postings)
-        if not found and token.isalpha() and len(token) >= 5:
+        if not found and token.isalpha() and len(token) >= 5 and not is_common_word(token, "en"):
             distance = 1 if len(token) < 8 else 2
             best = process.extractOne(
                 token, self._words, scorer=OSA.distance, score_cutoff=distance

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Count
 
 from apps.products.models import BrandAlias, Product, ProductAlias, TermAlias
+from apps.products.prediction import words
 from apps.products.prediction.hebrew import HebrewLexicon
 from apps.products.prediction.index import CatalogRecord, PredictionIndex
 from apps.products.selectors import current_catalog_version, product_card
@@ -101,6 +102,7 @@ def build_index(*, version: int | None = None) -> PredictionIndex:
     # Read the version first: an edit committed during the load bumps it again, so the
     # next check rebuilds rather than keeping an index that missed the edit.
     version = current_catalog_version() if version is None else version
+    words.load()
     index = PredictionIndex(
         load_records(),
         version=version,

@@ -118,3 +118,22 @@ def test_a_broken_alias_file_is_refused_with_its_name(tmp_path):
     path.write_text('{"brands": []}', encoding="utf-8")
     with pytest.raises(ValueError, match=r"aliases\.json"):
         seed_hebrew_aliases(path=path)
+
+
+def test_common_words_are_read_as_typed_not_as_slips_or_typos():
+    index = PredictionIndex(
+        [
+            *RECORDS,
+            CatalogRecord(pk=20, product_id="thl-1030", name="Pearl THL-1030S", brand="Pearl"),
+            CatalogRecord(pk=21, product_id="stool", name="DT7500 Stool With Foot Rest", brand="X"),
+            CatalogRecord(pk=22, product_id="marbles", name="Marbles", brand="Mutable"),
+        ],
+        lexicon=LEXICON,
+    )
+    # "איך" (how) is "thl" on the English layout: a common Hebrew word stays Hebrew.
+    assert [c.product_id for c in index.predict("איך מחליפים מגבר")] == []
+    # "reset" is one letter from "rest": a common English word is not a typo.
+    assert index.predict("how do i reset it") == []
+    # Words no language uses are still read as slips and typos.
+    assert index.predict("marbels how do i lock a loop")[0].product_id == "marbles"
+    assert index.predict("שים'-1030")[0].product_id == "thl-1030"

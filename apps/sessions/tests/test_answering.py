@@ -249,6 +249,8 @@ async def test_a_follow_up_naming_no_product_is_about_the_conversations_product(
     assert sent[0]["product"]["id"] == product.catalog_id
     assert sent[-1]["state"] == "answered"
     assert "how do I overdub on a loop" in seen[0]
+    # "Undo and redo" (p. 4), not the recording steps the last answer quoted at length.
+    assert [citation["page"] for citation in sent[-1]["citations"]][:1] == [4]
 
 
 async def test_a_question_naming_another_product_as_strongly_as_the_focus_asks_which() -> None:

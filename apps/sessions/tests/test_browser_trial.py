@@ -108,3 +108,25 @@ def test_the_content_gaps_legend_has_no_list_markers(server: str, browser: objec
     markers = items.evaluate_all("(items) => items.map((li) => getComputedStyle(li).listStyleType)")
     assert set(markers) == {"none"}
     page.close()
+
+
+def test_guesses_from_a_question_just_sent_are_cleared(server: str, browser: object):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.goto(f"{server}/chat/")
+    expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
+    box = page.get_by_label("Your question", exact=True)
+    box.fill("How do I change the split point on the Lumenvale LX-88?")
+    box.press("Enter")
+    expect(page.locator(".msg-answer[data-message-id]")).to_have_count(1, timeout=WAIT_MS)
+    # A follow-up whose words half-name other products: guesses while it is typed...
+    box.press_sequentially("and on a qu mixer", delay=20)
+    chips = page.locator("#candidates")
+    expect(chips).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#candidates-label")).to_have_text("Or did you mean:")
+    box.press("Enter")
+    expect(page.locator(".msg-answer[data-message-id]")).to_have_count(2, timeout=WAIT_MS)
+    # ...that say nothing about the answer, which is about the product in focus.
+    expect(chips).to_be_hidden()
+    page.close()

@@ -120,6 +120,9 @@ def test_after_a_no_product_answer_the_page_offers_products_and_a_search_without
     assert set(chips) == {piano.catalog_id, looper.catalog_id}
     assert 'name="text" value="my Lumenvale makes no sound"' in html
     assert 'id="find-product" name="find"' in html
+    # "Which product?" is asked back, not an answer to rate.
+    asked = Message.objects.get(session=session, state=Message.State.NO_PRODUCT)
+    assert f'name="message_id" value="{asked.pk}"' not in html
 
     # A chip asks the question again about that product.
     client.post(

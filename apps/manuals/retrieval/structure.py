@@ -51,6 +51,10 @@ _REGULATORY = re.compile(
 )
 _MAX_HEADING_WORDS = 9
 _MAX_ITEM_WORDS = 90
+# A line starting with one of these goes on with the sentence of the line before it: pdfium
+# puts a label the manual prints in another font ("X1", "t2") on a line of its own, and
+# the punctuation after it at the start of the next.
+_GOES_ON = ",.;)"
 _MAX_ROW_WORDS = 14
 # Hyphenation marks pdfium leaves where a word was broken at the end of a line.
 _SOFT_HYPHENS = ("\ufffe", "\u00ad", "\u2010\n")
@@ -98,6 +102,18 @@ def _is_scrap(line: str) -> bool:
     return letters <= 2 or _DIGITS.fullmatch(line.replace(" ", "")) is not None
 
 
+def _inside_sentence(page_lines: list[str], position: int) -> bool:
+    """A short line in the middle of a sentence is a word of it ("...not externally clocked,"
+    / "X1" / ", X2" / "and X3 are rhythmically independent"), not a diagram label: the line
+    before it ends on a comma, or the line after it goes on with punctuation or a small
+    letter."""
+    line = page_lines[position]
+    before = page_lines[position - 1] if position else ""
+    after = page_lines[position + 1] if position + 1 < len(page_lines) else ""
+    goes_on = bool(after) and (after[0] in _GOES_ON or after[0].islower())
+    return any(ch.isalpha() for ch in line) and (before.endswith(",") or goes_on)
+
+
 def _is_cover(page_lines: list[str], page_count: int) -> bool:
     words = " ".join(page_lines)
     return (
@@ -124,7 +140,7 @@ def _lines(pages: Sequence[tuple[int, str]]) -> list[tuple[str, int]]:
             )
             if (
                 in_run
-                or _is_scrap(line)
+                or (_is_scrap(line) and not _inside_sentence(page_lines, position))
                 or _normalised_line(line) in furniture
                 or (position_of_page < _CONTENTS_PAGES and _CONTENTS.fullmatch(line))
             ):
@@ -146,14 +162,20 @@ def _blocks(pages: Sequence[tuple[int, str]]) -> list[tuple[str, list[int]]]:
             open_sentence = not previous.endswith(_END_PUNCTUATION)
             # A line starting with a capital continues a long line that broke mid-phrase
             # ("...the response of the" / "LPG, from VCFA to VCA."), not a table row.
-            continues = line[0].islower() or (
-                not _starts_item(line)
-                and len(line.split()) > 2
-                and (previous[-1].islower() or previous[-1] == ",")
-                and (len(previous) >= 60 or (_starts_item(previous) and len(previous) >= 40))
+            continues = (
+                line[0].islower()
+                or line[0] in _GOES_ON
+                or (previous.endswith(",") and len(line.split()) <= 2)
+                or (
+                    not _starts_item(line)
+                    and len(line.split()) > 2
+                    and (previous[-1].islower() or previous[-1] == ",")
+                    and (len(previous) >= 60 or (_starts_item(previous) and len(previous) >= 40))
+                )
             )
             if (open_sentence or previous.endswith(",")) and continues:
-                blocks[-1] = (f"{previous} {line}", [*numbers, number])
+                joined = f"{previous}{line}" if line[0] in _GOES_ON else f"{previous} {line}"
+                blocks[-1] = (joined, [*numbers, number])
                 continue
         blocks.append((line, [number]))
     return blocks

@@ -119,6 +119,24 @@ def test_a_table_row_whose_first_cell_wrapped_stays_one_row() -> None:
     assert "Outputs Table" in [unit.text for unit in titled]
 
 
+def test_labels_printed_inside_a_sentence_stay_in_it() -> None:
+    # As pdfium reads the Marbles manual: output names in another font on lines of their
+    # own, the punctuation after them at the start of the next line.
+    page = (
+        "Random gates\nThe t generator makes a jittery master clock (which is output on t2\n"
+        ") and two streams of gates.\nD. Gates are more likely to occur on t1\n or \nt3\n"
+        ". BIAS controls the fairness.\n• When the X section is not externally clocked, \n"
+        "X1\n, X2\n and X3\n are independent from each other.\nA\nB\n"
+    )
+    texts = [unit.text for unit in split_units([(5, page)])]
+    assert "The t generator makes a jittery master clock (which is output on t2) and two" in (
+        " ".join(texts)
+    )
+    assert "D. Gates are more likely to occur on t1 or t3. BIAS controls the fairness." in texts
+    assert any("not externally clocked, X1, X2 and X3 are independent" in t for t in texts)
+    assert "A" not in texts and "B" not in texts  # diagram labels after the text stay out
+
+
 def test_a_callout_keeps_its_label_and_rotated_scraps_are_dropped() -> None:
     page = "Controls\nB. Coarse frequency control. By default, it covers 8 octaves.\n" + "\n".join(
         ["tio", "rvi", "ele", "din", "sin"]

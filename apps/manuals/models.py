@@ -38,7 +38,7 @@ class Manual(models.Model):
         blank=True,
         help_text="A PDF uploaded by staff, used instead of the source URL.",
     )
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PDF)
+    kind = models.CharField("format", max_length=8, choices=Kind.choices, default=Kind.PDF)
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.MISSING, db_index=True
     )

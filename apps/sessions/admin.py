@@ -6,13 +6,15 @@ credential for that customer's chat.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.postgres.aggregates import StringAgg
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -25,6 +27,10 @@ from django.utils.translation import gettext_lazy as _
 from apps.products.models import Product
 from apps.sessions import embed
 from apps.sessions.models import ChatSession, Feedback, Message, Site
+
+# What staff type to find a conversation by the id the list shows (its first 8 characters).
+_ID_START = re.compile(r"[0-9a-f][0-9a-f-]{3,35}")
+_OPENING_CHARS = 60
 
 
 def _short_time(moment: datetime) -> str:
@@ -129,7 +135,9 @@ class ChatSessionAdmin(ReadOnlyAdmin):
         "conversation",
         "started",
         "last_active",
+        "first_question",
         "products",
+        "language",
         "questions",
         "thumbs_up",
         "thumbs_down",
@@ -143,7 +151,17 @@ class ChatSessionAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("product",)
     date_hierarchy = "created_at"
-    search_fields = ("=id", "product__name", "product__catalog_id", "messages__text")
+    search_fields = (
+        "=id",
+        "product__name",
+        "product__catalog_id",
+        "messages__text",
+        "handoffs__contact",
+    )
+    search_help_text = (
+        "A conversation's id (its first characters, as the list shows them), a product, "
+        "words of a message, or the email or phone a customer left."
+    )
     fields = ("id", "product", "created_at", "last_activity_at", "transcript")
     readonly_fields = fields
 
@@ -158,8 +176,30 @@ class ChatSessionAdmin(ReadOnlyAdmin):
                 up_count=Count("messages__feedback", filter=Q(messages__feedback__rating=1)),
                 down_count=Count("messages__feedback", filter=Q(messages__feedback__rating=-1)),
                 asked_about=StringAgg("messages__product__name", ", ", distinct=True),
+                opening=Subquery(
+                    Message.objects.filter(session=OuterRef("pk"), role=Message.Role.QUESTION)
+                    .order_by("created_at", "pk")
+                    .values("text")[:1]
+                ),
             )
         )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found, may_repeat = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().lower()
+        if _ID_START.fullmatch(term):
+            started = ChatSession.objects.annotate(text_id=Cast("id", CharField())).filter(
+                text_id__startswith=term
+            )
+            found = found | queryset.filter(pk__in=started.values("pk"))
+        return found, may_repeat
+
+    @admin.display(description="First question")
+    def first_question(self, obj: ChatSession) -> str:
+        text = " ".join((obj.opening or "").split())
+        return text if len(text) <= _OPENING_CHARS else f"{text[: _OPENING_CHARS - 1]}…"
 
     @admin.display(description="Conversation", ordering="created_at")
     def conversation(self, obj: ChatSession) -> str:

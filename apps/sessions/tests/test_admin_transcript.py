@@ -161,3 +161,28 @@ def test_each_line_of_a_hebrew_answer_quoting_english_takes_its_own_direction(
     assert '<div dir="auto">לפי המדריך:</div>' in html
     assert '<div dir="auto">Hold SPLIT and press the key. [עמ&#x27; 12]</div>' in html
     assert '<div dir="auto"><br></div><div dir="auto">מקור: LX-88</div>' in html
+
+
+def test_a_conversation_is_found_by_the_id_the_list_shows_or_the_contact_left(
+    client: Client, staff: Client
+):
+    from apps.sessions.models import Handoff
+
+    chat = conversation(client)
+    other = conversation(client, product_name="Lumenvale LP-4 Looper")
+    Handoff.objects.create(
+        session=chat.session,
+        status=Handoff.Status.FOLLOW_UP,
+        live=False,
+        contact="dana@example.com",
+        contact_kind="email",
+    )
+    shown = str(chat.session.pk)[:8]
+    assert _listed(staff, f"q={shown}") == {str(chat.session.pk)}
+    assert _listed(staff, "q=dana@example.com") == {str(chat.session.pk)}
+    assert str(other.session.pk) in _listed(staff, "q=Looper")
+    # The list opens each row with its first question and says the chat's language.
+    response = staff.get(CHANGELIST)
+    page = response.content.decode()
+    assert '<td class="field-first_question">How do I split the keyboard?</td>' in page
+    assert '<td class="field-language">' in page

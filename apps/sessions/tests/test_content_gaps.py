@@ -9,6 +9,7 @@ import io
 import numpy as np
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.core.cache import cache
 from django.test import Client
 
 from apps.manuals.embeddings import get_embedder
@@ -77,6 +78,16 @@ def test_the_handoff_rate_counts_chats_with_a_handoff_among_chats_with_a_questio
             Handoff.objects.create(session=chat, status=Handoff.Status.RESOLVED)
     found = selectors.handoffs(start=selectors.since(30))
     assert (found["chats"], found["handoffs"], found["rate"]) == (4, 1, 0.25)
+
+
+def test_the_handoff_rate_reads_as_a_share_of_chats(staff: Client) -> None:
+    for n in range(4):
+        chat = ChatSession.objects.create(owner_key=f"k{n}")
+        _pair(chat, None, "hi", "no_product")
+        if n == 0:
+            Handoff.objects.create(session=chat, status=Handoff.Status.RESOLVED)
+    text = " ".join(staff.get("/admin/content-gaps/?days=7").content.decode().split())
+    assert "<strong>1</strong> handoff in 4 chats with a question: <strong>25%</strong>" in text
 
 
 def test_greedy_clustering_groups_close_vectors_apart_from_far_ones() -> None:
@@ -170,4 +181,6 @@ def test_the_hourly_job_that_embeds_unanswered_questions_is_scheduled_and_runs()
     assert job.enabled and job.task in app.tasks and job.crontab.minute == "15"
     chat = ChatSession.objects.create(owner_key="k")
     _pair(chat, None, "is there a carrying case", "no_product")
+    # A run of the suite in the last hour claimed this job's window in the shared Redis.
+    cache.delete("schedule-run:embed_unanswered_questions")
     assert embed_unanswered_questions.apply().get() == 1

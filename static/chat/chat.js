@@ -409,8 +409,8 @@
     latestFindRef = null;
   }
 
-  function firstWord(text) {
-    return (text || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean)[0] || "";
+  function words(text) {
+    return (text || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
   }
 
   function showChips(candidates, label, asQuestion, sure) {
@@ -421,10 +421,11 @@
       var item = cloneTemplate(ui.chipTemplate);
       var button = item.querySelector("button");
       setText(button, ".chip-name", product.name);
-      // Most catalog names start with the brand; say it once. Catalog brands are often
+      // Most catalog names say the brand; say it once. Catalog brands are often
       // longer than the name says them (a maker's name plus its trade): their first word is enough.
       var brand = product.brand || "";
-      var named = firstWord(product.name) === firstWord(brand);
+      var brandWords = words(brand);
+      var named = brandWords.length > 0 && words(product.name).indexOf(brandWords[0]) >= 0;
       setText(button, ".chip-brand", named ? "" : brand);
       button.addEventListener("click", function () { choose(product); });
       ui.chipList.appendChild(item);

@@ -28,6 +28,9 @@ MAX_RAW_PRICE = 64
 DOC_KINDS = {"pdf": "pdf", "html": "html", "html_scrape": "html"}
 RELATIONSHIP_KINDS = {"accessory", "related", "spare_part"}
 
+# Marks an export left before a name ("' Boss BF-3", "/ Boss OS-2", "- Boss XS-1", a '"' that
+# belongs after "12"). A leading "+" is kept: "+ HeadRush Sheeran Looper" is the Plus model.
+_STRAY_LEAD = re.compile(r"^(?:[\"'/\-–]\s*)+")  # noqa: RUF001 - the en dash is a mark too
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
@@ -237,7 +240,8 @@ def parse_record(
         raw_id = str(raw_id)
     if not isinstance(raw_id, str) or not raw_id.strip():
         raise RecordError("record has no id")
-    name = _text(record, "name", limit=MAX_NAME)
+    typed = _text(record, "name", limit=MAX_NAME)
+    name = _STRAY_LEAD.sub("", typed)
     if not name:
         raise RecordError("record has no name")
     brand_raw = record.get("brand") or file_brand
@@ -245,6 +249,8 @@ def parse_record(
         raise RecordError("record has no brand, and the file names none")
 
     warnings: list[str] = []
+    if name != typed:
+        warnings.append(f"name {typed!r} began with stray punctuation; shown as {name!r}")
     fields: dict[str, Any] = {"name": name}
     for key, limit in (("category", MAX_CATEGORY), ("sku", MAX_SKU)):
         if key in record:

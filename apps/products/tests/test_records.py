@@ -94,6 +94,29 @@ def test_a_record_without_name_or_id_is_rejected_with_the_reason() -> None:
         parse_record(["x"], file="f", position=1, file_brand="acme", ceiling=CEILING)
 
 
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("' Boss BF-3", "Boss BF-3"),
+        ("/ Boss OS-2", "Boss OS-2"),
+        ("- Boss XS-100", "Boss XS-100"),
+        ('"Gon Bops Panddeiro 10', "Gon Bops Panddeiro 10"),
+        ("+ HeadRush Sheeran Looper", "+ HeadRush Sheeran Looper"),  # the Plus model
+        ("Boss DS-1", "Boss DS-1"),
+    ],
+)
+def test_stray_punctuation_before_a_name_is_dropped_with_a_warning(typed: str, shown: str):
+    record = parse_record(
+        {"id": "x", "name": typed}, file="f", position=1, file_brand="acme", ceiling=CEILING
+    )
+    assert record.fields["name"] == shown
+    assert any("stray punctuation" in warning for warning in record.warnings) == (typed != shown)
+    with pytest.raises(RecordError, match="no name"):
+        parse_record(
+            {"id": "x", "name": "- '"}, file="f", position=1, file_brand="a", ceiling=CEILING
+        )
+
+
 def test_an_implausible_price_is_flagged_and_its_raw_value_kept() -> None:
     record = parse_record(
         {"id": "x", "name": "X", "price": 7645364790.0, "currency": "ILS"},

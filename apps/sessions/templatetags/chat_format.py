@@ -225,15 +225,17 @@ def _shortened(passage: str) -> str:
 
 @register.filter
 def chip_brand(card: object) -> str:
-    """The brand beside a product's name on a chip, unless the name starts with the brand's
+    """The brand beside a product's name on a chip, unless the name already says the brand's
     first word: catalog brands are often longer than the name says them ("Paiste Cymbals",
-    "Allen Heath" for "Allen & Heath ..."). chat.js words chips the same way."""
+    "Allen Heath" for "Allen & Heath ..."), and some names put the brand last ("FA-06
+    Roland"). chat.js words chips the same way."""
     if not isinstance(card, Mapping):
         return ""
     brand = str(card.get("brand") or "")
-    return "" if _first_word(str(card.get("name") or "")) == _first_word(brand) else brand
+    brand_words = _words(brand)
+    named = bool(brand_words) and brand_words[0] in _words(str(card.get("name") or ""))
+    return "" if named else brand
 
 
-def _first_word(text: str) -> str:
-    words = re.split(r"[\W_]+", text.casefold())
-    return next((word for word in words if word), "")
+def _words(text: str) -> list[str]:
+    return [word for word in re.split(r"[\W_]+", text.casefold()) if word]

@@ -13,9 +13,12 @@ from apps.sessions.templatetags.chat_format import chip_brand
         ("Allen & Heath Qu-32", "Allen Heath"),
         ('Paiste 32" Symphonic Gong', "Paiste Cymbals"),
         ("HeadRush Looperboard", "Headrush Fx"),
+        # ...or name the brand after the model.
+        ("FA-06 Roland", "Roland"),
+        ("גיטרה אקוסטית Oscar Schmidt OG2N", "Oscar Schmidt Acoustic Guitars"),
     ],
 )
-def test_a_chip_does_not_repeat_the_brand_its_name_starts_with(name, brand):
+def test_a_chip_does_not_repeat_the_brand_its_name_says(name, brand):
     assert chip_brand({"name": name, "brand": brand}) == ""
 
 

@@ -31,7 +31,7 @@ from rapidfuzz.distance import OSA
 
 from apps.manuals.retrieval import stored
 from apps.manuals.retrieval.structure import HEADING, ROW, Unit, split_units
-from apps.manuals.retrieval.text import STOPWORDS, surface_words, tokens
+from apps.manuals.retrieval.text import STOPWORDS, allowed_edits, surface_words, tokens
 
 _K1 = 1.2
 _B = 0.75
@@ -48,11 +48,8 @@ BRIDGE_FULL = 5.0
 BRIDGE_TIE = 0.015
 BRIDGE_MAX = 2
 STOP_TERM = ""  # what a bridge word that is a stop word stands for
-# A question word the manual does not print is read as a typo of one of its words within one
-# edit per LETTERS_PER_EDIT letters, at most MAX_EDITS ("diffrent", "ocatves": a swap of two
-# letters is one edit), or as an abbreviation of one from ABBREVIATION_LETTERS letters ("freq").
-LETTERS_PER_EDIT = 5
-MAX_EDITS = 2
+# A question word the manual does not print is read as a typo of one of its words (within
+# `text.allowed_edits`), or as an abbreviation of one from ABBREVIATION_LETTERS letters ("freq").
 ABBREVIATION_LETTERS = 4
 # Boilerplate (repeated notices, safety sections) ranks as if it matched this much less.
 _BOILERPLATE_WEIGHT = 0.6
@@ -351,7 +348,7 @@ class ManualIndex:
             for position, printed in enumerate(words):
                 if printed.startswith(word):
                     return self.bridge_terms[position]
-        edits = min(MAX_EDITS, len(word) // LETTERS_PER_EDIT)
+        edits = allowed_edits(word)
         if not edits:
             return None
         found = process.extractOne(

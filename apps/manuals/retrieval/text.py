@@ -13,10 +13,15 @@ import re
 from collections.abc import Iterable
 
 import Stemmer
+from rapidfuzz.distance import OSA
 
 from apps.products.prediction.sounds import SoundMap
+from apps.products.prediction.words import is_common_word
 
 _STEMMER = Stemmer.Stemmer("english")
+# Slips a typed word may hold and still be read as another word.
+LETTERS_PER_EDIT = 5
+MAX_EDITS = 2
 _HEBREW_LETTERS = "\u05d0-\u05ea"
 _TOKEN = re.compile(
     rf"[a-z0-9{_HEBREW_LETTERS}\u00e0-\u00ff]+(?:[-./][a-z0-9{_HEBREW_LETTERS}]+)*",
@@ -139,6 +144,25 @@ def product_name_pieces(names: Iterable[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+def allowed_edits(word: str) -> int:
+    """How many slips a typed word may hold and still be read as another word: one per
+    LETTERS_PER_EDIT letters, at most MAX_EDITS ("diffrent", "ocatves", "marbels": a swap of
+    two letters is one edit, as rapidfuzz's OSA distance counts it)."""
+    return min(MAX_EDITS, len(word) // LETTERS_PER_EDIT)
+
+
+def _misspells(raw: str, pieces: frozenset[str]) -> bool:
+    """`raw` is a name's word typed with a slip ("marbels" for Marbles), not a word of its
+    own ("beats" is not Beads)."""
+    edits = allowed_edits(raw)
+    if not edits or not raw.isalpha() or is_common_word(raw, "en"):
+        return False
+    return any(
+        len(piece) >= LETTERS_PER_EDIT and OSA.distance(raw, piece, score_cutoff=edits) <= edits
+        for piece in pieces
+    )
+
+
 def _naming_tokens(raws: list[str], pieces: frozenset[str]) -> set[int]:
     """Positions of the question tokens that name the product.
 
@@ -156,7 +180,11 @@ def _naming_tokens(raws: list[str], pieces: frozenset[str]) -> set[int]:
             own and all(piece in pieces for piece in own)
             for own in map(name_pieces, _hebrew_forms(re.sub(r"[-./]", "", raw)))
         )
-        if named or (sounds is not None and sounds.word_for(raw) is not None):
+        if (
+            named
+            or (sounds is not None and sounds.word_for(raw) is not None)
+            or _misspells(raw, pieces)
+        ):
             naming.add(position)
     for position, raw in enumerate(raws):
         if raw.isdigit() and raw in pieces and {position - 1, position + 1} & naming:

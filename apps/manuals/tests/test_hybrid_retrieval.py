@@ -220,6 +220,13 @@ def test_the_product_name_as_customers_write_it_is_not_a_question_word(question:
     assert set(weights) == {"reverb"}
 
 
+def test_the_product_name_with_a_slip_is_not_a_question_word() -> None:
+    exclude = ["Marbles", "Mutable Instruments"]
+    assert set(query_weights("marbels how do i lock a loop", exclude=exclude)) == {"lock", "loop"}
+    # A word of its own a letter away from the name stays a question word.
+    assert "beat" in query_weights("sync beads to the beats", exclude=["Beads", "Mutable"])
+
+
 def test_the_product_name_in_hebrew_letters_is_not_a_question_word() -> None:
     weights = query_weights("איך משנים מודל בפלייטס", exclude=["Plaits", "Mutable Instruments"])
     assert not any("פלייטס" in term for term in weights)

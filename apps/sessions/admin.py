@@ -19,8 +19,8 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
@@ -137,7 +137,7 @@ class ChatSessionAdmin(ReadOnlyAdmin):
         "last_active",
         "first_question",
         "products",
-        "language",
+        "lang",
         "questions",
         "thumbs_up",
         "thumbs_down",
@@ -148,6 +148,7 @@ class ChatSessionAdmin(ReadOnlyAdmin):
         AnswerStateFilter,
         RatingFilter,
         ProductFilter,
+        "language",
     )
     list_select_related = ("product",)
     date_hierarchy = "created_at"
@@ -162,7 +163,15 @@ class ChatSessionAdmin(ReadOnlyAdmin):
         "A conversation's id (its first characters, as the list shows them), a product, "
         "words of a message, or the email or phone a customer left."
     )
-    fields = ("id", "product", "created_at", "last_activity_at", "transcript")
+    fields = (
+        "id",
+        "product",
+        "language",
+        "created_at",
+        "last_activity_at",
+        "requests_for_a_person",
+        "transcript",
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -195,6 +204,11 @@ class ChatSessionAdmin(ReadOnlyAdmin):
             )
             found = found | queryset.filter(pk__in=started.values("pk"))
         return found, may_repeat
+
+    # A code keeps the column narrow; the filter and the detail page name the language.
+    @admin.display(description="Lang", ordering="language")
+    def lang(self, obj: ChatSession) -> str:
+        return obj.language.upper()
 
     @admin.display(description="First question")
     def first_question(self, obj: ChatSession) -> str:
@@ -230,6 +244,25 @@ class ChatSessionAdmin(ReadOnlyAdmin):
     @admin.display(description="Down", ordering="down_count")
     def thumbs_down(self, obj: ChatSession) -> int:
         return obj.down_count
+
+    @admin.display(description="Requests for a person")
+    def requests_for_a_person(self, obj: ChatSession) -> SafeString | str:
+        handoffs = obj.handoffs.order_by("requested_at")
+        if not handoffs:
+            return "none"
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}</a>, {}: {}',
+            (
+                (
+                    reverse("admin:chat_handoff_change", args=[handoff.pk]),
+                    _short_time(handoff.requested_at),
+                    handoff.get_status_display(),
+                    handoff.contact or "no contact left",
+                )
+                for handoff in handoffs
+            ),
+        )
 
     @admin.display(description="Transcript")
     def transcript(self, obj: ChatSession) -> SafeString:

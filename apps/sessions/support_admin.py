@@ -47,6 +47,8 @@ class HandoffAdmin(admin.ModelAdmin):
     list_filter = ("status", ContactLeftFilter, "reason", "language", "live", "requested_at")
     list_select_related = ("product", "agent")
     date_hierarchy = "requested_at"
+    # The newest first, as the other lists: the live queue, oldest first, is the console's.
+    ordering = ("-requested_at",)
     search_fields = ("contact", "note", "=session__id")
     readonly_fields = (
         "conversation",

@@ -185,4 +185,23 @@ def test_a_conversation_is_found_by_the_id_the_list_shows_or_the_contact_left(
     response = staff.get(CHANGELIST)
     page = response.content.decode()
     assert '<td class="field-first_question">How do I split the keyboard?</td>' in page
-    assert '<td class="field-language">' in page
+    assert '<td class="field-lang">EN</td>' in page
+
+
+def test_a_conversation_shows_its_requests_for_a_person_with_the_contact_left(
+    client: Client, staff: Client
+):
+    from apps.sessions.models import Handoff
+
+    chat = conversation(client)
+    page = staff.get(f"{CHANGELIST}{chat.session.pk}/change/").content.decode()
+    assert "Requests for a person" in page and ">none<" in page.replace("\n", "")
+    handoff = Handoff.objects.create(
+        session=chat.session,
+        status=Handoff.Status.FOLLOW_UP,
+        live=False,
+        contact="dana@example.com",
+        contact_kind="email",
+    )
+    page = staff.get(f"{CHANGELIST}{chat.session.pk}/change/").content.decode()
+    assert f"/admin/chat/handoff/{handoff.pk}/change/" in page and "dana@example.com" in page

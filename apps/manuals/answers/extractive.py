@@ -140,7 +140,8 @@ def _unit_score(index: ManualIndex, unit: int, weights: dict[str, float]) -> flo
 
 
 def _run(index: ManualIndex, unit: int) -> list[int]:
-    """The numbered steps around `unit`, or the ones a heading or intro leads into."""
+    """The numbered steps around `unit`, or the ones a heading or intro leads into, or the
+    bullets a sentence ending on a colon introduces ("Serves four percussive purposes:")."""
     units = index.units
     if units[unit].kind != STEP:
         following = unit + 1
@@ -150,6 +151,8 @@ def _run(index: ManualIndex, unit: int) -> list[int]:
             and units[following].text.startswith("1.")
         ):
             return [unit, *range(following, _run_end(index, following))]
+        if units[unit].text.endswith(":"):
+            return list(range(unit, _run_end(index, unit)))
         return [unit]
     start = unit
     while start > 0 and units[start - 1].kind == STEP and not units[start].text.startswith("1."):
@@ -158,13 +161,17 @@ def _run(index: ManualIndex, unit: int) -> list[int]:
 
 
 def _run_end(index: ManualIndex, start: int) -> int:
+    """One past the steps from `start`, with the bullets under any of them."""
+    units = index.units
     end = start + 1
     while (
-        end < len(index.units)
+        end < len(units)
         and end - start < MAX_STEPS
-        and index.units[end].kind == STEP
-        and not index.units[end].text.startswith("1.")
-        and index.units[end].section == index.units[start].section
+        and units[end].section == units[start].section
+        and (
+            (units[end].kind == STEP and not units[end].text.startswith("1."))
+            or (units[end].kind == ITEM and not units[end].text[:1].isalnum())
+        )
     ):
         end += 1
     return end

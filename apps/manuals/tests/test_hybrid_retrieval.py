@@ -194,6 +194,21 @@ def test_a_short_sections_instruction_is_quoted_on_to_its_end() -> None:
     assert "Use the cable" not in answer.text  # the next section is not part of it
 
 
+def test_an_item_ending_on_a_colon_is_quoted_with_its_bullets() -> None:
+    # As Plaits' inputs are printed: numbered callouts, one with bullets under it.
+    page = (
+        "Inputs and Outputs\n1. Model selection CV input. Selects the model.\n"
+        "2. Trigger input. Serves three percussive purposes:\n"
+        "• Triggers the internal envelope.\n• Excites the physical models.\n"
+        "• Strikes the internal low-pass gate.\n3. Level input. Opens the low-pass gate.\n"
+    )
+    index = ManualIndex(manual_id=1, version=1, pages=[(5, page)])
+    answer = extractive.compose(documents=[(INFO, index)], question="what is the trigger input for")
+    assert answer.state == ANSWERED
+    assert "Serves three percussive purposes:\n• Triggers the internal envelope." in answer.text
+    assert "• Strikes the internal low-pass gate." in answer.text
+
+
 def test_a_long_sections_sentence_is_quoted_alone() -> None:
     filler = " ".join(f"The display shows value {n} at step {n}." for n in range(12))
     page = HARD_RESET.replace("Note:", f"{filler} Note:")

@@ -35,8 +35,10 @@ def staff_page(live_server) -> Iterator[object]:
             catalog_id=f"long-{number}", name=LONG_NAMES[number % 3] + f" {number}", brand=brand
         )
         session = ChatSession.objects.create(owner_key=f"owner-{number}", product=product)
+        # A first question as long as the list shows them (60 characters).
+        text = "how do i get the mixer to send its aux outputs to the monitor speakers too"
         Message.objects.create(
-            session=session, role=Message.Role.QUESTION, text="How?", product=product
+            session=session, role=Message.Role.QUESTION, text=text, product=product
         )
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

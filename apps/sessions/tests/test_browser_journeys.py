@@ -191,11 +191,11 @@ def test_a_brand_only_question_offers_the_brands_products_and_a_search_by_name(
     search = page.get_by_label("Find your product by name")
     expect(search).to_be_visible()
     search.press_sequentially("lp-4", delay=50)
-    # The search's answer for the whole name leads with the product; a weaker match may follow
-    # ("Nord Stage 4" shares the 4). The count is the last prediction's, not a narrower one's
-    # for "lp" that happened to be read first.
+    # The search's answer for the whole name is the product alone: "Nord Stage 4" shares only
+    # a piece of "lp-4". The count is the last prediction's, not a wider one's for "lp" that
+    # happened to be read first.
     expect(names.first).to_contain_text("LP-4", timeout=WAIT_MS)
-    expect(names).to_have_count(2, timeout=WAIT_MS)
+    expect(names).to_have_count(1, timeout=WAIT_MS)
     names.first.click()
 
     retried = page.locator(".msg-answer[data-message-id]").last

@@ -17,6 +17,7 @@ from apps.manuals.discovery_admin import StaffDocumentTools
 from apps.manuals.fetching import sniff_kind
 from apps.manuals.models import DocumentLink, Manual, ManualPage
 from apps.manuals.selectors import products_using
+from hscjit.admin_display import short_time
 from hscjit.url_rules import catalog_url_problem
 
 # Products linked by name on a document's page; the rest are counted.
@@ -90,8 +91,8 @@ class ManualAdmin(StaffDocumentTools, admin.ModelAdmin):
         "short_error",
         "page_count",
         "size",
-        "fetched_at",
-        "extracted_at",
+        "fetched",
+        "extracted",
     ]
     list_filter = ["status", "document_kind", "language", "kind"]
     search_fields = ["title", "source_url"]
@@ -126,6 +127,14 @@ class ManualAdmin(StaffDocumentTools, admin.ModelAdmin):
             "fetched_at", "extracted_at", "created_at", "updated_at",
         ]}),
     ]  # fmt: skip
+
+    @admin.display(description="fetched", ordering="fetched_at")
+    def fetched(self, manual: Manual) -> str:
+        return short_time(manual.fetched_at)
+
+    @admin.display(description="extracted", ordering="extracted_at")
+    def extracted(self, manual: Manual) -> str:
+        return short_time(manual.extracted_at)
 
     @admin.display(description="error")
     def short_error(self, manual: Manual) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
@@ -18,23 +17,18 @@ from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from apps.products.models import Product
 from apps.sessions import embed
 from apps.sessions.models import ChatSession, Feedback, Message, Site
+from hscjit.admin_display import short_time
 
 # What staff type to find a conversation by the id the list shows (its first 8 characters).
 _ID_START = re.compile(r"[0-9a-f][0-9a-f-]{3,35}")
 _OPENING_CHARS = 60
-
-
-def _short_time(moment: datetime) -> str:
-    return date_format(localtime(moment), "Y-m-d H:i")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -222,11 +216,11 @@ class ChatSessionAdmin(ReadOnlyAdmin):
     # Short dates and headers keep every column in view beside the filters.
     @admin.display(description="Started", ordering="created_at")
     def started(self, obj: ChatSession) -> str:
-        return _short_time(obj.created_at)
+        return short_time(obj.created_at)
 
     @admin.display(description="Last active", ordering="last_activity_at")
     def last_active(self, obj: ChatSession) -> str:
-        return _short_time(obj.last_activity_at)
+        return short_time(obj.last_activity_at)
 
     # A conversation can go from one product to another; the focus is only the last of them.
     @admin.display(description="Products")
@@ -256,7 +250,7 @@ class ChatSessionAdmin(ReadOnlyAdmin):
             (
                 (
                     reverse("admin:chat_handoff_change", args=[handoff.pk]),
-                    _short_time(handoff.requested_at),
+                    short_time(handoff.requested_at),
                     handoff.get_status_display(),
                     handoff.contact or "no contact left",
                 )

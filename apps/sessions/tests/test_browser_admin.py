@@ -80,3 +80,28 @@ def test_product_names_in_the_product_list_stay_on_one_line(staff_page):
     line = page.eval_on_selector("#result_list td", "c => c.getBoundingClientRect().height")
     assert heights and max(heights) <= line + 1, (heights, line)
     assert _overflow(page) <= 1, "and every column is in view"
+
+
+@pytest.fixture
+def long_manuals() -> None:
+    """Made before the browser starts: its event loop runs in this thread from then on."""
+    from django.utils import timezone
+
+    from apps.manuals.models import Manual
+
+    now = timezone.now()
+    for name in LONG_NAMES:
+        Manual.objects.create(
+            title=f"{name} Owner's manual",
+            status=Manual.Status.READY,
+            page_count=300,
+            size_bytes=12_345_678,
+            fetched_at=now,
+            extracted_at=now,
+        )
+
+
+def test_the_manuals_list_shows_every_column_on_a_laptop_screen(long_manuals, staff_page):
+    page, url = staff_page
+    page.goto(f"{url}/admin/manuals/manual/")
+    assert _overflow(page) <= 1

@@ -89,16 +89,24 @@ def test_chips_do_not_repeat_a_brand_the_product_names_already_say(server: str, 
     page.close()
 
 
+def _asked_about_the_split_point(browser: object, server: str) -> object:
+    """A customer's page once the LX-88 question is answered."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.goto(f"{server}/chat/")
+    expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
+    box = page.get_by_label("Your question", exact=True)
+    box.fill("How do I change the split point on the Lumenvale LX-88?")
+    box.press("Enter")
+    expect(page.locator(".msg-answer[data-message-id]")).to_have_count(1, timeout=WAIT_MS)
+    return page
+
+
 def test_the_content_gaps_legend_has_no_list_markers(server: str, browser: object):
     from playwright.sync_api import expect
 
-    customer = browser.new_page()
-    customer.goto(f"{server}/chat/")
-    expect(customer.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
-    box = customer.get_by_label("Your question", exact=True)
-    box.fill("How do I change the split point on the Lumenvale LX-88?")
-    box.press("Enter")
-    expect(customer.locator(".msg-answer[data-message-id]")).to_have_count(1, timeout=WAIT_MS)
+    customer = _asked_about_the_split_point(browser, server)
     customer.close()
 
     page = _staff_page(browser, server)
@@ -113,13 +121,8 @@ def test_the_content_gaps_legend_has_no_list_markers(server: str, browser: objec
 def test_guesses_from_a_question_just_sent_are_cleared(server: str, browser: object):
     from playwright.sync_api import expect
 
-    page = browser.new_page()
-    page.goto(f"{server}/chat/")
-    expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
+    page = _asked_about_the_split_point(browser, server)
     box = page.get_by_label("Your question", exact=True)
-    box.fill("How do I change the split point on the Lumenvale LX-88?")
-    box.press("Enter")
-    expect(page.locator(".msg-answer[data-message-id]")).to_have_count(1, timeout=WAIT_MS)
     # A follow-up whose words half-name other products: guesses while it is typed...
     box.press_sequentially("and on a qu mixer", delay=20)
     chips = page.locator("#candidates")

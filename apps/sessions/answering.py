@@ -202,11 +202,15 @@ def _asked_product(session: ChatSession, text: str) -> tuple[Product | None, lis
     Not the conversation's when the question names another product about as strongly as
     a confident prediction would: "the big freq knob on plaits" puts the Mackie Big Knob
     in focus while it is typed and then names Plaits as strongly, so the customer is asked
-    which one is meant rather than answered about the first.
+    which one is meant rather than answered about the first. Nor when it names another
+    brand ("my yamaha p45 has no sound" while the Plaits is in focus), even of a model the
+    catalog does not list.
     """
     product, candidates = _predicted_product(text)
     focus = session.product_id
-    named_another = any(c.pk != focus and c.confidence >= CONFIDENT_SCORE for c in candidates)
+    named_another = any(c.pk != focus and c.confidence >= CONFIDENT_SCORE for c in candidates) or (
+        focus is not None and prediction_index().names_other_brand(text, focus)
+    )
     if product is None and focus is not None and not named_another:
         product = active_product_by_pk(pk=focus)
     return product, candidates

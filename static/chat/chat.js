@@ -187,9 +187,19 @@
     return template.content.firstElementChild.cloneNode(true);
   }
 
+  // Right to left when Hebrew letters are at least a third of the letters, the rule the
+  // server decides a question's language by: dir=auto goes by the first letter, and a
+  // Hebrew question often opens with a Latin model name.
+  function textDir(text) {
+    var hebrew = (text.match(/[\u05d0-\u05ea]/g) || []).length;
+    var latin = (text.match(/[A-Za-z]/g) || []).length;
+    return hebrew > 0 && hebrew * 2 >= latin ? "rtl" : "auto";
+  }
+
   function newQuestion(text, id) {
     var item = cloneTemplate(ui.questionTemplate);
     setText(item, ".msg-text", text);
+    item.querySelector(".msg-text").dir = textDir(text);
     if (id) setMessageId(item, id);
     return item;
   }
@@ -596,6 +606,8 @@
         if (pending) {
           delete asks[msg.ref];
           showChips(msg.candidates || [], t("Pick your product and we will answer:"), true);
+          // The answer asks to pick one: on a phone the chips are a screen or more above it.
+          ui.chips.scrollIntoView({ block: "nearest" });
         } else if (msg.ref === latestFindRef) {
           showChips(msg.candidates || [], t("Pick your product and we will answer:"), true);
         } else if (msg.ref === latestTypingRef) {
@@ -698,7 +710,10 @@
     else typingTimer = setTimeout(sendTyping, wait);
   }
 
-  ui.input.addEventListener("input", function () { onTyped(ui.input); });
+  ui.input.addEventListener("input", function () {
+    ui.input.dir = textDir(ui.input.value);
+    onTyped(ui.input);
+  });
   ui.findInput.addEventListener("input", function () { onTyped(ui.findInput); });
   ui.findForm.addEventListener("submit", function (event) {
     if (!isOpen()) return;  // without the socket the page searches over HTTP

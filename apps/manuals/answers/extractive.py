@@ -140,9 +140,15 @@ def _unit_score(index: ManualIndex, unit: int, weights: dict[str, float]) -> flo
 
 
 def _run(index: ManualIndex, unit: int) -> list[int]:
-    """The numbered steps around `unit`, or the ones a heading or intro leads into, or the
-    bullets a sentence ending on a colon introduces ("Serves four percussive purposes:")."""
+    """The numbered steps around `unit`, or the ones a heading or intro leads into, the
+    bullets a sentence ending on a colon introduces ("Serves four percussive purposes:"), or
+    the rows of the table whose header row `unit` is ("Buffer length")."""
     units = index.units
+    if units[unit].kind == ROW:
+        end = unit + 1
+        while end < len(units) and end - unit <= MAX_STEPS and index.table_header(end) == unit:
+            end += 1
+        return list(range(unit, end))
     if units[unit].kind != STEP:
         following = unit + 1
         if (
@@ -270,7 +276,7 @@ def _block(index: ManualIndex, hit: Hit, weights: dict[str, float]) -> list[int]
         kind = index.units[unit].kind
         if kind == HEADING:
             expansion = _heading_body(index, unit)
-        elif kind == SENTENCE and not lead:
+        elif kind == SENTENCE and not lead and not text.endswith(":"):
             expansion = _section_rest(index, unit)
         else:
             expansion = _run(index, unit)

@@ -209,6 +209,39 @@ def test_an_item_ending_on_a_colon_is_quoted_with_its_bullets() -> None:
     assert "• Strikes the internal low-pass gate." in answer.text
 
 
+def test_a_lead_sentence_ending_on_a_colon_is_quoted_with_its_bullets() -> None:
+    # As Plaits prints its LPG settings: the matching sentence leads a long section.
+    filler = " ".join(f"The LED shows setting {n} in yellow." for n in range(12))
+    page = (
+        "Adjusting the internal LPG and envelope\nHold the first button (A) and:\n"
+        "• Turn the TIMBRE knob to adjust the response of the LPG.\n"
+        "• Turn the MORPH knob to adjust the decay time of the envelope.\n"
+        f"{filler}\n"
+    )
+    index = ManualIndex(manual_id=1, version=1, pages=[(6, page)])
+    answer = extractive.compose(documents=[(INFO, index)], question="hold first button and then?")
+    assert answer.state == ANSWERED
+    assert "Hold the first button (A) and:\n• Turn the TIMBRE knob" in answer.text
+    assert "• Turn the MORPH knob" in answer.text
+
+
+def test_a_tables_header_row_is_quoted_with_the_rows_under_it() -> None:
+    # As Beads prints its buffer lengths: the table's title is the only line a question on
+    # "buffer length" matches.
+    page = (
+        "Recording quality\nRecording quality is chosen with the selector button.\n"
+        "Buffer length\nLED Quality Rate Mono Stereo\nBright digital 48 kHz 8s 4s\n"
+        "Cold digital 32 kHz 16s 8s\nSunny tape 24 kHz 20s 10s\n"
+        "• The Sunny tape setting runs the dry signal at 48kHz.\n"
+    )
+    index = ManualIndex(manual_id=1, version=1, pages=[(4, page)])
+    answer = extractive.compose(documents=[(INFO, index)], question="buffer length in stereo?")
+    assert answer.state == ANSWERED
+    assert "Buffer length\nLED Quality Rate Mono Stereo\nBright digital 48 kHz 8s 4s" in answer.text
+    assert "Sunny tape 24 kHz 20s 10s" in answer.text
+    assert "dry signal" not in answer.text  # the list after the table is not part of it
+
+
 def test_a_long_sections_sentence_is_quoted_alone() -> None:
     filler = " ".join(f"The display shows value {n} at step {n}." for n in range(12))
     page = HARD_RESET.replace("Note:", f"{filler} Note:")

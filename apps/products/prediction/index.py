@@ -35,7 +35,7 @@ from apps.products.prediction.normalize import (
     glued_tokens,
 )
 from apps.products.prediction.sounds import SoundMap
-from apps.products.prediction.words import is_common_word
+from apps.products.prediction.words import EVERYDAY_ZIPF, is_common_word
 
 # Below this a candidate is not worth showing ("hello" shows nothing).
 FLOOR = 0.35
@@ -133,6 +133,7 @@ class PredictionIndex:
         # version, so a prediction needs no query to describe what it found.
         self.cards: Mapping[int, dict[str, Any]] = cards or {}
         self._records: list[CatalogRecord] = []
+        self._product_of: dict[int, int] = {}  # a product's position here, by pk
         self._brand_of: list[int] = []
         # Variants of one family compete as one candidate (see `_by_family`).
         self._group_of: list[int] = []
@@ -145,6 +146,7 @@ class PredictionIndex:
         for record in records:
             product = len(self._records)
             self._records.append(record)
+            self._product_of[record.pk] = product
             if record.family is None:
                 self._group_of.append(-1 - product)
             else:
@@ -366,6 +368,25 @@ class PredictionIndex:
                 self._answers.clear()
             self._answers[key] = cached
         return list(cached)
+
+    def names_other_brand(self, text: str, pk: int) -> bool:
+        """Whether the text names a brand that product `pk` is not of ("my yamaha p45 has no
+        sound" while the Plaits is in focus). A brand is named when every word of its name is
+        in the text and one of them is not an everyday English word: "boss" or "audio" alone
+        name no brand."""
+        _matched, brands, _tail, read = self._resolve(text)
+        own = self._product_of.get(pk)
+        if not brands or own is None:
+            return False
+        tokens = set(content_tokens(read))
+        return any(
+            brand != self._brand_of[own]
+            and self._brand_tokens[brand] <= tokens
+            and not all(
+                is_common_word(token, "en", EVERYDAY_ZIPF) for token in self._brand_tokens[brand]
+            )
+            for brand in brands
+        )
 
     def suggest(self, text: str, *, limit: int = 5) -> list[Candidate]:
         """Products to offer when a question names none for sure: what `predict` finds, else

@@ -24,8 +24,14 @@ def load() -> None:
         get_frequency_dict(language, _WORDLIST)
 
 
+# Seen at least once per 100,000 words: an everyday word. Names reach COMMON_ZIPF too
+# ("roland" 3.7, "nord" 3.1); a brand whose words are all everyday words ("Boss", "Audio",
+# "Stage") may be meant as those words.
+EVERYDAY_ZIPF = 4.0
+
+
 @lru_cache(maxsize=50_000)
-def is_common_word(word: str, language: str) -> bool:
+def is_common_word(word: str, language: str, zipf: float = COMMON_ZIPF) -> bool:
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word, language, wordlist=_WORDLIST) >= COMMON_ZIPF
+    return zipf_frequency(word, language, wordlist=_WORDLIST) >= zipf

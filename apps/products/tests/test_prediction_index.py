@@ -102,6 +102,16 @@ def test_the_brand_decides_between_two_brands_models(index):
     assert confident_top(index, "dr-10") is None
 
 
+def test_a_question_naming_another_brand_than_the_products_says_so(index):
+    fp30 = 11  # Roland FP-30X
+    assert index.names_other_brand("my nord stage has no sound", fp30)
+    assert not index.names_other_brand("is my roland plugged in right?", fp30)
+    assert not index.names_other_brand("and how do i undo that?", fp30)
+    # A brand whose words are everyday words is not named by them: "audio", "boss".
+    assert not index.names_other_brand("my boss wants the audio louder", fp30)
+    assert index.names_other_brand("lumenvale audio looper", fp30)
+
+
 def test_typos_still_find_the_product(index):
     assert top(index, "katanna 100 gen 3") == "boss-katana-100-gen3"
     assert top(index, "expresive touche") == "expressive-touche"

@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext
 
+from apps.manuals.retrieval.text import detect_language
 from apps.sessions import texts
 
 register = template.Library()
@@ -53,6 +54,13 @@ def is_safe_url(value: object) -> bool:
 @register.filter
 def safe_url_or_empty(value: object) -> str:
     return safe_url(value)
+
+
+@register.filter
+def text_dir(text: object) -> str:
+    """ "rtl" for a text in Hebrew (`detect_language`), even one that opens with a Latin
+    model name ("n32b איך שולחים snapshot"), which dir="auto" lays out left to right."""
+    return "rtl" if detect_language(str(text or "")) == "he" else "auto"
 
 
 @register.filter

@@ -275,6 +275,24 @@ async def test_a_question_naming_another_product_as_strongly_as_the_focus_asks_w
     assert sent[0]["product"]["id"] == "big-knob"
 
 
+async def test_a_question_naming_another_brand_is_not_answered_about_the_focus() -> None:
+    @database_sync_to_async
+    def setup() -> ChatSession:
+        mutable = Brand.objects.create(slug="mutable", name="Mutable Instruments")
+        plaits = Product.objects.create(catalog_id="plaits", name="Plaits", brand=mutable)
+        roland = Brand.objects.create(slug="roland", name="Roland")
+        Product.objects.create(catalog_id="td-07", name="Roland TD-07KV", brand=roland)
+        renew_prediction_index()
+        return ChatSession.objects.create(owner_key="owner", product=plaits)
+
+    session = await setup()
+    # A model the catalog does not list, of a brand it does.
+    sent = await _ask(session, text="roland td17 how to connect it to my computer")
+    assert sent[0]["product"] is None
+    assert sent[-2]["state"] == "no_product"
+    assert [c["product"]["id"] for c in sent[-1]["candidates"]] == ["td-07"]
+
+
 async def test_passages_are_ranked_on_the_answer_threads_not_the_shared_one(monkeypatch) -> None:
     session, product = await database_sync_to_async(_setup)()
     threads: list[str] = []

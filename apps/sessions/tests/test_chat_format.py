@@ -7,6 +7,7 @@ from apps.sessions.templatetags.chat_format import (
     card_price,
     citation_links,
     manual_label,
+    text_dir,
 )
 
 
@@ -94,3 +95,11 @@ def test_a_card_with_several_documents_all_ready_says_how_many():
 def test_the_price_is_grouped_with_its_currency():
     assert card_price({"price": "2990.00", "currency": "ILS"}) == "₪2,990.00"
     assert card_price({"price": None, "currency": "ILS"}) == ""
+
+
+def test_a_hebrew_question_reads_right_to_left_even_when_it_opens_with_a_model_name():
+    assert text_dir("n32b איך שולחים snapshot ב-sysex?") == "rtl"
+    assert text_dir("איך עושים ריסט?") == "rtl"
+    # English, with or without a Hebrew word, and text with no letters: the browser decides.
+    assert text_dir("how do I reset the n32b? תודה") == "auto"
+    assert text_dir("RC-600?") == "auto"

@@ -17,6 +17,7 @@ dictionary look-ups, so it runs on the event loop without blocking it for long.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections import defaultdict
@@ -59,6 +60,12 @@ FUZZY_STRENGTH = 0.85
 FUZZY_SEARCHES = 6
 # How sure a catalog word is when a Hebrew word only sounds like it ("פלייטס", plaits).
 SOUND_STRENGTH = 0.8
+# The word being typed may be the start of a catalog word ("plai" for Plaits, "rc-60" for the
+# RC-600): from this many letters (or digits), when at most MAX_COMPLETIONS words start so.
+# A completion counts for the share of the word typed, and alone makes nothing confident.
+COMPLETE_LETTERS = 3
+COMPLETE_DIGITS = 2
+MAX_COMPLETIONS = 20
 _FUZZY_CACHE_SIZE = 50_000
 _ANSWER_CACHE_SIZE = 20_000
 _COVERAGE_SHARE = 0.6
@@ -206,6 +213,8 @@ class PredictionIndex:
         self._brand_by_token = dict(self._brand_by_token)
         # What a word typed on the wrong keyboard layout may turn out to be (hebrew.py).
         self._known_words = frozenset(self._postings).union(self._brand_by_token)
+        # Every catalog word in order, for the words that start with what is being typed.
+        self._vocabulary = sorted(self._postings)
         # Typo correction looks only at words (digits are model numbers: 505 is not 500).
         self._words = sorted(
             token for token in self._postings if token.isalpha() and len(token) > 2
@@ -298,11 +307,12 @@ class PredictionIndex:
 
     # --- reading the text ------------------------------------------------------------------
 
-    def _resolve(self, text: str) -> tuple[dict[str, float], set[int], str, str]:
+    def _resolve(self, text: str) -> tuple[dict[str, float], set[int], str, str, frozenset[str]]:
         """The index tokens the text contains, with how sure each match is, its brands, and
         its last word while it is still being typed and too short to name a model alone
-        ("...change mo" on the way to "model" is not the Boss MO-2), else "", and the text as
-        read in the catalog's words (Hebrew names and wrong-layout typing rewritten)."""
+        ("...change mo" on the way to "model" is not the Boss MO-2), else "", the text as
+        read in the catalog's words (Hebrew names and wrong-layout typing rewritten), and the
+        catalog words the last word, still being typed, may be the start of."""
         read = self._lexicon.rewrite(text, self._known_words)
         found = content_tokens(read)
         matched: dict[str, float] = {}
@@ -331,7 +341,35 @@ class PredictionIndex:
                 if joined in self._postings:
                     note(joined, 1.0)
         unfinished = found[-1] if found and text[-1:].isalnum() else ""
-        return matched, brands, unfinished if len(unfinished) <= UNFINISHED_LENGTH else "", read
+        completions = self._completions(unfinished)
+        # Only the words nothing else matched as surely count as completed.
+        completed = frozenset(
+            token for token, strength in completions.items() if strength > matched.get(token, 0.0)
+        )
+        for token in completed:
+            note(token, completions[token])
+        tail = unfinished if len(unfinished) <= UNFINISHED_LENGTH else ""
+        return matched, brands, tail, read, completed
+
+    def _completions(self, start: str) -> dict[str, float]:
+        """The catalog words `start` may be the beginning of, each about as sure as the share of
+        it typed; none when `start` is too short or too many words begin with it."""
+        if not (start.isdigit() and len(start) >= COMPLETE_DIGITS) and not (
+            start.isascii() and start.isalpha() and len(start) >= COMPLETE_LETTERS
+        ):
+            return {}
+        # A catalog word typed whole ("oaceftb" of the OACEFTB) is more likely that word than
+        # the start of a longer one (the OACEFTBL): its completions count half.
+        factor = 0.5 if start in self._postings else 1.0
+        found: dict[str, float] = {}
+        position = bisect.bisect_right(self._vocabulary, start)
+        while position < len(self._vocabulary) and self._vocabulary[position].startswith(start):
+            if len(found) == MAX_COMPLETIONS:
+                return {}
+            word = self._vocabulary[position]
+            found[word] = factor * min(FUZZY_STRENGTH, len(start) / len(word))
+            position += 1
+        return found
 
     def _near(self, token: str) -> tuple[tuple[str, float], ...]:
         """Index tokens an unknown token probably means: two words written as one, or a typo."""
@@ -374,7 +412,7 @@ class PredictionIndex:
         sound" while the Plaits is in focus). A brand is named when every word of its name is
         in the text and one of them is not an everyday English word: "boss" or "audio" alone
         name no brand."""
-        _matched, brands, _tail, read = self._resolve(text)
+        _matched, brands, _tail, read, _completed = self._resolve(text)
         own = self._product_of.get(pk)
         if not brands or own is None:
             return False
@@ -395,7 +433,7 @@ class PredictionIndex:
         found = self.predict(text, limit=limit)
         if found:
             return found
-        _matched, brands, _tail, _read = self._resolve(text)
+        _matched, brands, _tail, _read, _completed = self._resolve(text)
         if not brands:
             return []
         named = [product for product, brand in enumerate(self._brand_of) if brand in brands]
@@ -416,7 +454,7 @@ class PredictionIndex:
         ]
 
     def _predict(self, text: str, limit: int) -> list[Candidate]:
-        matched, brands, tail, read = self._resolve(text)
+        matched, brands, tail, read, completed = self._resolve(text)
         if not matched:
             return []
         # Two sums per entry: its own weights (how much of the name the text covers), and
@@ -486,6 +524,7 @@ class PredictionIndex:
             )
             and evidence.get(first, 0.0) >= CONFIDENT_EVIDENCE * self._unique_weight
             and not self._only_unfinished(tail, matched, best_entry[first])
+            and completed.isdisjoint(self._entries[best_entry[first]].weights)
         )
         if confident_first:
             others = self._other_readings(read, first, ranked[1:], matched, best_entry)

@@ -112,6 +112,19 @@ def test_a_question_naming_another_brand_than_the_products_says_so(index):
     assert index.names_other_brand("lumenvale audio looper", fp30)
 
 
+def test_the_word_being_typed_is_read_as_the_start_of_a_catalog_word(index):
+    # "rc-60" on the way to "rc-600": the RC-600 leads the RC-5 and the RC-505.
+    found = index.predict("rc-60")
+    assert found[0].product_id == "boss-rc-600" and not found[0].confident
+    assert top(index, "touc") == "expressive-touche"
+    # Only the last word, only while it is typed: a finished word is read as it is.
+    assert top(index, "rc-60 ") != "boss-rc-600"
+    # Too short, or the start of too many words, is not read as any of them.
+    assert index.predict("mo") == []
+    # A catalog word typed whole stays that word: the TD-07KV, not a longer model.
+    assert confident_top(index, "roland td-07kv") == "roland-td-07kv"
+
+
 def test_typos_still_find_the_product(index):
     assert top(index, "katanna 100 gen 3") == "boss-katana-100-gen3"
     assert top(index, "expresive touche") == "expressive-touche"

@@ -12,6 +12,7 @@ its family, and how often it is confident on another model.
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,12 @@ class Report:
     confident_wrong: int = 0
     unnamed: int = 0
     false_confident: int = 0
-    # Typed a letter at a time: cases that leave the focus on a wrong product.
+    # Typed a letter at a time: cases that leave the focus on a wrong product, and for each
+    # case naming one, how many characters were still to type when a right product was
+    # first in the top 3 and first at the top (0: only once the text was complete or never).
     strayed: int = 0
+    early_top3: list[int] = field(default_factory=list)
+    early_top1: list[int] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     targets: tuple[float, float] = (TARGET_TOP1, TARGET_TOP3)
 
@@ -70,6 +75,9 @@ class Report:
             f"({self.false_confident}/{self.unnamed})",
             f"typed a letter at a time, the focus left on a wrong product: "
             f"{self.strayed}/{self.named + self.unnamed}",
+            f"typed a letter at a time, a right product first in the top 3 / at the top with "
+            f"{_median(self.early_top3)} / {_median(self.early_top1)} characters still to type "
+            f"(median)",
         ]
 
     @property
@@ -188,7 +196,10 @@ def evaluate(index: PredictionIndex, cases: list[Case], same: dict[str, set[str]
     report = Report()
     for case in cases:
         right = set().union(*(same[pid] for pid in case.product_ids))
-        stray = _stray_while_typing(index, case.text, right)
+        stray, early_top3, early_top1 = _while_typing(index, case.text, right)
+        if case.product_ids:
+            report.early_top3.append(early_top3)
+            report.early_top1.append(early_top1)
         if stray:
             report.strayed += 1
             report.misses.append(f"focus left astray while typing: {stray}")
@@ -215,16 +226,28 @@ def evaluate(index: PredictionIndex, cases: list[Case], same: dict[str, set[str]
     return report
 
 
-def _stray_while_typing(index: PredictionIndex, text: str, right: set[str]) -> str:
-    """Where the focus is left when `text` is typed a letter at a time, as the chat moves it
-    (to each confident prediction, kept otherwise), when that is not a product in `right`:
-    "prefix -> id" of the prefix that moved it there; else ""."""
+def _while_typing(index: PredictionIndex, text: str, right: set[str]) -> tuple[str, int, int]:
+    """`text` typed a letter at a time: where the focus is left, as the chat moves it (to each
+    confident prediction, kept otherwise), when that is not a product in `right` ("prefix ->
+    id" of the prefix that moved it there; else ""), and how many characters were still to
+    type when a product in `right` was first in the top 3 and first at the top."""
     focus, moved_by = "", ""
+    early_top3 = early_top1 = 0
     for end in range(1, len(text) + 1):
-        found = index.predict(text[:end], limit=2)
+        found = index.predict(text[:end], limit=3)
         if found and found[0].confident and found[0].product_id != focus:
             focus, moved_by = found[0].product_id, text[:end]
-    return f"{moved_by!r} -> {focus}" if focus and focus not in right else ""
+        ids = [candidate.product_id for candidate in found]
+        if not early_top3 and right.intersection(ids):
+            early_top3 = len(text) - end
+        if not early_top1 and ids[:1] and ids[0] in right:
+            early_top1 = len(text) - end
+    stray = f"{moved_by!r} -> {focus}" if focus and focus not in right else ""
+    return stray, early_top3, early_top1
+
+
+def _median(values: list[int]) -> str:
+    return f"{statistics.median(values):g}" if values else "-"
 
 
 class Command(BaseCommand):

@@ -9,8 +9,14 @@ Placeholders are `{name}` in both, so one msgid serves Python and JavaScript ali
 
 from __future__ import annotations
 
-from django.utils.translation import gettext
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_noop as _
+
+# Babel's locale for each page language: Israeli conventions in both (₪, the week, dates).
+NUMBER_LOCALES = {"he": "he_IL", "en": "en_IL"}
 
 STATE_LABELS = {
     "answered": _("From the manual"),
@@ -102,3 +108,12 @@ def browser_strings() -> dict[str, str]:
         *SCRIPT_SENTENCES,
     ]
     return {sentence: gettext(sentence) for sentence in sentences}
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """`amount` as the active language writes it: "₪4,990.00" in English, "4,990.00 ₪" in
+    Hebrew (chat.js writes the same with Intl.NumberFormat)."""
+    locale = NUMBER_LOCALES.get((get_language() or "en")[:2], "en_IL")
+    if not currency:
+        return format_decimal(amount, format="#,##0.00", locale=locale)
+    return format_currency(amount, currency.upper(), locale=locale)

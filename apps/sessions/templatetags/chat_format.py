@@ -11,11 +11,10 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.numbers import format_currency, format_decimal
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 
 from apps.manuals.retrieval.text import detect_language
 from apps.sessions import texts
@@ -30,8 +29,6 @@ CITATION_MARKER = re.compile(r"\[(?:pp?\.|עמ['׳])\s*(\d+)(?:\s*[-\u2013]\s*\d
 WEB_ADDRESS = r"https?://[^\s<>\"'()\[\]]+?(?=[.,;:!?]*(?:[\s<>\"'()\[\]]|$))"
 LINKABLE = re.compile(f"{CITATION_MARKER.pattern}|(?P<web>{WEB_ADDRESS})", re.IGNORECASE)
 
-# Babel's locale for each page language: Israeli conventions in both (₪, the week, dates).
-NUMBER_LOCALES = {"he": "he_IL", "en": "en_IL"}
 
 MANUAL_BUSY = {"queued", "fetching", "extracting"}
 
@@ -79,16 +76,7 @@ def card_price(card: object) -> str:
         amount = Decimal(str(card["price"]))
     except (InvalidOperation, ValueError):
         return ""
-    return money(amount, str(card.get("currency") or ""))
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """`amount` as the page's language writes it: "₪4,990.00" in English, "4,990.00 ₪" in Hebrew
-    (chat.js writes the same with Intl.NumberFormat)."""
-    locale = NUMBER_LOCALES.get((get_language() or "en")[:2], "en_IL")
-    if not currency:
-        return format_decimal(amount, format="#,##0.00", locale=locale)
-    return format_currency(amount, currency.upper(), locale=locale)
+    return texts.money(amount, str(card.get("currency") or ""))
 
 
 @register.filter

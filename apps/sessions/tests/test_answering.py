@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from apps.manuals.tests.demo_data import product_with, ready_manual
 from apps.products.models import Brand, Product
 from apps.sessions import answering
 from apps.sessions.models import ChatSession, Feedback, Message
+from apps.sessions.price_answers import asks_price
 from apps.sessions.tests.page_data import renew_prediction_index
 from hscjit import cache
 
@@ -291,6 +293,45 @@ async def test_a_question_naming_another_brand_is_not_answered_about_the_focus()
     assert sent[0]["product"] is None
     assert sent[-2]["state"] == "no_product"
     assert [c["product"]["id"] for c in sent[-1]["candidates"]] == ["td-07"]
+
+
+async def test_a_price_question_is_answered_from_the_catalog() -> None:
+    @database_sync_to_async
+    def setup() -> tuple[ChatSession, Any]:
+        session, product = _setup()
+        product.price, product.currency = Decimal("4990"), "ILS"
+        product.save()
+        return session, product
+
+    session, product = await setup()
+    sent = await _ask(session, text="how much does it cost?", product_id=product.catalog_id)
+    end = sent[-1]
+    assert end["state"] == "answered" and end["engine"] == "catalog"
+    assert end["text"].startswith("Our catalog lists LX-88 Stage Piano at ₪4,990.00.")
+    assert "https://lumenvale.example/lx-88" in end["text"] and end["citations"] == []
+    sent = await _ask(session, text="כמה עולה הפסנתר?", product_id=product.catalog_id)
+    assert sent[-1]["engine"] == "catalog" and "לפי הקטלוג שלנו" in sent[-1]["text"]
+
+
+async def test_a_price_question_without_a_listed_price_goes_to_the_manual() -> None:
+    session, product = await database_sync_to_async(_setup)()
+    sent = await _ask(session, text="what is the price?", product_id=product.catalog_id)
+    assert sent[-1]["engine"] == "extractive"
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("whats the price of n32b", True),
+        ("how much does the katana cost", True),
+        ("מה המחיר של הקטנה?", True),
+        ("כמה זה עולה?", True),
+        ("how much delay can I add?", False),
+        ("למה הווליום עולה ויורד?", False),  # "goes up and down"
+    ],
+)
+def test_the_words_that_ask_for_a_price(text: str, asks: bool) -> None:
+    assert asks_price(text) is asks
 
 
 async def test_passages_are_ranked_on_the_answer_threads_not_the_shared_one(monkeypatch) -> None:

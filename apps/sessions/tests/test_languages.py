@@ -13,7 +13,8 @@ from django.utils import translation
 
 from apps.sessions import answering, protocol
 from apps.sessions.models import ChatSession
-from apps.sessions.templatetags.chat_format import card_price, money
+from apps.sessions.templatetags.chat_format import card_price
+from apps.sessions.texts import money
 
 pytestmark = pytest.mark.django_db
 

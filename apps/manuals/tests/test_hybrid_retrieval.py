@@ -194,6 +194,14 @@ def test_a_short_sections_instruction_is_quoted_on_to_its_end() -> None:
     assert "Use the cable" not in answer.text  # the next section is not part of it
 
 
+def _answered(page_number: int, page: str, question: str) -> str:
+    """The text of the answer a one-page manual gives `question` (it must answer it)."""
+    index = ManualIndex(manual_id=1, version=1, pages=[(page_number, page)])
+    answer = extractive.compose(documents=[(INFO, index)], question=question)
+    assert answer.state == ANSWERED
+    return answer.text
+
+
 def test_an_item_ending_on_a_colon_is_quoted_with_its_bullets() -> None:
     # As Plaits' inputs are printed: numbered callouts, one with bullets under it.
     page = (
@@ -202,11 +210,9 @@ def test_an_item_ending_on_a_colon_is_quoted_with_its_bullets() -> None:
         "• Triggers the internal envelope.\n• Excites the physical models.\n"
         "• Strikes the internal low-pass gate.\n3. Level input. Opens the low-pass gate.\n"
     )
-    index = ManualIndex(manual_id=1, version=1, pages=[(5, page)])
-    answer = extractive.compose(documents=[(INFO, index)], question="what is the trigger input for")
-    assert answer.state == ANSWERED
-    assert "Serves three percussive purposes:\n• Triggers the internal envelope." in answer.text
-    assert "• Strikes the internal low-pass gate." in answer.text
+    text = _answered(5, page, "what is the trigger input for")
+    assert "Serves three percussive purposes:\n• Triggers the internal envelope." in text
+    assert "• Strikes the internal low-pass gate." in text
 
 
 def test_a_lead_sentence_ending_on_a_colon_is_quoted_with_its_bullets() -> None:
@@ -218,11 +224,9 @@ def test_a_lead_sentence_ending_on_a_colon_is_quoted_with_its_bullets() -> None:
         "• Turn the MORPH knob to adjust the decay time of the envelope.\n"
         f"{filler}\n"
     )
-    index = ManualIndex(manual_id=1, version=1, pages=[(6, page)])
-    answer = extractive.compose(documents=[(INFO, index)], question="hold first button and then?")
-    assert answer.state == ANSWERED
-    assert "Hold the first button (A) and:\n• Turn the TIMBRE knob" in answer.text
-    assert "• Turn the MORPH knob" in answer.text
+    text = _answered(6, page, "hold first button and then?")
+    assert "Hold the first button (A) and:\n• Turn the TIMBRE knob" in text
+    assert "• Turn the MORPH knob" in text
 
 
 def test_a_tables_header_row_is_quoted_with_the_rows_under_it() -> None:
@@ -234,12 +238,10 @@ def test_a_tables_header_row_is_quoted_with_the_rows_under_it() -> None:
         "Cold digital 32 kHz 16s 8s\nSunny tape 24 kHz 20s 10s\n"
         "• The Sunny tape setting runs the dry signal at 48kHz.\n"
     )
-    index = ManualIndex(manual_id=1, version=1, pages=[(4, page)])
-    answer = extractive.compose(documents=[(INFO, index)], question="buffer length in stereo?")
-    assert answer.state == ANSWERED
-    assert "Buffer length\nLED Quality Rate Mono Stereo\nBright digital 48 kHz 8s 4s" in answer.text
-    assert "Sunny tape 24 kHz 20s 10s" in answer.text
-    assert "dry signal" not in answer.text  # the list after the table is not part of it
+    text = _answered(4, page, "buffer length in stereo?")
+    assert "Buffer length\nLED Quality Rate Mono Stereo\nBright digital 48 kHz 8s 4s" in text
+    assert "Sunny tape 24 kHz 20s 10s" in text
+    assert "dry signal" not in text  # the list after the table is not part of it
 
 
 def test_a_long_sections_sentence_is_quoted_alone() -> None:

@@ -255,18 +255,27 @@ async def test_a_follow_up_naming_no_product_is_about_the_conversations_product(
     assert [citation["page"] for citation in sent[-1]["citations"]][:1] == [4]
 
 
-async def test_a_question_naming_another_product_as_strongly_as_the_focus_asks_which() -> None:
-    @database_sync_to_async
-    def setup() -> ChatSession:
-        mackie = Brand.objects.create(slug="mackie", name="Mackie")
-        knob = Product.objects.create(catalog_id="big-knob", name="Big Knob Studio", brand=mackie)
-        mutable = Brand.objects.create(slug="mutable", name="Mutable Instruments")
-        Product.objects.create(catalog_id="plaits", name="Plaits", brand=mutable)
-        renew_prediction_index()
-        # Typing "can i make the big freq knob" made the Big Knob the focus.
-        return ChatSession.objects.create(owner_key="owner", product=knob)
+@database_sync_to_async
+def _focused_chat(*products: tuple[str, str, str, str]) -> ChatSession:
+    """A chat about the first of the products (brand slug, brand, catalog id, name)."""
+    made = [
+        Product.objects.create(
+            catalog_id=catalog_id,
+            name=name,
+            brand=Brand.objects.create(slug=slug, name=brand),
+        )
+        for slug, brand, catalog_id, name in products
+    ]
+    renew_prediction_index()
+    return ChatSession.objects.create(owner_key="owner", product=made[0])
 
-    session = await setup()
+
+async def test_a_question_naming_another_product_as_strongly_as_the_focus_asks_which() -> None:
+    # Typing "can i make the big freq knob" made the Big Knob the focus.
+    session = await _focused_chat(
+        ("mackie", "Mackie", "big-knob", "Big Knob Studio"),
+        ("mutable", "Mutable Instruments", "plaits", "Plaits"),
+    )
     sent = await _ask(session, text="can i make the big freq knob on plaits less sensitive")
     assert sent[0]["product"] is None
     assert sent[-2]["state"] == "no_product"
@@ -278,16 +287,10 @@ async def test_a_question_naming_another_product_as_strongly_as_the_focus_asks_w
 
 
 async def test_a_question_naming_another_brand_is_not_answered_about_the_focus() -> None:
-    @database_sync_to_async
-    def setup() -> ChatSession:
-        mutable = Brand.objects.create(slug="mutable", name="Mutable Instruments")
-        plaits = Product.objects.create(catalog_id="plaits", name="Plaits", brand=mutable)
-        roland = Brand.objects.create(slug="roland", name="Roland")
-        Product.objects.create(catalog_id="td-07", name="Roland TD-07KV", brand=roland)
-        renew_prediction_index()
-        return ChatSession.objects.create(owner_key="owner", product=plaits)
-
-    session = await setup()
+    session = await _focused_chat(
+        ("mutable", "Mutable Instruments", "plaits", "Plaits"),
+        ("roland", "Roland", "td-07", "Roland TD-07KV"),
+    )
     # A model the catalog does not list, of a brand it does.
     sent = await _ask(session, text="roland td17 how to connect it to my computer")
     assert sent[0]["product"] is None

@@ -210,7 +210,7 @@ def _asked_product(session: ChatSession, text: str) -> tuple[Product | None, lis
     a confident prediction would: "the big freq knob on plaits" puts the Mackie Big Knob
     in focus while it is typed and then names Plaits as strongly, so the customer is asked
     which one is meant rather than answered about the first. Nor when it names another
-    brand ("my yamaha p45 has no sound" while the Plaits is in focus), even of a model the
+    brand ("roland td17 how to connect" while the Plaits is in focus), even of a model the
     catalog does not list.
     """
     product, candidates = _predicted_product(text)

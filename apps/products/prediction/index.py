@@ -294,6 +294,14 @@ class PredictionIndex:
         """The entry matched nothing but `tail`, a short word the customer is still typing."""
         return bool(tail) and self._entries[entry_id].weights.keys() & matched.keys() <= {tail}
 
+    def _only_completed(
+        self, completed: frozenset[str], matched: dict[str, float], entry_id: int
+    ) -> bool:
+        """The entry matched nothing but words the last word may be the start of."""
+        return (
+            bool(completed) and self._entries[entry_id].weights.keys() & matched.keys() <= completed
+        )
+
     def __len__(self) -> int:
         return len(self._records)
 
@@ -408,8 +416,8 @@ class PredictionIndex:
         return list(cached)
 
     def names_other_brand(self, text: str, pk: int) -> bool:
-        """Whether the text names a brand that product `pk` is not of ("my yamaha p45 has no
-        sound" while the Plaits is in focus). A brand is named when every word of its name is
+        """Whether the text names a brand that product `pk` is not of ("roland td17 how to
+        connect" while the Plaits is in focus). A brand is named when every word of its name is
         in the text and one of them is not an everyday English word: "boss" or "audio" alone
         name no brand."""
         _matched, brands, _tail, read, _completed = self._resolve(text)
@@ -524,7 +532,7 @@ class PredictionIndex:
             )
             and evidence.get(first, 0.0) >= CONFIDENT_EVIDENCE * self._unique_weight
             and not self._only_unfinished(tail, matched, best_entry[first])
-            and completed.isdisjoint(self._entries[best_entry[first]].weights)
+            and not self._only_completed(completed, matched, best_entry[first])
         )
         if confident_first:
             others = self._other_readings(read, first, ranked[1:], matched, best_entry)

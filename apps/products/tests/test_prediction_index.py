@@ -114,9 +114,10 @@ def test_a_question_naming_another_brand_than_the_products_says_so(index):
 
 def test_the_word_being_typed_is_read_as_the_start_of_a_catalog_word(index):
     # "rc-60" on the way to "rc-600": the RC-600 leads the RC-5 and the RC-505.
-    found = index.predict("rc-60")
-    assert found[0].product_id == "boss-rc-600" and not found[0].confident
-    assert top(index, "touc") == "expressive-touche"
+    assert top(index, "rc-60") == "boss-rc-600"
+    # A start of a word alone makes nothing confident.
+    found = index.predict("touc")
+    assert found[0].product_id == "expressive-touche" and not found[0].confident
     # Only the last word, only while it is typed: a finished word is read as it is.
     assert top(index, "rc-60 ") != "boss-rc-600"
     # Too short, or the start of too many words, is not read as any of them.

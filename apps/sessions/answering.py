@@ -28,9 +28,9 @@ from apps.products.prediction import CONFIDENT_SCORE
 from apps.products.prediction import get_index as prediction_index
 from apps.sessions import protocol
 from apps.sessions.models import ChatSession, Feedback, Message
-from apps.sessions.price_answers import asks_price, price_answer
 from apps.sessions.selectors import active_product, active_product_by_pk, product_cards
 from apps.sessions.services import LANGUAGE_CODES, set_focus
+from apps.sessions.shop_questions import shop_answer
 from apps.sessions.texts import NO_PRODUCT_PIECES, NO_PRODUCT_UNMATCHED_PIECES, NO_SUCH_PRODUCT
 from hscjit.logging_context import log_context
 from hscjit.metrics import ANSWER_FIRST_DELTA, ANSWER_TOTAL, ANSWERS
@@ -179,11 +179,11 @@ async def _answer(
             await out.delta(piece)
         return Answer(state=NO_PRODUCT, pieces=pieces)
 
-    priced = price_answer(product) if asks_price(text) else None
-    if priced is not None:
-        for piece in priced.pieces:
+    shop = shop_answer(product, text)
+    if shop is not None:
+        for piece in shop.pieces:
             await out.delta(piece)
-        return priced
+        return shop
 
     async def push_status(status: dict[str, Any]) -> None:
         pushed = protocol.manual_status(status, product_id=status["product_id"])

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.manuals.models import DocumentLink, Manual
 from apps.products.models import Product
+from apps.sessions import shop_questions
 from apps.sessions.models import Feedback, Handoff, Message
 
 UNANSWERED = [
@@ -93,6 +94,8 @@ def manuals_with_gaps(*, start: datetime, limit: int = 20) -> list[dict[str, Any
             state=Message.State.NOT_IN_MANUAL,
             product__isnull=False,
         )
+        # A price or stock question the catalog could not answer is no gap of a document.
+        .exclude(engine=shop_questions.ENGINE)
         .values("product")
         .annotate(count=Count("id"))
         .values_list("product", "count")

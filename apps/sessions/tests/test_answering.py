@@ -20,7 +20,7 @@ from apps.manuals.tests.demo_data import product_with, ready_manual
 from apps.products.models import Brand, Product
 from apps.sessions import answering
 from apps.sessions.models import ChatSession, Feedback, Message
-from apps.sessions.price_answers import asks_price
+from apps.sessions.shop_questions import shop_answer
 from apps.sessions.tests.page_data import renew_prediction_index
 from hscjit import cache
 
@@ -316,25 +316,35 @@ async def test_a_price_question_is_answered_from_the_catalog() -> None:
     assert sent[-1]["engine"] == "catalog" and "לפי הקטלוג שלנו" in sent[-1]["text"]
 
 
-async def test_a_price_question_without_a_listed_price_goes_to_the_manual() -> None:
+async def test_without_a_listed_price_or_for_stock_the_staff_are_offered() -> None:
     session, product = await database_sync_to_async(_setup)()
-    sent = await _ask(session, text="what is the price?", product_id=product.catalog_id)
-    assert sent[-1]["engine"] == "extractive"
+    for text, said in [
+        ("what is the price?", "Our catalog lists no price for LX-88 Stage Piano."),
+        ("do you have it in stock?", "Our catalog does not say whether LX-88 Stage Piano is"),
+    ]:
+        end = (await _ask(session, text=text, product_id=product.catalog_id))[-1]
+        assert end["engine"] == "catalog" and end["text"].startswith(said)
+        # The state of an answer the manual does not cover: a person is offered after it.
+        assert end["state"] == "not_in_manual"
 
 
 @pytest.mark.parametrize(
-    "text, asks",
+    "text, shop",
     [
         ("whats the price of n32b", True),
+        ("how much is the mackie 1402vlz4", True),
         ("how much does the katana cost", True),
         ("מה המחיר של הקטנה?", True),
         ("כמה זה עולה?", True),
+        ("יש לכם את זה במלאי?", True),
         ("how much delay can I add?", False),
         ("למה הווליום עולה ויורד?", False),  # "goes up and down"
+        ("how do I reset it?", False),
     ],
 )
-def test_the_words_that_ask_for_a_price(text: str, asks: bool) -> None:
-    assert asks_price(text) is asks
+def test_the_words_that_ask_for_a_price_or_stock(text: str, shop: bool) -> None:
+    product = Product(name="N32B", price=None)
+    assert (shop_answer(product, text) is not None) is shop
 
 
 async def test_passages_are_ranked_on_the_answer_threads_not_the_shared_one(monkeypatch) -> None:

@@ -28,6 +28,7 @@ CATALOG_ID = "lumenvale-lx-88"
 # From the LX-88 demo manual: the factory reset is on page 22
 # (apps/devtools/evaluation/qa_set.json).
 MIXED_QUESTION = "איך עושים factory reset ב-LX-88?"
+LATIN_FIRST_QUESTION = "LX-88 איך מפצלים את המקלדת?"
 RESET_PAGE = 22
 HEBREW = re.compile(r"[\u0590-\u05ff]")
 # The figures for the widget.
@@ -200,7 +201,7 @@ def test_a_hebrew_question_naming_an_english_model_gets_a_hebrew_framed_cited_an
 
     bubble = page.locator(".msg-question .msg-text").last
     expect(bubble).to_have_text(MIXED_QUESTION)
-    assert bubble.get_attribute("dir") == "auto"
+    assert bubble.get_attribute("dir") == "rtl"
     assert bubble.evaluate("el => el.matches(':dir(rtl)')"), "a Hebrew question reads right to left"
     # "ב-LX-88" stays one piece on one line: the prefix at its right, the model name left to
     # right after it, and the question mark at the sentence's end, on the far left.
@@ -210,6 +211,19 @@ def test_a_hebrew_question_naming_an_english_model_gets_a_hebrew_framed_cited_an
     assert abs(prefix[0] - hyphen[1]) < 1.5 and abs(hyphen[0] - model[-1][1]) < 1.5, boxes
     assert all(a[1] <= b[0] + 0.5 for a, b in pairwise(model)), boxes
     assert mark[1] <= model[0][0] + 0.5, boxes
+
+    # A Hebrew question that opens with the model's Latin name still reads right to left,
+    # while typed and once sent: the model at its right, the question mark at its left.
+    box.click()
+    page.keyboard.type(LATIN_FIRST_QUESTION, delay=20)
+    assert box.evaluate("el => el.matches(':dir(rtl)')")
+    box.press("Enter")
+    latin_first = page.locator(".msg-question .msg-text").last
+    expect(latin_first).to_have_text(LATIN_FIRST_QUESTION)
+    assert latin_first.evaluate("el => el.matches(':dir(rtl)')")
+    model = latin_first.evaluate(CHARACTER_BOXES, "LX-88")
+    mark = latin_first.evaluate(CHARACTER_BOXES, "?")
+    assert mark[0][1] < model[0][0], (model, mark)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat-hebrew-answer.png"), full_page=True)
 

@@ -63,6 +63,7 @@ def test_thumbs_down_are_counted_on_the_pages_their_answers_cite() -> None:
         answer = _pair(chat, product, "split?", "answered", citations=cited)
         Feedback.objects.create(message=answer, rating=rating)
     _pair(chat, product, "warranty?", "not_in_manual")
+    _pair(chat, product, "in stock?", "not_in_manual", engine="catalog")  # not the manual's gap
     pages = selectors.pages_with_thumbs_down(start=selectors.since(30))
     assert [(p["manual_id"], p["page"], p["thumbs_down"]) for p in pages] == [(manual.pk, 9, 2)]
     manuals = selectors.manuals_with_gaps(start=selectors.since(30))

@@ -1,0 +1,60 @@
+"""Questions for the shop, not the manual: what a product costs, and whether it is in stock.
+
+Customers ask a shop's support desk for the price as often as for a setting ("how much is
+the katana 50?", "כמה עולה ה-n32b?"), and no manual says it. The catalog's price answers it,
+with the product's page. Without a listed price, and for stock, which the catalog does not
+hold, the answer says so and the customer is offered a person (the state of an answer the
+manual does not cover).
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import gettext
+
+from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, Answer
+from apps.products.models import Product
+from apps.sessions.texts import money
+
+ENGINE = "catalog"
+# The words that ask for a price. Hebrew "עולה" alone also means "goes up" ("the volume goes
+# up"): only "כמה עולה" (how much does ... cost) asks for one.
+_ASKS_PRICE = re.compile(
+    r"\b(?:price[sd]?|pricing|costs?|costing)\b|\bhow\s+much\s+(?:is|are|for)\b"
+    r"|(?<![\u05d0-\u05ea])[הבו]?(?:מחיר|מחירים|המחיר|עלות)(?![\u05d0-\u05ea])"
+    r"|כמה\s+(?:זה\s+)?עול(?:ה|ים|ות)",
+    re.IGNORECASE,
+)
+_ASKS_STOCK = re.compile(
+    r"\bin\s+stock\b|\bstock\b|(?<![\u05d0-\u05ea])[בה]?מלאי(?![\u05d0-\u05ea])", re.IGNORECASE
+)
+
+
+def shop_answer(product: Product, text: str) -> Answer | None:
+    """The answer to a price or stock question about `product`, in the active language;
+    None for any other question."""
+    if _ASKS_PRICE.search(text):
+        if product.price is None:
+            said = gettext("Our catalog lists no price for %(product)s.")
+            return _ask_the_staff(said % {"product": product.name})
+        pieces = [
+            gettext("Our catalog lists %(product)s at %(price)s.")
+            % {"product": product.name, "price": money(product.price, product.currency)}
+        ]
+        if product.product_url:
+            pieces.append(gettext(" Its page on our site: %(url)s") % {"url": product.product_url})
+        pieces.append(gettext(" Prices and stock change; our staff can confirm both."))
+        return Answer(state=ANSWERED, pieces=pieces, engine=ENGINE)
+    if _ASKS_STOCK.search(text):
+        said = gettext("Our catalog does not say whether %(product)s is in stock.")
+        return _ask_the_staff(said % {"product": product.name})
+    return None
+
+
+def _ask_the_staff(said: str) -> Answer:
+    return Answer(
+        state=NOT_IN_MANUAL,
+        pieces=[said, gettext(" Our staff can tell you.")],
+        engine=ENGINE,
+    )

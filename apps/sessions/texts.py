@@ -1,4 +1,5 @@
-"""Every sentence the chat page shows, in one place, translated through Django's catalogs.
+"""Every sentence the chat page shows, in one place, translated through Django's catalogs,
+and the way it writes an amount of money.
 
 They are English msgids marked for extraction (`gettext_noop`) and translated where they are
 shown, in the language active there (the chat session's). The filters use them; chat.js gets

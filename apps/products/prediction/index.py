@@ -33,6 +33,7 @@ from apps.products.prediction.hebrew import HebrewLexicon, has_hebrew
 from apps.products.prediction.normalize import (
     content_coded_tokens,
     content_tokens,
+    content_typed_tokens,
     glued_tokens,
 )
 from apps.products.prediction.sounds import SoundMap
@@ -53,8 +54,14 @@ CONFIDENT_EVIDENCE = 0.45
 # A last word of at most this many characters, still being typed, cannot alone make a
 # prediction confident: it is more often the start of a longer word than a model code.
 UNFINISHED_LENGTH = 2
-# A typo-corrected token counts for less than one typed right.
+# A typo-corrected token counts for less than one typed right; a typo that as many catalog
+# words are as near to ("plat": plait, plate, play) counts for each of them, at less,
+# and a typo with more than FUZZY_TIES such words counts for none. Words of FUZZY_LETTERS or
+# more are corrected ("beeds" reads "beed" for Beads, since plurals are singular here).
 FUZZY_STRENGTH = 0.85
+FUZZY_TIED_STRENGTH = 0.5
+FUZZY_TIES = 5
+FUZZY_LETTERS = 4
 # A fuzzy search scans the whole vocabulary; a name carries a typo or two. Only the last
 # unknown words of a text get one, which bounds a text of random words to a few searches.
 FUZZY_SEARCHES = 6
@@ -322,7 +329,8 @@ class PredictionIndex:
         read in the catalog's words (Hebrew names and wrong-layout typing rewritten), and the
         catalog words the last word, still being typed, may be the start of."""
         read = self._lexicon.rewrite(text, self._known_words)
-        found = content_tokens(read)
+        typed_tokens = content_typed_tokens(read)
+        found = [token for token, _typed in typed_tokens]
         matched: dict[str, float] = {}
         brands: set[int] = set()
 
@@ -341,7 +349,7 @@ class PredictionIndex:
                 if sounded is not None:
                     note(sounded, SOUND_STRENGTH)
             elif position in searched:
-                for match, strength in self._near(token):
+                for match, strength in self._near(token, typed_tokens[position][1]):
                     note(match, strength)
             # "key board" for "keyboard", "m caster" for "M•Caster".
             if position + 1 < len(found):
@@ -379,27 +387,41 @@ class PredictionIndex:
             position += 1
         return found
 
-    def _near(self, token: str) -> tuple[tuple[str, float], ...]:
-        """Index tokens an unknown token probably means: two words written as one, or a typo."""
-        cached = self._fuzzy_cache.get(token)
+    def _near(self, token: str, typed: str) -> tuple[tuple[str, float], ...]:
+        """Index tokens an unknown token (`typed` so) probably means: two words written as
+        one, or a typo."""
+        cached = self._fuzzy_cache.get(typed)
         if cached is not None:
             return cached
         found: list[tuple[str, float]] = []
         joined = self._joined.get(token)
         if joined is not None:
             found.extend((part, 1.0) for part in joined if part in self._postings)
-        if not found and token.isalpha() and len(token) >= 5 and not is_common_word(token, "en"):
-            distance = 1 if len(token) < 8 else 2
-            best = process.extractOne(
-                token, self._words, scorer=OSA.distance, score_cutoff=distance
-            )
-            if best is not None:
-                found.append((best[0], FUZZY_STRENGTH))
+        if not found and token.isalpha() and len(token) >= FUZZY_LETTERS:
+            found.extend(self._typo_of(token, typed))
         result = tuple(found)
         if len(self._fuzzy_cache) >= _FUZZY_CACHE_SIZE:
             self._fuzzy_cache.clear()
-        self._fuzzy_cache[token] = result
+        self._fuzzy_cache[typed] = result
         return result
+
+    def _typo_of(self, token: str, typed: str) -> list[tuple[str, float]]:
+        """The catalog words nearest `token` within a typo or two, unless it was typed as a
+        common word ("plats" is not, though "plat" is)."""
+        if is_common_word(typed, "en"):
+            return []
+        distance = 1 if len(token) < 8 else 2
+        near = process.extract(
+            token, self._words, scorer=OSA.distance, score_cutoff=distance, limit=FUZZY_TIES + 1
+        )
+        if not near:
+            return []
+        closest = min(score for _word, score, _position in near)
+        tied = [word for word, score, _position in near if score == closest]
+        if len(tied) > FUZZY_TIES:
+            return []
+        strength = FUZZY_STRENGTH if len(tied) == 1 else FUZZY_TIED_STRENGTH
+        return [(word, strength) for word in tied]
 
     # --- scoring ---------------------------------------------------------------------------
 

@@ -70,6 +70,11 @@ def tokens(text: str) -> list[str]:
 def coded_tokens(text: str) -> list[tuple[str, bool]]:
     """Tokens with a flag: part of a model code (a word with a digit in it, like `RC-600`,
     `OG2`, `Katana-50`, `MkII`) rather than a plain word (`Acoustic`, `Koa`)."""
+    return [(token, code) for token, code, _typed in _read(text)]
+
+
+def _read(text: str) -> list[tuple[str, bool, str]]:
+    """`coded_tokens`, each with the word as it was typed ("beeds" for "beed")."""
     raw: list[str] = []
     codes: list[bool] = []
     for chunk in _PLUS.sub(" plus", fold(text)).split():
@@ -81,22 +86,23 @@ def coded_tokens(text: str) -> list[tuple[str, bool]]:
         )
         raw.extend(found)
         codes.extend([is_code] * len(found))
-    out: list[tuple[str, bool]] = []
+    out: list[tuple[str, bool, str]] = []
     i = 0
     while i < len(raw):
         token = raw[i]
         following = raw[i + 1] if i + 1 < len(raw) else ""
         if token in _GENERATION_WORDS and (following.isdigit() or following in _ROMAN):
-            out.append(("mk" + (following if following.isdigit() else _ROMAN[following]), True))
+            generation = "mk" + (following if following.isdigit() else _ROMAN[following])
+            out.append((generation, True, generation))
             i += 2
             continue
         glued = _GLUED_MARK.fullmatch(token)
         if glued is not None:
-            out.append(("mk" + _ROMAN[glued.group(1)], True))
+            out.append(("mk" + _ROMAN[glued.group(1)], True, token))
         elif token in ("ii", "iii"):
-            out.append((_ROMAN[token], True))
+            out.append((_ROMAN[token], True, token))
         else:
-            out.append((_singular(token) if token.isalpha() else token, codes[i]))
+            out.append((_singular(token) if token.isalpha() else token, codes[i], token))
         i += 1
     return out
 
@@ -116,4 +122,13 @@ def content_tokens(text: str) -> list[str]:
 def content_coded_tokens(text: str) -> list[tuple[str, bool]]:
     """`coded_tokens(text)` without stopwords, except inside a model code: the "A" of
     "WA76-A" and the "AM" of "IP-5AM" tell a variant from its base model."""
-    return [(token, code) for token, code in coded_tokens(text) if code or token not in STOPWORDS]
+    return [(token, code) for token, code, _typed in _content(text)]
+
+
+def content_typed_tokens(text: str) -> list[tuple[str, str]]:
+    """`content_tokens(text)`, each with the word as typed ("beeds" for "beed")."""
+    return [(token, typed) for token, _code, typed in _content(text)]
+
+
+def _content(text: str) -> list[tuple[str, bool, str]]:
+    return [item for item in _read(text) if item[1] or item[0] not in STOPWORDS]

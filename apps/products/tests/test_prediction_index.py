@@ -179,13 +179,13 @@ def test_a_text_of_unknown_words_costs_a_bounded_number_of_fuzzy_searches(monkey
     from apps.products.prediction import index as module
 
     searches: list[str] = []
-    extract_one = module.process.extractOne
+    extract = module.process.extract
 
     def counted(query, *args, **kwargs):
         searches.append(query)
-        return extract_one(query, *args, **kwargs)
+        return extract(query, *args, **kwargs)
 
-    monkeypatch.setattr(module.process, "extractOne", counted)
+    monkeypatch.setattr(module.process, "extract", counted)
     fresh = PredictionIndex(CATALOG, version=2)  # its fuzzy cache is empty
     gibberish = " ".join(f"qwzx{chr(97 + n)}{chr(97 + n // 26)}k" for n in range(20))
     found = fresh.predict(f"{gibberish} katanna 100 gen 3")
@@ -214,6 +214,27 @@ def test_a_short_word_still_being_typed_does_not_alone_name_a_model() -> None:
 def test_two_letters_swapped_are_one_typo(index) -> None:
     # "touhce": one slip of the fingers, though two edits apart for plain Levenshtein.
     assert top(index, "my touhce") == "expressive-touche"
+
+
+def test_a_typo_in_a_plural_or_one_as_near_to_several_words() -> None:
+    index = PredictionIndex(
+        [
+            *CATALOG,
+            CatalogRecord(40, "beads", "Beads", "Mutable Instruments"),
+            CatalogRecord(41, "plaits", "Plaits", "Mutable Instruments"),
+            CatalogRecord(42, "uad-plate", "UAD EMT 140 Plate Reverb", "Universal Audio"),
+            CatalogRecord(43, "mpk-play", "Akai MPK Play Mini", "Akai"),
+        ]
+    )
+    # "beeds" is read "beed" (plurals count as singular), one letter from "bead": as typed,
+    # it is five letters and no English word.
+    assert confident_top(index, "how do i reset my beeds") == "beads"
+    # "plats" is as near to plait as to plate and play: each is offered, none is sure.
+    found = [c.product_id for c in index.predict("plats reset")]
+    assert "plaits" in found
+    assert confident_top(index, "plats reset") is None
+    # "plat" typed as such is an English word, not a typo.
+    assert "plaits" not in [c.product_id for c in index.predict("plat reset")]
 
 
 def test_beside_a_sure_product_only_other_readings_of_its_words_are_offered() -> None:

@@ -39,11 +39,12 @@ def warm() -> None:
     cards.warm()
 
 
-def predict(text: str) -> Prediction:
+def predict(text: str, *, beside_focus: bool = False) -> Prediction:
+    """`beside_focus`: the customer has a product in focus (PredictionIndex.predict)."""
     started = time.perf_counter()
     worked = time.thread_time()
     index = get_index()
-    candidates = index.predict(text)
+    candidates = index.predict(text, beside_focus=beside_focus)
     found = cards.cards_for(index, [candidate.pk for candidate in candidates])
     elapsed = time.perf_counter() - started
     prediction = Prediction(

@@ -121,6 +121,24 @@ class Candidate:
     confident: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What `_resolve` read in a text."""
+
+    # The index tokens the text contains, with how sure each match is.
+    matched: dict[str, float]
+    # The word of the text each token was matched by ("beeds" for "bead").
+    typed: dict[str, str]
+    brands: set[int]
+    # The last word while it is still being typed and too short to name a model alone
+    # ("...change mo" on the way to "model" is not the Boss MO-2), else "".
+    tail: str
+    # The text in the catalog's words (Hebrew names and wrong-layout typing rewritten).
+    read: str
+    # The catalog words the last word, still being typed, may be the start of.
+    completed: frozenset[str]
+
+
 @dataclass(slots=True)
 class _Entry:
     product: int
@@ -322,40 +340,38 @@ class PredictionIndex:
 
     # --- reading the text ------------------------------------------------------------------
 
-    def _resolve(self, text: str) -> tuple[dict[str, float], set[int], str, str, frozenset[str]]:
-        """The index tokens the text contains, with how sure each match is, its brands, and
-        its last word while it is still being typed and too short to name a model alone
-        ("...change mo" on the way to "model" is not the Boss MO-2), else "", the text as
-        read in the catalog's words (Hebrew names and wrong-layout typing rewritten), and the
-        catalog words the last word, still being typed, may be the start of."""
+    def _resolve(self, text: str) -> _Reading:
+        """What the text names in the catalog's words (see `_Reading`)."""
         read = self._lexicon.rewrite(text, self._known_words)
         typed_tokens = content_typed_tokens(read)
         found = [token for token, _typed in typed_tokens]
         matched: dict[str, float] = {}
+        typed: dict[str, str] = {}
         brands: set[int] = set()
 
-        def note(token: str, strength: float) -> None:
+        def note(token: str, strength: float, word: str) -> None:
             if strength > matched.get(token, 0.0):
                 matched[token] = strength
+                typed[token] = word
 
         unknown = [position for position, token in enumerate(found) if token not in self._postings]
         searched = frozenset(unknown[-FUZZY_SEARCHES:])
-        for position, token in enumerate(found):
+        for position, (token, word) in enumerate(typed_tokens):
             brands.update(self._brand_by_token.get(token, ()))
             if token in self._postings:
-                note(token, 1.0)
+                note(token, 1.0, word)
             elif has_hebrew(token):
                 sounded = self._sounds.word_for(token)
                 if sounded is not None:
-                    note(sounded, SOUND_STRENGTH)
+                    note(sounded, SOUND_STRENGTH, word)
             elif position in searched:
-                for match, strength in self._near(token, typed_tokens[position][1]):
-                    note(match, strength)
+                for match, strength in self._near(token, word):
+                    note(match, strength, word)
             # "key board" for "keyboard", "m caster" for "M•Caster".
             if position + 1 < len(found):
                 joined = token + found[position + 1]
                 if joined in self._postings:
-                    note(joined, 1.0)
+                    note(joined, 1.0, joined)
         unfinished = found[-1] if found and text[-1:].isalnum() else ""
         completions = self._completions(unfinished)
         # Only the words nothing else matched as surely count as completed.
@@ -363,9 +379,9 @@ class PredictionIndex:
             token for token, strength in completions.items() if strength > matched.get(token, 0.0)
         )
         for token in completed:
-            note(token, completions[token])
+            note(token, completions[token], typed_tokens[-1][1])
         tail = unfinished if len(unfinished) <= UNFINISHED_LENGTH else ""
-        return matched, brands, tail, read, completed
+        return _Reading(matched, typed, brands, tail, read, completed)
 
     def _completions(self, start: str) -> dict[str, float]:
         """The catalog words `start` may be the beginning of, each about as sure as the share of
@@ -425,28 +441,43 @@ class PredictionIndex:
 
     # --- scoring ---------------------------------------------------------------------------
 
-    def predict(self, text: str, *, limit: int = 5) -> list[Candidate]:
+    def predict(self, text: str, *, limit: int = 5, beside_focus: bool = False) -> list[Candidate]:
+        """The products the text may name, best first. `beside_focus`: the customer already
+        has a product in focus, so unless the text names one for sure, only products a word
+        of the text names are offered: a model number, a brand, or a word its language does
+        not commonly use ("katana", "looper"), not the "knob" or "midi channel" of a question
+        about the product in focus."""
         text = considered_text(text)  # bounds the cost of one prediction (bound.py)
         # Customers type the same prefixes ("r", "rc", "rc 6"...): answer those from memory.
-        key = (text, limit)
+        key = (text, limit, beside_focus)
         cached = self._answers.get(key)
         if cached is None:
-            cached = tuple(self._predict(text, limit))
+            cached = tuple(self._predict(text, limit, beside_focus))
             if len(self._answers) >= _ANSWER_CACHE_SIZE:
                 self._answers.clear()
             self._answers[key] = cached
         return list(cached)
+
+    def _naming_tokens(self, reading: _Reading) -> set[str]:
+        """The matched tokens that name a product on their own: numbers of model codes ("600",
+        "mk2") and words typed as words their language does not commonly use."""
+        return {
+            token
+            for token, word in reading.typed.items()
+            if not token.isalpha() or not is_common_word(word, "he" if has_hebrew(word) else "en")
+        }
 
     def names_other_brand(self, text: str, pk: int) -> bool:
         """Whether the text names a brand that product `pk` is not of ("roland td17 how to
         connect" while the Plaits is in focus). A brand is named when every word of its name is
         in the text and one of them is not an everyday English word: "boss" or "audio" alone
         name no brand."""
-        _matched, brands, _tail, read, _completed = self._resolve(text)
+        reading = self._resolve(text)
+        brands = reading.brands
         own = self._product_of.get(pk)
         if not brands or own is None:
             return False
-        tokens = set(content_tokens(read))
+        tokens = set(content_tokens(reading.read))
         return any(
             brand != self._brand_of[own]
             and self._brand_tokens[brand] <= tokens
@@ -463,7 +494,7 @@ class PredictionIndex:
         found = self.predict(text, limit=limit)
         if found:
             return found
-        _matched, brands, _tail, _read, _completed = self._resolve(text)
+        brands = self._resolve(text).brands
         if not brands:
             return []
         named = [product for product, brand in enumerate(self._brand_of) if brand in brands]
@@ -483,8 +514,9 @@ class PredictionIndex:
             for product in named[:limit]
         ]
 
-    def _predict(self, text: str, limit: int) -> list[Candidate]:
-        matched, brands, tail, read, completed = self._resolve(text)
+    def _predict(self, text: str, limit: int, beside_focus: bool) -> list[Candidate]:
+        reading = self._resolve(text)
+        matched, brands = reading.matched, reading.brands
         if not matched:
             return []
         # Two sums per entry: its own weights (how much of the name the text covers), and
@@ -553,12 +585,20 @@ class PredictionIndex:
                 or (narrower and margin >= NARROWER_MARGIN)
             )
             and evidence.get(first, 0.0) >= CONFIDENT_EVIDENCE * self._unique_weight
-            and not self._only_unfinished(tail, matched, best_entry[first])
-            and not self._only_completed(completed, matched, best_entry[first])
+            and not self._only_unfinished(reading.tail, matched, best_entry[first])
+            and not self._only_completed(reading.completed, matched, best_entry[first])
         )
         if confident_first:
-            others = self._other_readings(read, first, ranked[1:], matched, best_entry)
+            others = self._other_readings(reading.read, first, ranked[1:], matched, best_entry)
             ranked = [ranked[0], *others]
+        elif beside_focus:
+            naming = self._naming_tokens(reading)
+            ranked = [
+                (product, score)
+                for product, score in ranked
+                if self._brand_of[product] in brands
+                or naming & self._entries[best_entry[product]].weights.keys()
+            ]
         candidates: list[Candidate] = []
         for rank, (product, score) in enumerate(ranked):
             record = self._records[product]

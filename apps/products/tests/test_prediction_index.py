@@ -267,3 +267,19 @@ def test_a_word_typed_as_one_is_not_read_in_pieces_beside_a_sure_product() -> No
     # Typed apart, the words still offer the other readings that hold them whole.
     found = [c.product_id for c in index.predict("boss katana-50 gen 3")]
     assert found[0] == "boss-katana-50-gen3" and "boss-katana-50-ex-gen3" in found
+
+
+def test_beside_a_focus_only_words_that_name_a_product_offer_one() -> None:
+    index = PredictionIndex(
+        [*CATALOG, CatalogRecord(44, "mackie-big-knob", "Mackie Big Knob Studio", "Mackie")]
+    )
+
+    def offered(text: str) -> list[str]:
+        return [c.product_id for c in index.predict(text, beside_focus=True)]
+
+    assert "mackie-big-knob" in [c.product_id for c in index.predict("which knob is it")]
+    assert offered("which knob is it") == []
+    # A model number, a brand, a word no language commonly uses still name products.
+    assert "boss-rc-505" in offered("and the 505")
+    assert "mackie-big-knob" in offered("the mackie knob")
+    assert offered("and the katanna")[0].startswith("boss-katana")

@@ -260,7 +260,8 @@ class ChatConsumer(AskMixin, HandoffMixin, SocketConsumer):
 
         def work() -> tuple[str, str | None, predictions.Prediction]:
             text, ref = take()
-            return text, ref, predictions.predict(text)
+            beside = self._typing.pk is not None
+            return text, ref, predictions.predict(text, beside_focus=beside)
 
         text, ref, found = await prediction_turns().run(work, usage=usage)
         for budget in charge:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import pytest
 from channels.db import database_sync_to_async
@@ -11,7 +12,9 @@ from django.db import transaction
 from apps.devtools.testing import eventually
 from apps.manuals.models import Manual
 from apps.manuals.services import attach_document, manual_group, publish_status
-from apps.sessions import consumers
+from apps.products.models import Brand, Product
+from apps.products.prediction import build_index
+from apps.sessions import consumers, predictions
 from apps.sessions.models import ChatSession
 from apps.sessions.tests.sockets import (
     ask,
@@ -122,6 +125,30 @@ async def test_the_cards_show_a_manual_status_published_by_another_process(socke
 async def test_a_greeting_gets_an_empty_prediction(socket):
     reply = await ask(socket, {"type": "typing", "text": "hello"})
     assert reply["candidates"] == [] and reply["ref"] is None
+
+
+async def test_beside_a_product_in_focus_a_question_word_offers_no_other_product(
+    socket, catalog, monkeypatch
+):
+    @database_sync_to_async
+    def with_a_knob_in_the_catalog():
+        mackie = Brand.objects.create(slug="mackie", name="Mackie")
+        Product.objects.create(catalog_id="mackie-big-knob", name="Mackie Big Knob", brand=mackie)
+        return build_index(version=uuid.uuid4().int % 10**12)
+
+    index = await with_a_knob_in_the_catalog()
+    monkeypatch.setattr(predictions, "get_index", lambda: index)
+
+    def offered(reply: dict) -> list[str]:
+        return [candidate["product"]["id"] for candidate in reply["candidates"]]
+
+    question = {"type": "typing", "text": "which knob sets the level"}
+    assert offered(await ask(socket, question)) == ["mackie-big-knob"]
+    await ask(socket, {"type": "select", "product_id": "boss-rc-600"})
+    # "knob" is a word of a question about the RC-600 now; "katana" still names a product.
+    assert offered(await ask(socket, question)) == []
+    reply = await ask(socket, {"type": "typing", "text": "and the katana"})
+    assert offered(reply) == ["boss-katana-50"]
 
 
 async def test_a_confident_prediction_requests_the_prefetch_once(socket, catalog):

@@ -357,6 +357,14 @@ def compose(
     return _answer(docs, blocks, lang)
 
 
+def _snippet(found: ManualIndex, units: list[int], page: int) -> str:
+    """What a citation of `page` quotes: the block's text on that page, without its headings
+    when it has more ("Buffer length" alone says nothing; its table rows do)."""
+    on_page = [found.units[unit] for unit in units if page in found.units[unit].pages]
+    said = [unit for unit in on_page if unit.kind != HEADING] or on_page
+    return " ".join(unit.text for unit in said)
+
+
 def _answer(docs: list[Document], blocks: list[_Block], lang: str) -> Answer:
     pieces: list[str] = []
     citations: dict[tuple[int, int], dict] = {}
@@ -371,16 +379,10 @@ def _answer(docs: list[Document], blocks: list[_Block], lang: str) -> Answer:
         previous_document = block.document
         pages = tuple(sorted({page for unit in block.units for page in found.units[unit].pages}))
         pieces.append(f"{separator}{_join(found, block.units)} {marker(pages, lang)}")
-        for unit in block.units:
-            for page in found.units[unit].pages:
-                if (info.id, page) not in citations and found.units[unit].kind != HEADING:
-                    citations[(info.id, page)] = info.citation(
-                        page=page, snippet=found.units[unit].text
-                    )
         for page in pages:
             if (info.id, page) not in citations:
                 citations[(info.id, page)] = info.citation(
-                    page=page, snippet=found.units[block.units[0]].text
+                    page=page, snippet=_snippet(found, block.units, page)
                 )
     return Answer(
         state=ANSWERED, pieces=pieces, citations=list(citations.values()), engine="extractive"

@@ -242,6 +242,11 @@ def test_a_tables_header_row_is_quoted_with_the_rows_under_it() -> None:
     assert "Buffer length\nLED Quality Rate Mono Stereo\nBright digital 48 kHz 8s 4s" in text
     assert "Sunny tape 24 kHz 20s 10s" in text
     assert "dry signal" not in text  # the list after the table is not part of it
+    # The page's citation quotes the rows, not the title alone (nor the answer's framing).
+    index = ManualIndex(manual_id=1, version=1, pages=[(4, page)])
+    answer = extractive.compose(documents=[(INFO, index)], question="buffer length in stereo?")
+    (citation,) = answer.citations
+    assert citation["snippet"].startswith("Buffer length LED Quality Rate Mono Stereo Bright")
 
 
 def test_a_long_sections_sentence_is_quoted_alone() -> None:

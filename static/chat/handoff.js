@@ -96,6 +96,10 @@
       case "handoff_offer":
         offer(message);
         break;
+      case "answer_end":
+        // An offer made after an unanswered question is stale once a later one is answered.
+        if (message.state === "answered") ui.offer.hidden = true;
+        break;
       case "agent_message":
         hideTyping();
         renderAgent(message);

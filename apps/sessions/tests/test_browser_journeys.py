@@ -170,6 +170,23 @@ def test_a_live_answer_shows_what_the_page_shows_after_a_reload(server: str, bro
     page.close()
 
 
+def test_the_offer_of_a_person_goes_once_a_later_question_is_answered(server: str, browser: object):
+    from playwright.sync_api import expect
+
+    page = _open_chat(browser, server)
+    box = page.get_by_label("Your question", exact=True)
+    box.fill("Does my Lumenvale LX-88 have bluetooth?")
+    box.press("Enter")
+    unanswered = page.locator(".msg-answer[data-message-id]").last
+    expect(unanswered).to_have_attribute("data-state", "not_in_manual", timeout=WAIT_MS)
+    offer = page.locator("#handoff-offer")
+    expect(offer).to_be_visible(timeout=WAIT_MS)
+    _answered(page)
+    expect(offer).to_be_hidden(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Talk to a person")).to_be_visible()
+    page.close()
+
+
 def test_a_brand_only_question_offers_the_brands_products_and_a_search_by_name(
     server: str, browser: object
 ):

@@ -26,6 +26,9 @@ STATE_LABELS = {
     "no_product": _("Which product do you mean?"),
     "error": _("Something went wrong"),
 }
+# A shop question (a price the catalog lacks, stock) is no manual's gap: the label says who
+# can answer it (apps.sessions.shop_questions, engine "catalog").
+FOR_STAFF_LABEL = _("A question for our staff")
 
 ERROR_SENTENCES = {
     "unavailable": _("The service is busy right now. Please try again in a moment."),
@@ -95,6 +98,7 @@ def browser_strings() -> dict[str, str]:
     """English sentence -> the same sentence in the active language, for chat.js."""
     sentences = [
         *STATE_LABELS.values(),
+        FOR_STAFF_LABEL,
         *ERROR_SENTENCES.values(),
         ERROR_FALLBACK,
         MANUAL_NONE,

@@ -44,6 +44,7 @@
     no_product: t("Which product do you mean?"),
     error: t("Something went wrong"),
   };
+  var FOR_STAFF_LABEL = t("A question for our staff");
   var ERROR_SENTENCES = {
     unavailable: t("The service is busy right now. Please try again in a moment."),
     rate_limited: t("That was a lot of messages at once. Please wait a few seconds and try again."),
@@ -216,9 +217,16 @@
     return item;
   }
 
-  function setState(item, state) {
+  // A shop question the catalog cannot answer (engine "catalog") is no manual's gap
+  // (templatetags/chat_format.py `state_label` is the same).
+  function stateLabel(state, engine) {
+    if (state === "not_in_manual" && engine === "catalog") return FOR_STAFF_LABEL;
+    return STATE_LABELS[state] || "";
+  }
+
+  function setState(item, state, engine) {
     item.dataset.state = state;
-    var label = setText(item, ".msg-state", STATE_LABELS[state] || "");
+    var label = setText(item, ".msg-state", stateLabel(state, engine));
     label.hidden = !state || state === "answered" || state === "handed_off";
   }
 
@@ -226,7 +234,7 @@
   function fillAnswer(item, data) {
     var id = data.message_id || data.id;
     item.classList.remove("is-waiting", "is-streaming");
-    setState(item, data.state);
+    setState(item, data.state, data.engine);
     citationText(item.querySelector(".msg-text"), data.text || "", data.citations);
 
     var sources = item.querySelector(".sources");

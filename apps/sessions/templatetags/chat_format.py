@@ -80,7 +80,10 @@ def card_price(card: object) -> str:
 
 
 @register.filter
-def state_label(state: object) -> str:
+def state_label(state: object, engine: object = "") -> str:
+    """The label above an answer in `state`, from `engine` (chat.js `stateLabel` is the same)."""
+    if state == "not_in_manual" and engine == "catalog":
+        return gettext(texts.FOR_STAFF_LABEL)
     label = texts.STATE_LABELS.get(str(state or ""))
     return gettext(label) if label else ""
 

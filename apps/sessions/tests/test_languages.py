@@ -13,7 +13,7 @@ from django.utils import translation
 
 from apps.sessions import answering, protocol
 from apps.sessions.models import ChatSession
-from apps.sessions.templatetags.chat_format import card_price
+from apps.sessions.templatetags.chat_format import card_price, state_label
 from apps.sessions.texts import money
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +91,16 @@ def test_the_page_carries_the_script_sentences_in_its_language():
     strings = json.loads(html.unescape(block.group(1)))
     assert strings["Looking it up…"] == "מחפש…"
     assert strings["Not covered in the manual"] == "המדריך לא מכסה את זה"
+    assert strings["A question for our staff"] == "שאלה לצוות שלנו"
+
+
+def test_a_shop_question_the_catalog_cannot_answer_is_labelled_for_the_staff():
+    with translation.override("he"):
+        assert state_label("not_in_manual", "catalog") == "שאלה לצוות שלנו"
+        assert state_label("not_in_manual", "extractive") == "המדריך לא מכסה את זה"
+    with translation.override("en"):
+        assert state_label("not_in_manual") == "Not covered in the manual"
+        assert state_label("answered", "catalog") == "From the manual"
 
 
 def test_user_and_manual_text_is_marked_dir_auto():

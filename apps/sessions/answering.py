@@ -131,11 +131,13 @@ async def _ask(
             product, candidates = await on_pool(_asked_product)(session, text)
         card = await on_pool(card_with_documents)(product=product) if product else None
         context = await on_pool(_conversation_context)(session, product)
+        # "beads" after "which product do you mean?" answers the question asked before it.
+        asked = await on_pool(_question_waiting)(session, product, text) if product else None
         question = await on_pool(_save_question)(session, text, product)
         await out.message(protocol.answer_start(ref=out.ref, question_id=question.pk, product=card))
         with log_context(product_id=product.catalog_id if product else None):
             answer = await _answer(
-                product, text, context, out, language, suggested=bool(candidates)
+                product, asked or text, context, out, language, suggested=bool(candidates)
             )
         reply = await on_pool(_save_answer)(
             session, question, product, answer, out.first_delta_ms, out.elapsed_ms()
@@ -221,6 +223,22 @@ def _asked_product(session: ChatSession, text: str) -> tuple[Product | None, lis
     if product is None and focus is not None and not named_another:
         product = active_product_by_pk(pk=focus)
     return product, candidates
+
+
+def _question_waiting(session: ChatSession, product: Product, text: str) -> str | None:
+    """The question the last answer asked "which product do you mean?" of, when `text` only
+    names `product` (the customer's reply to it), else None."""
+    if not prediction_index().only_names(text, product.pk):
+        return None
+    last = (
+        Message.objects.filter(session=session, role=Message.Role.ANSWER)
+        .select_related("question")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if last is None or last.state != NO_PRODUCT or last.question is None:
+        return None
+    return last.question.text
 
 
 def _conversation_context(session: ChatSession, product: Product | None) -> str:

@@ -216,6 +216,7 @@ class PredictionIndex:
         }
         self._unique_weight = math.log(1 + count)
         self._entries: list[_Entry] = []
+        self._entries_of: dict[int, list[int]] = defaultdict(list)
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for product, entry_tokens in token_sets:
             weights = {
@@ -225,6 +226,7 @@ class PredictionIndex:
             for token, weight in weights.items():
                 postings[token].append((len(self._entries), weight))
             accessory = ACCESSORY_WORDS.intersection(weights)
+            self._entries_of[product].append(len(self._entries))
             self._entries.append(
                 _Entry(product, weights, sum(weights.values()), frozenset(accessory))
             )
@@ -466,6 +468,20 @@ class PredictionIndex:
             for token, word in reading.typed.items()
             if not token.isalpha() or not is_common_word(word, "he" if has_hebrew(word) else "en")
         }
+
+    def only_names(self, text: str, pk: int) -> bool:
+        """Whether every word of the text is a word of product `pk`'s names, as typed or
+        misspelled ("beads", "mutable beeds", "ביידס"): a reply that names it, not a question."""
+        own = self._product_of.get(pk)
+        if own is None:
+            return False
+        reading = self._resolve(text)
+        words = content_typed_tokens(reading.read)
+        names = set(self._brand_tokens[self._brand_of[own]])
+        for entry in self._entries_of[own]:
+            names.update(self._entries[entry].weights)
+        named = {word for token, word in reading.typed.items() if token in names}
+        return bool(words) and all(token in names or word in named for token, word in words)
 
     def names_other_brand(self, text: str, pk: int) -> bool:
         """Whether the text names a brand that product `pk` is not of ("roland td17 how to

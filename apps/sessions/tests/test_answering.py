@@ -95,6 +95,37 @@ async def test_without_a_confident_prediction_it_answers_no_product_then_candida
     assert sent[-1]["type"] == "prediction" and sent[-1]["ref"] == "q1"
 
 
+async def test_a_reply_naming_the_product_answers_the_question_that_asked_which(
+    monkeypatch,
+) -> None:
+    session, product = await database_sync_to_async(_setup)()
+    await database_sync_to_async(renew_prediction_index)()
+    asked: list[str] = []
+    compose = extractive.compose
+
+    def spy(**kwargs: Any) -> Any:
+        asked.append(kwargs["question"])
+        return compose(**kwargs)
+
+    monkeypatch.setattr(extractive, "compose", spy)
+    sent = await _ask(session, text=QUESTION)
+    assert sent[-2]["state"] == "no_product"
+    sent = await _ask(session, text="lx88")
+    assert sent[0]["product"]["id"] == product.catalog_id
+    assert sent[-1]["state"] == "answered"
+    assert {c["page"] for c in sent[-1]["citations"]} == {22}  # the factory reset's page
+    assert asked == [QUESTION]
+    saved = await database_sync_to_async(Message.objects.get)(pk=sent[0]["question_id"])
+    assert saved.text == "lx88"  # the transcript keeps what the customer wrote
+    # Only a reply to "which product?" is read so, and only one that asks nothing else.
+    await _ask(session, text="lx88")
+    assert asked[-1] == "lx88"
+    other = await database_sync_to_async(ChatSession.objects.create)(owner_key="other")
+    await _ask(other, text=QUESTION)
+    await _ask(other, text="lx88 how do I split the keyboard")
+    assert asked[-1] == "lx88 how do I split the keyboard"
+
+
 async def test_a_question_matching_no_product_is_not_told_to_pick_a_suggestion() -> None:
     session, _ = await database_sync_to_async(_setup)()
     sent = await _ask(session, text="hello there")

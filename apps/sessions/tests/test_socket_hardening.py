@@ -33,10 +33,10 @@ class _Costing:
         self.texts: list[str] = []
         self.predict = predictions.predict
 
-    def __call__(self, text: str) -> predictions.Prediction:
+    def __call__(self, text: str, **options: bool) -> predictions.Prediction:
         self.texts.append(text)
         ms = self.cost(text)
-        return dataclasses.replace(self.predict(text), took_ms=ms, work_ms=ms)
+        return dataclasses.replace(self.predict(text, **options), took_ms=ms, work_ms=ms)
 
 
 def test_a_prediction_reads_only_the_end_of_a_long_text():

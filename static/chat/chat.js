@@ -93,7 +93,7 @@
   var latestFindRef = null;
   var focus = null;              // the protocol's product object in focus
   var chosenId = null;           // the product the customer picked, not one typing predicted
-  var retryQuestion = null;      // a question answered with no_product, re-asked after a pick
+  var retryQuestion = null;      // a question answered with no_product, answered after a pick
   var asks = {};                 // ref -> {text, question, answer, questionId, ended}
   var feedbacks = {};            // ref -> feedback form
   var resyncRun = 0;
@@ -463,9 +463,10 @@
     setFocus(product);
     send({ type: "select", ref: nextRef("s"), product_id: product.id });
     if (retryQuestion) {
-      var text = retryQuestion;
+      // The pick is the customer's reply to "which product do you mean?": the server answers
+      // the question that asked it about this product (docs/protocol.md).
       retryQuestion = null;
-      ask(text, product.id);
+      ask(product.name, product.id);
     }
     ui.input.focus();
   }

@@ -73,6 +73,8 @@ SOUND_STRENGTH = 0.8
 COMPLETE_LETTERS = 3
 COMPLETE_DIGITS = 2
 MAX_COMPLETIONS = 20
+# Letters of a model code up to this long name a product even when English uses them.
+CODE_LETTERS = 3
 _FUZZY_CACHE_SIZE = 50_000
 _ANSWER_CACHE_SIZE = 20_000
 _COVERAGE_SHARE = 0.6
@@ -175,6 +177,9 @@ class PredictionIndex:
         self._brand_tokens: list[frozenset[str]] = []
         token_sets: list[tuple[int, dict[str, bool]]] = []
         self._joined: dict[str, tuple[str, str]] = {}
+        # The letters of model codes ("qu" of Qu-16, "rc" of RC-600), which name a product
+        # though English has them too.
+        self._code_letters: set[str] = set()
         for record in records:
             product = len(self._records)
             self._records.append(record)
@@ -197,6 +202,8 @@ class PredictionIndex:
                 entry_tokens: dict[str, bool] = {}
                 for token, code in ordered:
                     entry_tokens[token] = entry_tokens.get(token, False) or code
+                    if code and token.isalpha() and len(token) <= CODE_LETTERS:
+                        self._code_letters.add(token)
                 if entry_tokens:
                     token_sets.append((product, entry_tokens))
                 # "M•Caster", "GO:KEYS": customers write the two words as one.
@@ -461,12 +468,15 @@ class PredictionIndex:
         return list(cached)
 
     def _naming_tokens(self, reading: _Reading) -> set[str]:
-        """The matched tokens that name a product on their own: numbers of model codes ("600",
-        "mk2") and words typed as words their language does not commonly use."""
+        """The matched tokens that name a product on their own: model codes ("600", "mk2",
+        the "qu" of Qu-16 but not the everyday "mix" of MIX5) and words typed as words their
+        language does not commonly use."""
         return {
             token
             for token, word in reading.typed.items()
-            if not token.isalpha() or not is_common_word(word, "he" if has_hebrew(word) else "en")
+            if not token.isalpha()
+            or (token in self._code_letters and not is_common_word(word, "en", EVERYDAY_ZIPF))
+            or not is_common_word(word, "he" if has_hebrew(word) else "en")
         }
 
     def only_names(self, text: str, pk: int) -> bool:
@@ -475,11 +485,14 @@ class PredictionIndex:
         own = self._product_of.get(pk)
         if own is None:
             return False
-        reading = self._resolve(text)
-        words = content_typed_tokens(reading.read)
         names = set(self._brand_tokens[self._brand_of[own]])
         for entry in self._entries_of[own]:
             names.update(self._entries[entry].weights)
+        typed = content_tokens(text)
+        if typed and names.issuperset(typed):  # its name as the catalog writes it
+            return True
+        reading = self._resolve(text)
+        words = content_typed_tokens(reading.read)
         named = {word for token, word in reading.typed.items() if token in names}
         return bool(words) and all(token in names or word in named for token, word in words)
 

@@ -271,7 +271,12 @@ def test_a_word_typed_as_one_is_not_read_in_pieces_beside_a_sure_product() -> No
 
 def test_beside_a_focus_only_words_that_name_a_product_offer_one() -> None:
     index = PredictionIndex(
-        [*CATALOG, CatalogRecord(44, "mackie-big-knob", "Mackie Big Knob Studio", "Mackie")]
+        [
+            *CATALOG,
+            CatalogRecord(44, "mackie-big-knob", "Mackie Big Knob Studio", "Mackie"),
+            CatalogRecord(45, "ah-qu-16", "Allen & Heath Qu-16", "Allen & Heath"),
+            CatalogRecord(46, "mackie-mix5", "Mackie MIX5", "Mackie"),
+        ]
     )
 
     def offered(text: str) -> list[str]:
@@ -283,3 +288,7 @@ def test_beside_a_focus_only_words_that_name_a_product_offer_one() -> None:
     assert "boss-rc-505" in offered("and the 505")
     assert "mackie-big-knob" in offered("the mackie knob")
     assert offered("and the katanna")[0].startswith("boss-katana")
+    # The letters of a model code name it, unless they are an everyday word ("mix").
+    assert offered("and on a qu mixer") == ["ah-qu-16"]
+    assert "mackie-mix5" in [c.product_id for c in index.predict("the dry wet mix")]
+    assert offered("the dry wet mix") == []

@@ -118,19 +118,18 @@ def test_after_a_no_product_answer_the_page_offers_products_and_a_search_without
         r'<button class="chip" type="submit" name="product_id" value="([^"]+)"', html
     )
     assert set(chips) == {piano.catalog_id, looper.catalog_id}
-    assert 'name="text" value="my Lumenvale makes no sound"' in html
+    # A chip sends the product's name: the customer's reply to "which product?".
+    assert f'name="text" value="{piano.name}"' in html
     assert 'id="find-product" name="find"' in html
     # "Which product?" is asked back, not an answer to rate.
     asked = Message.objects.get(session=session, state=Message.State.NO_PRODUCT)
     assert f'name="message_id" value="{asked.pk}"' not in html
 
-    # A chip asks the question again about that product.
-    client.post(
-        f"/chat/{session.pk}/ask",
-        {"text": "my Lumenvale makes no sound", "product_id": piano.catalog_id},
-    )
+    # The chip's reply has the question before it answered about that product.
+    client.post(f"/chat/{session.pk}/ask", {"text": piano.name, "product_id": piano.catalog_id})
     last = Message.objects.filter(session=session, role=Message.Role.ANSWER).last()
     assert last.product_id == piano.pk and last.state != Message.State.NO_PRODUCT
+    assert last.question.text == piano.name
 
     found = client.get(f"/chat/{session.pk}/?find=RC-600").content.decode()
     assert re.findall(r'name="product_id" value="([^"]+)"', found)[:1] == ["boss-rc-600"]

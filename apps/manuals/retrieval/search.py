@@ -55,7 +55,6 @@ class Query:
     vector: np.ndarray | None
     lexical_weight: float  # of the lexical side in ranking
     lexical_share: float  # of the lexical side in the evidence: the question's matchable share
-    with_context: bool
     foreign: tuple[str, ...] = ()  # the question's Hebrew words, to bridge to a manual's words
     foreign_vectors: np.ndarray | None = None  # their embeddings, row per word
     naming: frozenset[str] = frozenset()  # terms of the product's names
@@ -128,7 +127,6 @@ def build_query(
         vector,
         lexical_weight,
         share,
-        with_context,
         tuple(foreign),
         foreign_vectors,
         frozenset(tokens(" ".join(exclude))),

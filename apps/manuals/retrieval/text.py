@@ -42,11 +42,11 @@ STOPWORDS = frozenset(
     up very was way we were what when where which while who whom why will with would you your
     yours want need know tell manual say says said use using used make work works many much
     long take takes turn hear come comes keep keeps there here get got thing things thanks
-    thank hello hi hey
+    thank hello hi hey ok okay yeah yes alright sure cool
     whats thats theres doesnt dont didnt isnt cant wont doesn isn didn im ive youre
     מה איך אני את של על זה זאת זו יש אין לא אם עם גם כמה האם אפשר למה מתי איפה הוא היא הם
     הן אותו אותה שלי לי או כל עוד רק כן אבל כדי צריך רוצה ניתן יכול יכולה אפשרי בבקשה תודה
-    שלום היי לו לה מי יותר פה כאן""".split()  # noqa: SIM905 - a word list reads better as prose
+    שלום היי לו לה מי יותר פה כאן אוקיי אוקי בסדר סבבה אז""".split()  # noqa: SIM905 - a word list reads better as prose
 )
 
 

@@ -260,6 +260,9 @@ def test_a_long_sections_sentence_is_quoted_alone() -> None:
 
 def test_the_snowball_stemmer_and_hebrew_words_with_their_prefixes() -> None:
     assert tokens("saving saved saves") == ["save"] * 3
+    # "ok" is no topic: a word no manual has would count as one it lacks ("not covered").
+    assert set(query_weights("ok so how do I get new notes")) == {"new", "note"}
+    assert set(query_weights("אוקיי אז איך מאפסים")) == set(query_weights("איך מאפסים"))
     assert "לולאה" in tokens("והלולאה")  # "and the loop": the prefixes vav and he dropped
     assert "והלולאה" in tokens("והלולאה")
     assert detect_language("איך עושים factory reset?") == "he"

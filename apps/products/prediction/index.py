@@ -470,14 +470,18 @@ class PredictionIndex:
     def _naming_tokens(self, reading: _Reading) -> set[str]:
         """The matched tokens that name a product on their own: model codes ("600", "mk2",
         the "qu" of Qu-16 but not the everyday "mix" of MIX5) and words typed as words their
-        language does not commonly use."""
-        return {
-            token
-            for token, word in reading.typed.items()
-            if not token.isalpha()
-            or (token in self._code_letters and not is_common_word(word, "en", EVERYDAY_ZIPF))
-            or not is_common_word(word, "he" if has_hebrew(word) else "en")
-        }
+        language does not commonly use. A word still being typed is judged by the catalog
+        word it may become: "whi" on its way to "white" names nothing."""
+        named: set[str] = set()
+        for token, typed in reading.typed.items():
+            word = token if token in reading.completed else typed
+            if (
+                not token.isalpha()
+                or (token in self._code_letters and not is_common_word(word, "en", EVERYDAY_ZIPF))
+                or not is_common_word(word, "he" if has_hebrew(word) else "en")
+            ):
+                named.add(token)
+        return named
 
     def only_names(self, text: str, pk: int) -> bool:
         """Whether every word of the text is a word of product `pk`'s names, as typed or

@@ -292,3 +292,6 @@ def test_beside_a_focus_only_words_that_name_a_product_offer_one() -> None:
     assert offered("and on a qu mixer") == ["ah-qu-16"]
     assert "mackie-mix5" in [c.product_id for c in index.predict("the dry wet mix")]
     assert offered("the dry wet mix") == []
+    # A word still being typed names what it may become: "knob", not a model.
+    assert offered("which kno") == []
+    assert offered("and the katan")[0].startswith("boss-katana")

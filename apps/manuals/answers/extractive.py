@@ -359,10 +359,11 @@ def compose(
 
 def _snippet(found: ManualIndex, units: list[int], page: int) -> str:
     """What a citation of `page` quotes: the block's text on that page, without its headings
-    when it has more ("Buffer length" alone says nothing; its table rows do)."""
-    on_page = [found.units[unit] for unit in units if page in found.units[unit].pages]
-    said = [unit for unit in on_page if unit.kind != HEADING] or on_page
-    return " ".join(unit.text for unit in said)
+    when it has more ("Buffer length" alone says nothing; its table rows do), on one line,
+    with "…" where the answer skips the manual's text."""
+    on_page = [unit for unit in units if page in found.units[unit].pages]
+    said = [unit for unit in on_page if found.units[unit].kind != HEADING] or on_page
+    return " ".join(_join(found, said).split())
 
 
 def _answer(docs: list[Document], blocks: list[_Block], lang: str) -> Answer:

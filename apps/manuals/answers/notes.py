@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext
 
-from apps.manuals.answers.types import ANSWERED, SNIPPET_CHARS, Answer
+from apps.manuals.answers.types import ANSWERED, Answer, shortened
 from apps.manuals.retrieval import tokens
 
 # Share of the question's terms a note must contain: alone, and beside a manual's answer.
@@ -35,13 +35,10 @@ class NoteInfo:
     updated: str
 
     def citation(self) -> dict[str, Any]:
-        snippet = self.text
-        if len(snippet) > SNIPPET_CHARS:
-            snippet = snippet[: SNIPPET_CHARS - 1].rstrip() + "…"
         return {
             "kind": "staff_note",
             "note_id": self.id,
-            "snippet": snippet,
+            "snippet": shortened(self.text),
             "url": None,
             "manual_id": self.manual_id,
             "page": self.page,

@@ -35,15 +35,22 @@ class ManualInfo:
         return f"/manuals/{self.id}/document#page={page}"
 
     def citation(self, *, page: int, snippet: str) -> dict[str, Any]:
-        if len(snippet) > SNIPPET_CHARS:
-            snippet = snippet[: SNIPPET_CHARS - 1].rstrip() + "…"
         return {
             "manual_id": self.id,
             "page": page,
-            "snippet": snippet,
+            "snippet": shortened(snippet),
             "url": self.citation_url(page),
             "document": self.title,
         }
+
+
+def shortened(text: str) -> str:
+    """`text` as a citation quotes it: at most SNIPPET_CHARS, cut at a word's end ("will be
+    r…" reads as a typo)."""
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    cut = text[: SNIPPET_CHARS - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip() + "…"
 
 
 @dataclass

@@ -16,7 +16,13 @@ from django.conf import settings
 
 from apps.manuals.answers import extractive
 from apps.manuals.answers.framing import document_list
-from apps.manuals.answers.types import ANSWERED, NOT_IN_MANUAL, ManualInfo
+from apps.manuals.answers.types import (
+    ANSWERED,
+    NOT_IN_MANUAL,
+    SNIPPET_CHARS,
+    ManualInfo,
+    shortened,
+)
 from apps.manuals.embeddings import EmbeddingError, OpenAIEmbedder
 from apps.manuals.retrieval import store
 from apps.manuals.retrieval.index import ManualIndex
@@ -247,6 +253,14 @@ def test_a_tables_header_row_is_quoted_with_the_rows_under_it() -> None:
     answer = extractive.compose(documents=[(INFO, index)], question="buffer length in stereo?")
     (citation,) = answer.citations
     assert citation["snippet"].startswith("Buffer length LED Quality Rate Mono Stereo Bright")
+
+
+def test_a_citation_quotes_up_to_a_words_end() -> None:
+    text = "Beads records continuously " * 20
+    quoted = shortened(text)
+    assert len(quoted) <= SNIPPET_CHARS and quoted.endswith("…")
+    assert quoted[:-1].split()[-1] in ("Beads", "records", "continuously")
+    assert shortened("short") == "short"
 
 
 def test_a_long_sections_sentence_is_quoted_alone() -> None:

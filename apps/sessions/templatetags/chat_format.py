@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
+from apps.manuals.answers.types import shortened
 from apps.manuals.retrieval.text import detect_language
 from apps.sessions import texts
 
@@ -190,7 +191,6 @@ def citation_links(text: object, citations: Iterable[Any] | None = None) -> Safe
 
 # A citation's snippet this short and without a sentence's end is a section heading.
 HEADING_WORDS = 8
-SNIPPET_CHARS = 240
 
 
 @register.filter
@@ -209,17 +209,10 @@ def source_snippet(citation: object, text: object) -> str:
         if str(marker.group(1)) == str(citation.get("page")):
             passage = " ".join(text[start : marker.start()].split())
             if passage:
-                return _shortened(passage)
+                return shortened(passage)
             break
         start = marker.end()
     return snippet
-
-
-def _shortened(passage: str) -> str:
-    if len(passage) <= SNIPPET_CHARS:
-        return passage
-    cut = passage[:SNIPPET_CHARS].rsplit(" ", 1)[0]
-    return cut + "…"
 
 
 @register.filter

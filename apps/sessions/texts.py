@@ -74,7 +74,7 @@ SCRIPT_SENTENCES = (
     _("MIDI implementation"),
     _("Quick start"),
     _("Document"),
-    _("No product matches that yet. Try its model name:"),
+    _("No product matches that yet."),
     _("Choose Yes or No to send your comment with it."),
     _("Not saved: the connection dropped. Please send it again in a moment."),
     _("Not sent yet: press Enter or Send comment."),
@@ -89,7 +89,7 @@ NO_PRODUCT_PIECES = (
 # The same answer when the question matched no product to suggest.
 NO_PRODUCT_UNMATCHED_PIECES = (
     NO_PRODUCT_PIECES[0],
-    _("Please name its brand and model, in your question or in the search box beside it."),
+    _("Please name its brand and model, in your question or in the product search box."),
 )
 NO_SUCH_PRODUCT = _("There is no such product in the catalog.")
 

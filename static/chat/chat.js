@@ -451,7 +451,7 @@
     ui.chips.classList.toggle("is-question", !!asQuestion);
     ui.chips.classList.toggle("is-sure", !!sure);
     if (asQuestion && ui.chipList.children.length === 0) {
-      label = t("No product matches that yet. Try its model name:");
+      label = t("No product matches that yet.");
     }
     ui.chipsLabel.textContent = label;
     // Asking which product, the search box stays even with no chip to offer.

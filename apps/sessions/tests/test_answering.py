@@ -131,7 +131,7 @@ async def test_a_question_matching_no_product_is_not_told_to_pick_a_suggestion()
     sent = await _ask(session, text="hello there")
     assert sent[-1]["candidates"] == []
     assert "pick it from the suggestions" not in sent[-2]["text"]
-    assert "name its brand and model, in your question or in the search box" in sent[-2]["text"]
+    assert "name its brand and model, in your question or in the product search box" in sent[-2]["text"]
 
 
 async def test_it_waits_for_a_manual_being_fetched_and_then_answers(settings, prefetches) -> None:

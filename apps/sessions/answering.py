@@ -30,7 +30,7 @@ from apps.sessions import protocol
 from apps.sessions.models import ChatSession, Feedback, Message
 from apps.sessions.selectors import active_product, active_product_by_pk, product_cards
 from apps.sessions.services import LANGUAGE_CODES, set_focus
-from apps.sessions.shop_questions import shop_answer
+from apps.sessions.shop_questions import name_only_answer, shop_answer
 from apps.sessions.texts import NO_PRODUCT_PIECES, NO_PRODUCT_UNMATCHED_PIECES, NO_SUCH_PRODUCT
 from hscjit.logging_context import log_context
 from hscjit.metrics import ANSWER_FIRST_DELTA, ANSWER_TOTAL, ANSWERS
@@ -131,15 +131,19 @@ async def _ask(
             product, candidates = await on_pool(_asked_product)(session, text)
         card = await on_pool(card_with_documents)(product=product) if product else None
         context = await on_pool(_conversation_context)(session, product)
-        # "beads" after "which product do you mean?" answers the question asked before it.
-        asked = await on_pool(_question_waiting)(session, product, text) if product else None
+        reply = await on_pool(_read_reply)(session, product, text) if product else None
         question = await on_pool(_save_question)(session, text, product)
         await out.message(protocol.answer_start(ref=out.ref, question_id=question.pk, product=card))
         with log_context(product_id=product.catalog_id if product else None):
-            answer = await _answer(
-                product, asked or text, context, out, language, suggested=bool(candidates)
-            )
-        reply = await on_pool(_save_answer)(
+            if reply is not None and reply.waiting is None:
+                answer = await _say(out, name_only_answer(product))
+            else:
+                # "beads" after "which product do you mean?" answers the question before it.
+                asked = reply.waiting if reply is not None else text
+                answer = await _answer(
+                    product, asked, context, out, language, suggested=bool(candidates)
+                )
+        saved = await on_pool(_save_answer)(
             session, question, product, answer, out.first_delta_ms, out.elapsed_ms()
         )
         total_ms = out.elapsed_ms()
@@ -147,7 +151,7 @@ async def _ask(
         await out.message(
             protocol.answer_end(
                 ref=out.ref,
-                message_id=reply.pk,
+                message_id=saved.pk,
                 text=answer.text,
                 state=answer.state,
                 citations=answer.citations,
@@ -183,9 +187,7 @@ async def _answer(
 
     shop = shop_answer(product, text)
     if shop is not None:
-        for piece in shop.pieces:
-            await out.delta(piece)
-        return shop
+        return await _say(out, shop)
 
     async def push_status(status: dict[str, Any]) -> None:
         pushed = protocol.manual_status(status, product_id=status["product_id"])
@@ -196,6 +198,12 @@ async def _answer(
         emit=out.delta,
         push_status=push_status,
     )
+
+
+async def _say(out: _Stream, answer: Answer) -> Answer:
+    for piece in answer.pieces:
+        await out.delta(piece)
+    return answer
 
 
 async def _send_candidates(text: str, candidates: list[Any], out: _Stream) -> None:
@@ -225,9 +233,16 @@ def _asked_product(session: ChatSession, text: str) -> tuple[Product | None, lis
     return product, candidates
 
 
-def _question_waiting(session: ChatSession, product: Product, text: str) -> str | None:
-    """The question the last answer asked "which product do you mean?" of, when `text` only
-    names `product` (the customer's reply to it), else None."""
+@dataclass(frozen=True)
+class _Reply:
+    """A message that only names the product: the question the last answer asked "which
+    product do you mean?" of, if it did."""
+
+    waiting: str | None
+
+
+def _read_reply(session: ChatSession, product: Product, text: str) -> _Reply | None:
+    """None when `text` is a question of its own, not only `product`'s name."""
     if not prediction_index().only_names(text, product.pk):
         return None
     last = (
@@ -237,8 +252,8 @@ def _question_waiting(session: ChatSession, product: Product, text: str) -> str 
         .first()
     )
     if last is None or last.state != NO_PRODUCT or last.question is None:
-        return None
-    return last.question.text
+        return _Reply(waiting=None)
+    return _Reply(waiting=last.question.text)
 
 
 def _conversation_context(session: ChatSession, product: Product | None) -> str:

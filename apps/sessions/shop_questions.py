@@ -1,4 +1,5 @@
-"""Questions for the shop, not the manual: what a product costs, and whether it is in stock.
+"""Questions for the shop, not the manual: what a product costs, whether it is in stock, and
+a message that only names the product.
 
 Customers ask a shop's support desk for the price as often as for a setting ("how much is
 the katana 50?", "כמה עולה ה-n32b?"), and no manual says it. The catalog's price answers it,
@@ -50,6 +51,13 @@ def shop_answer(product: Product, text: str) -> Answer | None:
         said = gettext("Our catalog does not say whether %(product)s is in stock.")
         return _ask_the_staff(said % {"product": product.name})
     return None
+
+
+def name_only_answer(product: Product) -> Answer:
+    """What a message that only names the product ("marbles") is answered with: no manual
+    passage is about a name, so the customer is asked what they want to know."""
+    said = gettext("What would you like to know about %(product)s? Ask in your own words.")
+    return Answer(state=ANSWERED, pieces=[said % {"product": product.name}], engine=ENGINE)
 
 
 def _ask_the_staff(said: str) -> Answer:

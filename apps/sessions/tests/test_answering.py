@@ -118,12 +118,17 @@ async def test_a_reply_naming_the_product_answers_the_question_that_asked_which(
     saved = await database_sync_to_async(Message.objects.get)(pk=sent[0]["question_id"])
     assert saved.text == "lx88"  # the transcript keeps what the customer wrote
     # Only a reply to "which product?" is read so, and only one that asks nothing else.
-    await _ask(session, text="lx88")
-    assert asked[-1] == "lx88"
     other = await database_sync_to_async(ChatSession.objects.create)(owner_key="other")
     await _ask(other, text=QUESTION)
     await _ask(other, text="lx88 how do I split the keyboard")
     assert asked[-1] == "lx88 how do I split the keyboard"
+    # The name alone with no question waiting asks what the customer wants to know.
+    sent = await _ask(session, text="lx88")
+    assert asked[-1] == "lx88 how do I split the keyboard"  # no passage is about a name
+    assert sent[-1]["text"] == (
+        "What would you like to know about LX-88 Stage Piano? Ask in your own words."
+    )
+    assert sent[-1]["state"] == "answered" and sent[-1]["engine"] == "catalog"
 
 
 async def test_a_question_matching_no_product_is_not_told_to_pick_a_suggestion() -> None:
@@ -131,7 +136,10 @@ async def test_a_question_matching_no_product_is_not_told_to_pick_a_suggestion()
     sent = await _ask(session, text="hello there")
     assert sent[-1]["candidates"] == []
     assert "pick it from the suggestions" not in sent[-2]["text"]
-    assert "name its brand and model, in your question or in the product search box" in sent[-2]["text"]
+    assert (
+        "name its brand and model, in your question or in the product search box"
+        in sent[-2]["text"]
+    )
 
 
 async def test_it_waits_for_a_manual_being_fetched_and_then_answers(settings, prefetches) -> None:

@@ -100,7 +100,7 @@ class ManualAdmin(StaffDocumentTools, admin.ModelAdmin):
     readonly_fields = [
         "status",
         "error",
-        "progress",
+        "progress_shown",
         "page_count",
         "pages_link",
         "used_by",
@@ -120,13 +120,17 @@ class ManualAdmin(StaffDocumentTools, admin.ModelAdmin):
             "title", "document_kind", "language", "kind", "source_url", "backup_url",
             "uploaded_file",
         ]}),
-        ("State", {"fields": ["status", "error", "progress", "page_count", "pages_link"]}),
+        ("State", {"fields": ["status", "error", "progress_shown", "page_count", "pages_link"]}),
         ("Used by", {"fields": ["used_by"]}),
-        ("Stored original", {"fields": [
+        ("Stored original", {"classes": ["collapse"], "fields": [
             "stored_file", "size", "content_hash", "etag", "last_modified", "version",
             "fetched_at", "extracted_at", "created_at", "updated_at",
         ]}),
     ]  # fmt: skip
+
+    @admin.display(description="progress")
+    def progress_shown(self, manual: Manual) -> str:
+        return "—" if manual.progress is None else f"{round(manual.progress * 100)} %"
 
     @admin.display(description="fetched", ordering="fetched_at")
     def fetched(self, manual: Manual) -> str:

@@ -116,7 +116,14 @@ class ProductAdmin(BumpsCatalogVersion):
     list_select_related = ["brand", "family"]
     search_fields = ["name", "sku", "catalog_id", "aliases__alias"]
     autocomplete_fields = ["brand", "family"]
-    readonly_fields = ["raw_price", "merged_into", "documents", "created_at", "updated_at"]
+    readonly_fields = [
+        "raw_price",
+        "merged_into",
+        "documents",
+        "locked",
+        "created_at",
+        "updated_at",
+    ]
     list_per_page = 50
     inlines = [AliasInline, RelationshipInline]
     actions = ["mark_reviewed", "merge_selected", "make_family_of_selected", "unlock_fields"]
@@ -129,13 +136,17 @@ class ProductAdmin(BumpsCatalogVersion):
         (
             "Identity",
             {
-                "fields": ["merged_into", "locked_fields"],
+                "fields": ["merged_into", "locked"],
                 "description": "Fields listed as locked were edited here: catalog imports "
                 "leave them as they are (the action 'Let imports update' unlocks them).",
             },
         ),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    @admin.display(description="locked fields")
+    def locked(self, obj: Product) -> str:
+        return ", ".join(obj.locked_fields) or "none: imports update every field"
 
     @admin.display(description="price", ordering="price")
     def price_display(self, obj: Product) -> str:

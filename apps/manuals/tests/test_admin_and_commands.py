@@ -43,6 +43,12 @@ def test_prefetch_manuals_can_pick_failed_manuals_only(vendor):
     assert Manual.objects.get(pk=missing.pk).status == "missing"
 
 
+def test_a_manuals_page_shows_its_progress_as_a_percentage(admin_client):
+    manual = Manual.objects.create(source_url="https://vendor.example/m.pdf", progress=0.4)
+    html = admin_client.get(reverse("admin:manuals_manual_change", args=[manual.pk])).content
+    assert b"40 %" in html and b"0.4<" not in html
+
+
 def test_the_admin_lists_manuals_and_refuses_an_upload_that_is_not_a_pdf(admin_client):
     manual = Manual.objects.create(source_url="https://vendor.example/m.pdf", error="x" * 200)
     listing = admin_client.get(reverse("admin:manuals_manual_changelist") + "?status=missing")

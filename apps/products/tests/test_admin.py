@@ -151,6 +151,19 @@ def test_the_change_page_opens_with_its_inlines(
     }
 
 
+def test_the_fields_staff_locked_read_as_a_list_not_as_json(
+    editor_client: Client, catalog: dict[str, Product]
+) -> None:
+    product = catalog["rc600"]
+    url = reverse("admin:products_product_change", args=[product.pk])
+    assert "none: imports update every field" in editor_client.get(url).content.decode()
+    product.lock(["name", "price"])
+    product.save()
+    html = editor_client.get(url).content.decode()
+    assert "name, price" in html
+    assert 'name="locked_fields"' not in html  # changed by the action, not typed as JSON
+
+
 def test_an_admin_edit_bumps_the_catalog_version(
     editor_client: Client, catalog: dict[str, Product]
 ) -> None:

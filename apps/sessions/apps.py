@@ -7,4 +7,4 @@ class ChatSessionsConfig(AppConfig):
     name = "apps.sessions"
     # "sessions" belongs to django.contrib.sessions.
     label = "chat"
-    verbose_name = "Chat sessions"
+    verbose_name = "Conversations"

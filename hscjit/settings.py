@@ -75,6 +75,7 @@ MIDDLEWARE = [
     # After sessions, before common: the language comes from the cookie the switch sets, else
     # from the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
+    "hscjit.admin_language.AdminLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

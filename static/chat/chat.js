@@ -240,8 +240,21 @@
     var sources = item.querySelector(".sources");
     var list = item.querySelector(".source-list");
     list.textContent = "";
+    // Pages of several documents (an owner's manual and a MIDI chart) say whose they are
+    // (templatetags/chat_format.py `cites_several_documents`).
+    var titles = {};
+    (data.citations || []).forEach(function (c) { if (c.document) titles[c.document] = true; });
+    var several = Object.keys(titles).length > 1;
     (data.citations || []).forEach(function (c) {
       var li = document.createElement("li");
+      if (several && c.document) {
+        var title = document.createElement("span");
+        title.className = "source-document";
+        title.dir = "auto";
+        title.textContent = c.document;
+        li.appendChild(title);
+        li.appendChild(document.createTextNode(", "));
+      }
       var link = document.createElement("a");
       var url = safeUrl(c.url);
       if (url) link.href = url;

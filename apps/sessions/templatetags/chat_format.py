@@ -194,6 +194,16 @@ HEADING_WORDS = 8
 
 
 @register.filter
+def cites_several_documents(citations: object) -> bool:
+    """Whether the citations quote more than one document: then each says whose page it is
+    (chat.js does the same)."""
+    if not isinstance(citations, Iterable) or isinstance(citations, str):
+        return False
+    titles = {c.get("document") for c in citations if isinstance(c, Mapping)}
+    return len(titles - {None, ""}) > 1
+
+
+@register.filter
 def source_snippet(citation: object, text: object) -> str:
     """What "Sources in the manual" quotes for a citation: its snippet, or, when that is only
     a heading, the answer's own words cited to that page (chat.js picks the same)."""

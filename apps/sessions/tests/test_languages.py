@@ -153,3 +153,24 @@ def test_the_no_product_answer_is_written_in_the_question_language():
     client.post(f"{location}ask", {"text": "שלום, יש לי שאלה על הכלי שלי"})
     answer = chat.messages.filter(role="answer").get()
     assert answer.text.startswith("לא הצלחתי להבין")
+
+
+def test_the_sources_of_an_answer_from_two_documents_say_whose_page_each_is():
+    from django.template.loader import render_to_string
+
+    def cite(document: str, page: int) -> dict:
+        return {"manual_id": page, "page": page, "document": document, "url": "/m", "snippet": ""}
+
+    message = {
+        "id": 7,
+        "role": "answer",
+        "state": "answered",
+        "text": "Hold the button. [p. 3] Send 0x06. [p. 5]",
+        "citations": [cite("N32B Owner's manual", 3), cite("N32B MIDI implementation", 5)],
+    }
+    session = {"id": "00000000-0000-4000-8000-000000000000"}
+    html = render_to_string("chat/_message.html", {"message": message, "session": session})
+    assert '<span class="source-document" dir="auto">N32B MIDI implementation</span>, ' in html
+    message["citations"] = [cite("N32B Owner's manual", 3), cite("N32B Owner's manual", 4)]
+    html = render_to_string("chat/_message.html", {"message": message, "session": session})
+    assert "source-document" not in html  # one document: the answer already names it

@@ -57,6 +57,19 @@ async def _ask(session: ChatSession, text: str = QUESTION, **options: Any) -> li
     return sent
 
 
+def _composed(monkeypatch: pytest.MonkeyPatch, argument: str) -> list[str]:
+    """The `argument` of every answer the extractive engine composes from now on."""
+    seen: list[str] = []
+    compose = extractive.compose
+
+    def spy(**kwargs: Any) -> Any:
+        seen.append(kwargs[argument])
+        return compose(**kwargs)
+
+    monkeypatch.setattr(extractive, "compose", spy)
+    return seen
+
+
 def _setup(manual_name: str | None = "lumenvale-lx-88.pdf") -> tuple[ChatSession, Any]:
     manual = ready_manual(manual_name) if manual_name else None
     product = product_with(manual)
@@ -100,14 +113,7 @@ async def test_a_reply_naming_the_product_answers_the_question_that_asked_which(
 ) -> None:
     session, product = await database_sync_to_async(_setup)()
     await database_sync_to_async(renew_prediction_index)()
-    asked: list[str] = []
-    compose = extractive.compose
-
-    def spy(**kwargs: Any) -> Any:
-        asked.append(kwargs["question"])
-        return compose(**kwargs)
-
-    monkeypatch.setattr(extractive, "compose", spy)
+    asked = _composed(monkeypatch, "question")
     sent = await _ask(session, text=QUESTION)
     assert sent[-2]["state"] == "no_product"
     sent = await _ask(session, text="lx88")
@@ -278,14 +284,7 @@ async def test_a_follow_up_naming_no_product_is_about_the_conversations_product(
 ) -> None:
     session, product = await database_sync_to_async(_setup)("lumenvale-lp-4.pdf")
     await _ask(session, text="how do I overdub on a loop", product_id=product.catalog_id)
-    seen: list[str] = []
-    compose = extractive.compose
-
-    def spy(**kwargs: Any) -> Any:
-        seen.append(kwargs["context"])
-        return compose(**kwargs)
-
-    monkeypatch.setattr(extractive, "compose", spy)
+    seen = _composed(monkeypatch, "context")
     sent = await _ask(session, text="and how do I undo that?")
     assert sent[0]["product"]["id"] == product.catalog_id
     assert sent[-1]["state"] == "answered"

@@ -66,16 +66,21 @@ def test_the_card_appears_while_the_customer_is_still_typing_at_a_steady_pace(
     page.close()
 
 
-def _answered(page: object) -> object:
-    """Ask about the LX-88 and return the saved answer's element."""
+def _sent(page: object, text: str, state: str) -> object:
+    """Ask `text` and return the saved answer's element, once it is in `state`."""
     from playwright.sync_api import expect
 
     box = page.get_by_label("Your question", exact=True)
-    box.fill("How do I change the split point on my Lumenvale LX-88?")
+    box.fill(text)
     box.press("Enter")
     answer = page.locator(".msg-answer[data-message-id]").last
-    expect(answer).to_have_attribute("data-state", "answered", timeout=WAIT_MS)
+    expect(answer).to_have_attribute("data-state", state, timeout=WAIT_MS)
     return answer
+
+
+def _answered(page: object) -> object:
+    """Ask about the LX-88 and return the saved answer's element."""
+    return _sent(page, "How do I change the split point on my Lumenvale LX-88?", "answered")
 
 
 def _saved_comment(page: object, answer: object) -> str:
@@ -174,11 +179,7 @@ def test_the_offer_of_a_person_goes_once_a_later_question_is_answered(server: st
     from playwright.sync_api import expect
 
     page = _open_chat(browser, server)
-    box = page.get_by_label("Your question", exact=True)
-    box.fill("Does my Lumenvale LX-88 have bluetooth?")
-    box.press("Enter")
-    unanswered = page.locator(".msg-answer[data-message-id]").last
-    expect(unanswered).to_have_attribute("data-state", "not_in_manual", timeout=WAIT_MS)
+    _sent(page, "Does my Lumenvale LX-88 have bluetooth?", "not_in_manual")
     offer = page.locator("#handoff-offer")
     expect(offer).to_be_visible(timeout=WAIT_MS)
     _answered(page)
@@ -193,11 +194,7 @@ def test_a_brand_only_question_offers_the_brands_products_and_a_search_by_name(
     from playwright.sync_api import expect
 
     page = _open_chat(browser, server)
-    box = page.get_by_label("Your question", exact=True)
-    box.fill("my Lumenvale makes no sound")
-    box.press("Enter")
-    answer = page.locator(".msg-answer[data-message-id]").last
-    expect(answer).to_have_attribute("data-state", "no_product", timeout=WAIT_MS)
+    answer = _sent(page, "my Lumenvale makes no sound", "no_product")
     chips = page.locator("#candidates")
     expect(chips).to_be_visible()
     names = chips.locator(".chip .chip-name")

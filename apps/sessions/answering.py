@@ -223,14 +223,21 @@ def _asked_product(session: ChatSession, text: str) -> tuple[Product | None, lis
     brand ("roland td17 how to connect" while the Plaits is in focus), even of a model the
     catalog does not list.
     """
-    product, candidates = _predicted_product(text)
     focus = session.product_id
-    named_another = any(c.pk != focus and c.confidence >= CONFIDENT_SCORE for c in candidates) or (
-        focus is not None and prediction_index().names_other_brand(text, focus)
+    index = prediction_index()
+    # Beside the focus only what a word of the text names counts: "and which knob sends cc"
+    # about the N32B does not name the Mackie Big Knob (PredictionIndex.predict).
+    named = index.predict(text, limit=5, beside_focus=focus is not None)
+    product = _confident_product(named)
+    named_another = any(c.pk != focus and c.confidence >= CONFIDENT_SCORE for c in named) or (
+        focus is not None and index.names_other_brand(text, focus)
     )
     if product is None and focus is not None and not named_another:
         product = active_product_by_pk(pk=focus)
-    return product, candidates
+    if named or product is not None:
+        return product, named
+    # The chips offered with a no_product answer: a brand alone still narrows it down.
+    return None, index.suggest(text, limit=5)
 
 
 @dataclass(frozen=True)
@@ -271,19 +278,14 @@ def _conversation_context(session: ChatSession, product: Product | None) -> str:
     return f"{last.question.text}\n{last.text}"
 
 
-def _predicted_product(text: str) -> tuple[Product | None, list[Any]]:
-    index = prediction_index()
-    candidates = index.predict(text, limit=5)
-    if candidates and candidates[0].confident:
-        product = (
-            Product.objects.filter(pk=candidates[0].pk, is_active=True)
-            .select_related("brand", "family")
-            .first()
-        )
-        if product is not None:
-            return product, candidates
-    # The chips offered with a no_product answer: a brand alone still narrows it down.
-    return None, candidates or index.suggest(text, limit=5)
+def _confident_product(candidates: list[Any]) -> Product | None:
+    if not candidates or not candidates[0].confident:
+        return None
+    return (
+        Product.objects.filter(pk=candidates[0].pk, is_active=True)
+        .select_related("brand", "family")
+        .first()
+    )
 
 
 def _save_question(session: ChatSession, text: str, product: Product | None) -> Message:

@@ -452,10 +452,10 @@ class PredictionIndex:
 
     def predict(self, text: str, *, limit: int = 5, beside_focus: bool = False) -> list[Candidate]:
         """The products the text may name, best first. `beside_focus`: the customer already
-        has a product in focus, so unless the text names one for sure, only products a word
-        of the text names are offered: a model number, a brand, or a word its language does
-        not commonly use ("katana", "looper"), not the "knob" or "midi channel" of a question
-        about the product in focus."""
+        has a product in focus, so only products a word of the text names are offered, or put
+        in focus: a model number, a brand, a word its language does not commonly use
+        ("katana", "looper"), or the whole name ("beads"); not the "knob" or "midi channel"
+        of a question about the product in focus."""
         text = considered_text(text)  # bounds the cost of one prediction (bound.py)
         # Customers type the same prefixes ("r", "rc", "rc 6"...): answer those from memory.
         key = (text, limit, beside_focus)
@@ -595,6 +595,17 @@ class PredictionIndex:
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self._records[item[0]].name))
         ranked = self._by_family(ranked, complete, evidence, best_entry)
         ranked = [(product, score) for product, score in ranked if score >= FLOOR][:limit]
+        if beside_focus:
+            # Not even a sure match of everyday words moves the focus ("which knob sends cc":
+            # not the Big Knob, nor the CC-10), unless they are the whole name ("beads").
+            naming = self._naming_tokens(reading)
+            ranked = [
+                (product, score)
+                for product, score in ranked
+                if complete[product]
+                or self._brand_of[product] in brands
+                or naming & self._entries[best_entry[product]].weights.keys()
+            ]
         if not ranked:
             return []
         first, top_score = ranked[0]
@@ -624,14 +635,6 @@ class PredictionIndex:
         if confident_first:
             others = self._other_readings(reading.read, first, ranked[1:], matched, best_entry)
             ranked = [ranked[0], *others]
-        elif beside_focus:
-            naming = self._naming_tokens(reading)
-            ranked = [
-                (product, score)
-                for product, score in ranked
-                if self._brand_of[product] in brands
-                or naming & self._entries[best_entry[product]].weights.keys()
-            ]
         candidates: list[Candidate] = []
         for rank, (product, score) in enumerate(ranked):
             record = self._records[product]

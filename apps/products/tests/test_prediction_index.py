@@ -276,6 +276,8 @@ def test_beside_a_focus_only_words_that_name_a_product_offer_one() -> None:
             CatalogRecord(44, "mackie-big-knob", "Mackie Big Knob Studio", "Mackie"),
             CatalogRecord(45, "ah-qu-16", "Allen & Heath Qu-16", "Allen & Heath"),
             CatalogRecord(46, "mackie-mix5", "Mackie MIX5", "Mackie"),
+            CatalogRecord(47, "beads", "Beads", "Mutable Instruments"),
+            CatalogRecord(48, "ah-cc-10", "Allen & Heath CC-10", "Allen & Heath"),
         ]
     )
 
@@ -294,4 +296,7 @@ def test_beside_a_focus_only_words_that_name_a_product_offer_one() -> None:
     assert offered("the dry wet mix") == []
     # A word still being typed names what it may become: "knob", not a model.
     assert offered("which kno") == []
+    # An everyday word that is a product's whole name names it.
+    assert offered("is beads louder") == ["beads"]
+    assert offered("and which knob sends cc") == []
     assert offered("and the katan")[0].startswith("boss-katana")

@@ -309,19 +309,29 @@ def _focused_chat(*products: tuple[str, str, str, str]) -> ChatSession:
 
 
 async def test_a_question_naming_another_product_as_strongly_as_the_focus_asks_which() -> None:
-    # Typing "can i make the big freq knob" made the Big Knob the focus.
+    session = await _focused_chat(
+        ("mutable", "Mutable Instruments", "plaits", "Plaits"),
+        ("mutable-2", "Mutable Instruments", "beads", "Beads"),
+    )
+    sent = await _ask(session, text="is beads louder than plaits")
+    assert sent[0]["product"] is None
+    assert sent[-2]["state"] == "no_product"
+    offered = {candidate["product"]["id"] for candidate in sent[-1]["candidates"]}
+    assert offered == {"beads", "plaits"}
+    # A follow-up that names no product is still about the focus.
+    sent = await _ask(session, text="and how do i power it?")
+    assert sent[0]["product"]["id"] == "plaits"
+
+
+async def test_a_product_named_beside_a_focus_that_everyday_words_put_is_answered() -> None:
+    # Typing "can i make the big freq knob" made the Big Knob the focus; "plaits" names the
+    # product meant, and "big" and "knob" are words of a question about it.
     session = await _focused_chat(
         ("mackie", "Mackie", "big-knob", "Big Knob Studio"),
         ("mutable", "Mutable Instruments", "plaits", "Plaits"),
     )
     sent = await _ask(session, text="can i make the big freq knob on plaits less sensitive")
-    assert sent[0]["product"] is None
-    assert sent[-2]["state"] == "no_product"
-    offered = {candidate["product"]["id"] for candidate in sent[-1]["candidates"]}
-    assert offered == {"big-knob", "plaits"}
-    # A follow-up that names no product is still about the focus.
-    sent = await _ask(session, text="and how do i power it?")
-    assert sent[0]["product"]["id"] == "big-knob"
+    assert sent[0]["product"]["id"] == "plaits"
 
 
 async def test_a_question_naming_another_brand_is_not_answered_about_the_focus() -> None:

@@ -217,11 +217,9 @@ def _asked_product(session: ChatSession, text: str) -> tuple[Product | None, lis
     """The product a question names confidently, else the one the conversation is about.
 
     Not the conversation's when the question names another product about as strongly as
-    a confident prediction would: "the big freq knob on plaits" puts the Mackie Big Knob
-    in focus while it is typed and then names Plaits as strongly, so the customer is asked
-    which one is meant rather than answered about the first. Nor when it names another
-    brand ("roland td17 how to connect" while the Plaits is in focus), even of a model the
-    catalog does not list.
+    a confident prediction would ("is beads louder than plaits" with the Plaits in focus):
+    the customer is asked which one is meant. Nor when it names another brand ("roland td17
+    how to connect" while the Plaits is in focus), even of a model the catalog does not list.
     """
     focus = session.product_id
     index = prediction_index()
@@ -252,27 +250,26 @@ def _read_reply(session: ChatSession, product: Product, text: str) -> _Reply | N
     """None when `text` is a question of its own, not only `product`'s name."""
     if not prediction_index().only_names(text, product.pk):
         return None
-    last = (
+    last = _last_answer(session)
+    if last is None or last.state != NO_PRODUCT or last.question is None:
+        return _Reply(waiting=None)
+    return _Reply(waiting=last.question.text)
+
+
+def _last_answer(session: ChatSession) -> Message | None:
+    return (
         Message.objects.filter(session=session, role=Message.Role.ANSWER)
         .select_related("question")
         .order_by("-created_at", "-pk")
         .first()
     )
-    if last is None or last.state != NO_PRODUCT or last.question is None:
-        return _Reply(waiting=None)
-    return _Reply(waiting=last.question.text)
 
 
 def _conversation_context(session: ChatSession, product: Product | None) -> str:
     """The previous question and its answer, when they were about the same product."""
     if product is None:
         return ""
-    last = (
-        Message.objects.filter(session=session, role=Message.Role.ANSWER)
-        .select_related("question")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    last = _last_answer(session)
     if last is None or last.product_id != product.pk or last.question is None:
         return ""
     return f"{last.question.text}\n{last.text}"

@@ -130,7 +130,7 @@ class ManualAdmin(StaffDocumentTools, admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress_shown(self, manual: Manual) -> str:
-        return "—" if manual.progress is None else f"{round(manual.progress * 100)} %"
+        return f"{round(manual.progress * 100)} %"
 
     @admin.display(description="fetched", ordering="fetched_at")
     def fetched(self, manual: Manual) -> str:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 
 from apps.products.models import (
     Brand,
@@ -138,7 +140,8 @@ class ProductAdmin(BumpsCatalogVersion):
             {
                 "fields": ["merged_into", "locked"],
                 "description": "Fields listed as locked were edited here: catalog imports "
-                "leave them as they are (the action 'Let imports update' unlocks them).",
+                "leave them as they are (the list's action 'Let imports update the fields "
+                "staff edited' unlocks them).",
             },
         ),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
@@ -146,7 +149,14 @@ class ProductAdmin(BumpsCatalogVersion):
 
     @admin.display(description="locked fields")
     def locked(self, obj: Product) -> str:
-        return ", ".join(obj.locked_fields) or "none: imports update every field"
+        """The fields by the labels the form gives them ("SKU", "Product URL")."""
+        labels = []
+        for name in obj.locked_fields:
+            try:
+                labels.append(capfirst(Product._meta.get_field(name).verbose_name))
+            except FieldDoesNotExist:
+                labels.append(name)
+        return ", ".join(labels) or "none: imports update every field"
 
     @admin.display(description="price", ordering="price")
     def price_display(self, obj: Product) -> str:

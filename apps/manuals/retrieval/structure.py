@@ -58,6 +58,12 @@ _GOES_ON = ",.;)"
 _MAX_ROW_WORDS = 14
 # Hyphenation marks pdfium leaves where a word was broken at the end of a line.
 _SOFT_HYPHENS = ("\ufffe", "\u00ad", "\u2010\n")
+# A printed pointer to the next page ("(>continues on next page)", "continued overleaf"):
+# the reader's, not part of the sentence it ends.
+_CONTINUED = re.compile(
+    r"[ \t]*\(?\s*[>→]?\s*(?:continue[sd]?|cont\.)\s+(?:on\s+(?:the\s+)?next\s+page|overleaf)\s*\)?",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def _normalised_line(line: str) -> str:
 def _clean(text: str) -> str:
     for mark in _SOFT_HYPHENS:
         text = text.replace(mark, "")
-    return text
+    return _CONTINUED.sub("", text)
 
 
 def _furniture(pages: Sequence[tuple[int, str]]) -> set[str]:

@@ -86,6 +86,12 @@ class FakeEmbedder:
         return np.vstack([self._vector(text) for text in texts])
 
 
+def test_a_printed_pointer_to_the_next_page_is_not_part_of_the_text() -> None:
+    page = "Controls\nM. Controls how the outputs react to the knobs (>continues on next page).\n"
+    (item,) = [unit for unit in split_units([(9, page)]) if unit.kind == ITEM]
+    assert item.text == "M. Controls how the outputs react to the knobs."
+
+
 def test_a_heading_titles_the_steps_under_it_and_rows_keep_their_header() -> None:
     units = split_units(RESET_PAGES)
     kinds = {unit.text: unit for unit in units}

@@ -61,7 +61,8 @@ _SOFT_HYPHENS = ("\ufffe", "\u00ad", "\u2010\n")
 # A printed pointer to the next page ("(>continues on next page)", "continued overleaf"):
 # the reader's, not part of the sentence it ends.
 _CONTINUED = re.compile(
-    r"[ \t]*\(?\s*[>→]?\s*(?:continue[sd]?|cont\.)\s+(?:on\s+(?:the\s+)?next\s+page|overleaf)\s*\)?",
+    r"[ \t]*\(?\s*[>→]?\s*(?:continue[sd]?|cont\.)\s+"
+    r"(?:on\s+(?:the\s+)?next\s+page|overleaf)\s*\)?",
     re.IGNORECASE,
 )
 

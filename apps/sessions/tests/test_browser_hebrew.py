@@ -176,6 +176,8 @@ def test_a_hebrew_question_naming_an_english_model_gets_a_hebrew_framed_cited_an
     # Read at once: the card came from what was typed, not from a pause after the last key.
     assert card.is_visible(), "the card did not appear while the customer was typing"
     assert card.locator(".card-name").inner_text() == PRODUCT
+    # The Latin name lines up with the card's Hebrew status, at its right.
+    assert card.locator(".card-name").evaluate("el => getComputedStyle(el).textAlign") == "right"
     assert box.input_value() == MIXED_QUESTION
     assert box.evaluate("el => el.matches(':dir(rtl)')")
     box.press("Enter")

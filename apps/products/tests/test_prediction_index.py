@@ -33,6 +33,11 @@ def index() -> PredictionIndex:
     return PredictionIndex(CATALOG, version=1)
 
 
+def _with(*records: CatalogRecord) -> PredictionIndex:
+    """An index of CATALOG and `records`."""
+    return PredictionIndex([*CATALOG, *records])
+
+
 def top(index: PredictionIndex, text: str) -> str | None:
     found = index.predict(text)
     return found[0].product_id if found else None
@@ -217,14 +222,11 @@ def test_two_letters_swapped_are_one_typo(index) -> None:
 
 
 def test_a_typo_in_a_plural_or_one_as_near_to_several_words() -> None:
-    index = PredictionIndex(
-        [
-            *CATALOG,
-            CatalogRecord(40, "beads", "Beads", "Mutable Instruments"),
-            CatalogRecord(41, "plaits", "Plaits", "Mutable Instruments"),
-            CatalogRecord(42, "uad-plate", "UAD EMT 140 Plate Reverb", "Universal Audio"),
-            CatalogRecord(43, "mpk-play", "Akai MPK Play Mini", "Akai"),
-        ]
+    index = _with(
+        CatalogRecord(40, "beads", "Beads", "Mutable Instruments"),
+        CatalogRecord(41, "plaits", "Plaits", "Mutable Instruments"),
+        CatalogRecord(42, "uad-plate", "UAD EMT 140 Plate Reverb", "Universal Audio"),
+        CatalogRecord(43, "mpk-play", "Akai MPK Play Mini", "Akai"),
     )
     # "beeds" is read "beed" (plurals count as singular), one letter from "bead": as typed,
     # it is five letters and no English word.
@@ -270,15 +272,12 @@ def test_a_word_typed_as_one_is_not_read_in_pieces_beside_a_sure_product() -> No
 
 
 def test_beside_a_focus_only_words_that_name_a_product_offer_one() -> None:
-    index = PredictionIndex(
-        [
-            *CATALOG,
-            CatalogRecord(44, "mackie-big-knob", "Mackie Big Knob Studio", "Mackie"),
-            CatalogRecord(45, "ah-qu-16", "Allen & Heath Qu-16", "Allen & Heath"),
-            CatalogRecord(46, "mackie-mix5", "Mackie MIX5", "Mackie"),
-            CatalogRecord(47, "beads", "Beads", "Mutable Instruments"),
-            CatalogRecord(48, "ah-cc-10", "Allen & Heath CC-10", "Allen & Heath"),
-        ]
+    index = _with(
+        CatalogRecord(44, "mackie-big-knob", "Mackie Big Knob Studio", "Mackie"),
+        CatalogRecord(45, "ah-qu-16", "Allen & Heath Qu-16", "Allen & Heath"),
+        CatalogRecord(46, "mackie-mix5", "Mackie MIX5", "Mackie"),
+        CatalogRecord(47, "beads", "Beads", "Mutable Instruments"),
+        CatalogRecord(48, "ah-cc-10", "Allen & Heath CC-10", "Allen & Heath"),
     )
 
     def offered(text: str) -> list[str]:

@@ -1,11 +1,12 @@
-"""Questions for the shop, not the manual: what a product costs, whether it is in stock, and
-a message that only names the product.
+"""Questions for the shop, not the manual: what a product costs, whether it is in stock,
+where and how to buy it, and a message that only names the product.
 
 Customers ask a shop's support desk for the price as often as for a setting ("how much is
 the katana 50?", "כמה עולה ה-n32b?"), and no manual says it. The catalog's price answers it,
 with the product's page. Without a listed price, and for stock, which the catalog does not
 hold, the answer says so and the customer is offered a person (the state of an answer the
-manual does not cover).
+manual does not cover). So for buying, delivery and pick-up ("can I buy it in Tel Aviv?",
+"אפשר משלוח לחיפה?"): the product's page where the catalog has one, and a person.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ _ASKS_STOCK = re.compile(
     r"\bin\s+stock\b|\bstock\b|(?<![\u05d0-\u05ea])[בה]?מלאי(?![\u05d0-\u05ea])", re.IGNORECASE
 )
 
+# Buying the product, delivery, pick-up, a shop or branch. Buying only with the product as
+# its object or a "where": "do I need to buy a cable?" is the manual's. Not "store" (a
+# manual's "store a preset"), "order" ("in order to") or "deliver" ("delivers 5 V").
+_ASKS_WHERE_TO_BUY = re.compile(
+    r"\b(?:(?:buy|purchase|order)\s+(?:it|one|this|them)|where\b.*\b(?:buy|purchase|get\s+(?:it|one))"
+    r"|shipping|ships?\s+to|deliver(?:y|ies)|pick\s+(?:it\s+)?up"
+    r"|(?:your|a|the)\s+(?:shop|showroom|branch(?:es)?))\b"
+    r"|(?:לקנות|לרכוש|להזמין)\s+(?:אות|את\s+ה)|איפה\b.*(?:לקנות|קונים|לרכוש)"
+    r"|(?<![\u05d0-\u05ea])[הבולמש]{0,2}(?:משלוח|משלוחים|חנות|סניף|סניפים|איסוף)(?![\u05d0-\u05ea])",
+    re.IGNORECASE,
+)
+
 
 def shop_answer(product: Product, text: str) -> Answer | None:
     """The answer to a price or stock question about `product`, in the active language;
@@ -50,6 +63,14 @@ def shop_answer(product: Product, text: str) -> Answer | None:
     if _ASKS_STOCK.search(text):
         said = gettext("Our catalog does not say whether %(product)s is in stock.")
         return _ask_the_staff(said % {"product": product.name})
+    if _ASKS_WHERE_TO_BUY.search(text):
+        said = gettext(
+            "Our manuals and catalog do not cover buying %(product)s, delivery or pick-up."
+        )
+        said %= {"product": product.name}
+        if product.product_url:
+            said += gettext(" Its page on our site: %(url)s") % {"url": product.product_url}
+        return _ask_the_staff(said)
     return None
 
 

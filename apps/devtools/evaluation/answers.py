@@ -368,9 +368,16 @@ def embed(question: RealQuestion, exclude: str) -> Any:
 def ask_documents(
     documents: list[Document], question: RealQuestion, exclude: str, vector: Any
 ) -> Answer:
-    """The product's answer from all its documents, asked as the answer service asks: the
-    previous turn as context, the product's names excluded from the question's words. With
-    `index_pages` and `embed`, the only code here that calls into retrieval."""
+    """The product's answer from all its documents, asked as the chat asks: a question for the
+    shop (price, stock, buying) goes to the staff, any other to the answer service, with the
+    previous turn as context and the product's names excluded from the question's words.
+    With `index_pages` and `embed`, the only code here that calls into retrieval."""
+    from apps.products.models import Product
+    from apps.sessions.shop_questions import shop_answer
+
+    shop = shop_answer(Product(name=exclude), question.question)
+    if shop is not None:
+        return shop
     return compose(
         documents=[(document.info, document.index) for document in documents],
         question=question.question,

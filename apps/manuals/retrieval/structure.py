@@ -31,6 +31,10 @@ ROW = "row"
 SENTENCE = "sentence"
 
 _DIGITS = re.compile(r"\d+")
+# Two letters in a row: the least of a word. A short run of letters and digits without them
+# ("657M") is markers, not text; with spaces or signs ("C0 +/- 7", "1/16") it is a table's.
+_WORD = re.compile(r"[^\W\d_]{2}")
+_MAX_MARKERS = 6
 _STEP = re.compile(r"^\d{1,2}\.\s+\S")
 _LABEL = re.compile(r"^(?:(?:[A-Z]|\d{1,2})\.\s*)+(?=[A-Z(\"“])")
 _LETTER_ITEM = re.compile(r"^[A-Z]\.\s*(?:[A-Z]\.\s*)*(?=[A-Z(\"“])")
@@ -104,9 +108,14 @@ def _furniture(pages: Sequence[tuple[int, str]]) -> set[str]:
 
 
 def _is_scrap(line: str) -> bool:
-    """A line too short to mean anything alone: a diagram label, a letter of rotated text."""
+    """A line too short to mean anything alone: a diagram label, a letter of rotated text,
+    the callout markers of a panel drawing run together ("657M" for 6, 5, 7 and M)."""
     letters = sum(ch.isalnum() for ch in line)
-    return letters <= 2 or _DIGITS.fullmatch(line.replace(" ", "")) is not None
+    return (
+        letters <= 2
+        or _DIGITS.fullmatch(line.replace(" ", "")) is not None
+        or (line.isalnum() and letters <= _MAX_MARKERS and _WORD.search(line) is None)
+    )
 
 
 def _inside_sentence(page_lines: list[str], position: int) -> bool:

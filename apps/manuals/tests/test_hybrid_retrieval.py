@@ -160,6 +160,14 @@ def test_a_callout_keeps_its_label_and_rotated_scraps_are_dropped() -> None:
     assert all(len(unit.text) > 4 for unit in units)
 
 
+def test_a_panel_drawing_s_callout_markers_are_no_text() -> None:
+    # The Marbles manual's page 10 is a drawing whose only text is its callouts, N, 6, 5,
+    # 7 and M, which pdfium gives as "N" and "657M".
+    assert split_units([(10, "N\n657M")]) == []
+    units = split_units([(4, "Octave range\nC0 +/- 7\n657M\nClock ratios\n1/16 1/8")])
+    assert [unit.text for unit in units] == ["Octave range", "C0 +/- 7", "Clock ratios", "1/16 1/8"]
+
+
 def test_a_cover_and_a_table_of_contents_are_dropped_as_page_furniture() -> None:
     # As the N32B user manual reads: a title-only cover, then contents in rotated letters
     # with lines of titles and page numbers between them.

@@ -364,11 +364,12 @@ async def test_a_price_question_is_answered_from_the_catalog() -> None:
     assert sent[-1]["engine"] == "catalog" and "לפי הקטלוג שלנו" in sent[-1]["text"]
 
 
-async def test_without_a_listed_price_or_for_stock_the_staff_are_offered() -> None:
+async def test_without_a_listed_price_for_stock_or_buying_the_staff_are_offered() -> None:
     session, product = await database_sync_to_async(_setup)()
     for text, said in [
         ("what is the price?", "Our catalog lists no price for LX-88 Stage Piano."),
         ("do you have it in stock?", "Our catalog does not say whether LX-88 Stage Piano is"),
+        ("can I pick it up in Haifa?", "Our manuals and catalog do not cover buying LX-88 Stage"),
     ]:
         end = (await _ask(session, text=text, product_id=product.catalog_id))[-1]
         assert end["engine"] == "catalog" and end["text"].startswith(said)
@@ -388,9 +389,18 @@ async def test_without_a_listed_price_or_for_stock_the_staff_are_offered() -> No
         ("how much delay can I add?", False),
         ("למה הווליום עולה ויורד?", False),  # "goes up and down"
         ("how do I reset it?", False),
+        ("can i buy it in tel aviv", True),
+        ("do you ship to eilat?", True),
+        ("אפשר לקנות אותו בחנות בתל אביב?", True),
+        ("יש משלוח לחיפה?", True),
+        ("איפה הסניף שלכם?", True),
+        ("do I need to buy a cable?", False),  # an accessory: the manual's
+        ("i bought it and it wont turn on", False),
+        ("how do I store a preset?", False),
+        ("does the supply deliver 12 V?", False),
     ],
 )
-def test_the_words_that_ask_for_a_price_or_stock(text: str, shop: bool) -> None:
+def test_the_words_that_ask_for_a_price_or_stock_or_where_to_buy(text: str, shop: bool) -> None:
     product = Product(name="N32B", price=None)
     assert (shop_answer(product, text) is not None) is shop
 

@@ -88,9 +88,8 @@ async def run_ask(
 
     The answer is in `lang` when the client asked for a language we serve, else in the
     question's language (see `answer_language`)."""
-    language = answer_language(text=text, lang=lang, session_language=session.language)
     out = _Stream(send=send, ref=ref)
-    work = asyncio.ensure_future(_ask_in(language, session, text, product_id, out))
+    work = asyncio.ensure_future(_ask_in(lang, session, text, product_id, out))
     _unfinished.add(work)
     work.add_done_callback(_unfinished.discard)
     # Shielded: when the consumer is cancelled (the socket closed), the answer still gets saved.
@@ -108,15 +107,21 @@ def answer_language(*, text: str, lang: str | None, session_language: str) -> st
 
 
 async def _ask_in(
-    language: str, session: ChatSession, text: str, product_id: str | None, out: _Stream
+    lang: str | None, session: ChatSession, text: str, product_id: str | None, out: _Stream
 ) -> None:
     # The sentences this module writes follow the answer's language; so does the engine.
+    language = answer_language(text=text, lang=lang, session_language=session.language)
     with translation.override(language):
-        await _ask(session, text, product_id, out, language)
+        await _ask(session, text, product_id, out, lang, language)
 
 
 async def _ask(
-    session: ChatSession, text: str, product_id: str | None, out: _Stream, language: str
+    session: ChatSession,
+    text: str,
+    product_id: str | None,
+    out: _Stream,
+    lang: str | None,
+    language: str,
 ) -> None:
     with log_context(session_id=session.pk, product_id=product_id):
         candidates: list[Any] = []
@@ -133,13 +138,16 @@ async def _ask(
         context = await on_pool(_conversation_context)(session, product)
         reply = await on_pool(_read_reply)(session, product, text) if product else None
         question = await on_pool(_save_question)(session, text, product)
+        # "beads" after "which product do you mean?" answers the question before it, in that
+        # question's language: the name alone has no words to tell it by.
+        asked = reply.waiting if reply is not None and reply.waiting is not None else text
+        if asked != text:
+            language = answer_language(text=asked, lang=lang, session_language=session.language)
         await out.message(protocol.answer_start(ref=out.ref, question_id=question.pk, product=card))
-        with log_context(product_id=product.catalog_id if product else None):
+        with translation.override(language), log_context(product_id=product and product.catalog_id):
             if reply is not None and reply.waiting is None:
                 answer = await _say(out, name_only_answer(product))
             else:
-                # "beads" after "which product do you mean?" answers the question before it.
-                asked = reply.waiting if reply is not None else text
                 answer = await _answer(
                     product, asked, context, out, language, suggested=bool(candidates)
                 )

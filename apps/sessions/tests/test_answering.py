@@ -137,6 +137,19 @@ async def test_a_reply_naming_the_product_answers_the_question_that_asked_which(
     assert sent[-1]["state"] == "answered" and sent[-1]["engine"] == "catalog"
 
 
+async def test_a_reply_naming_the_product_is_answered_in_the_waiting_question_s_language() -> None:
+    session, product = await database_sync_to_async(_setup)()  # an English chat
+    await database_sync_to_async(renew_prediction_index)()
+    sent = await _ask(session, text="איך מחזירים להגדרות יצרן?")
+    assert sent[-2]["state"] == "no_product" and sent[-2]["lang"] == "he"
+    sent = await _ask(session, text="lx88")
+    assert sent[-1]["lang"] == "he" and sent[-1]["engine"] == "extractive"
+    assert "\u05d0" <= sent[-1]["text"][0] <= "\u05ea"  # framed in Hebrew
+    # The name alone, with nothing waiting, is the chat's language.
+    sent = await _ask(session, text="lx88")
+    assert sent[-1]["lang"] == "en" and sent[-1]["text"].startswith("What would you like")
+
+
 async def test_a_question_matching_no_product_is_not_told_to_pick_a_suggestion() -> None:
     session, _ = await database_sync_to_async(_setup)()
     sent = await _ask(session, text="hello there")

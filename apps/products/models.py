@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from apps.products.prices import validate_price
+
 
 class Brand(models.Model):
     slug = models.SlugField(max_length=120, unique=True, help_text="Catalog brand id.")
@@ -52,6 +54,7 @@ class Product(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
+        validators=[validate_price],
         help_text="Shown to customers. Empty when unknown or implausible.",
     )
     currency = models.CharField(max_length=3, blank=True, default="ILS")

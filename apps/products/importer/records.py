@@ -15,6 +15,7 @@ from typing import Any
 from django.core.validators import slug_re
 from django.utils.text import slugify
 
+from apps.products.prices import price_problem
 from hscjit.url_rules import InvalidUrl, catalog_url_problem, check_url, reserved_host
 
 MAX_ID = 200
@@ -126,12 +127,9 @@ def parse_price(raw: Any, *, ceiling: Decimal) -> tuple[Decimal | None, str | No
             return None, f"price {raw!r} is not a number"
     else:
         return None, f"price of type {type(raw).__name__} is not a number"
-    if value < 0:
-        return None, f"price {value} is negative"
-    if value == 0:
-        return None, "price is zero"
-    if value > ceiling:
-        return None, f"price {value} is above the plausible ceiling of {ceiling}"
+    problem = price_problem(value, ceiling=ceiling)
+    if problem is not None:
+        return None, problem
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), None
 
 

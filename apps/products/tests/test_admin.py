@@ -164,11 +164,8 @@ def test_the_fields_staff_locked_read_as_a_list_not_as_json(
     assert 'name="locked_fields"' not in html  # changed by the action, not typed as JSON
 
 
-def test_an_admin_edit_bumps_the_catalog_version(
-    editor_client: Client, catalog: dict[str, Product]
-) -> None:
-    product = catalog["stage"]
-    url = reverse("admin:products_product_change", args=[product.pk])
+def _change_form(product: Product, **changes: str) -> dict[str, str]:
+    """The change form of `product` as the admin posts it, with `changes`."""
     data = {
         "catalog_id": product.catalog_id,
         "name": "Nord Stage 4 Compact",
@@ -190,6 +187,15 @@ def test_an_admin_edit_bumps_the_catalog_version(
         "relationships-TOTAL_FORMS": "0",
         "relationships-INITIAL_FORMS": "0",
     }
+    return data | changes
+
+
+def test_an_admin_edit_bumps_the_catalog_version(
+    editor_client: Client, catalog: dict[str, Product]
+) -> None:
+    product = catalog["stage"]
+    url = reverse("admin:products_product_change", args=[product.pk])
+    data = _change_form(product)
     before = current_catalog_version()
 
     response = editor_client.post(url, data)
@@ -199,6 +205,31 @@ def test_an_admin_edit_bumps_the_catalog_version(
     product.refresh_from_db()
     assert product.name == "Nord Stage 4 Compact"
     assert list(product.aliases.values_list("alias", flat=True)) == ["NS4 Compact"]
+
+
+@pytest.mark.parametrize(
+    "price, said",
+    [
+        ("-5", "Price -5 is negative"),
+        ("0", "Price is zero"),
+        ("99999999", "Price 99999999 is above the plausible ceiling of 200,000"),
+    ],
+)
+def test_an_implausible_price_is_refused_with_its_reason(
+    editor_client: Client, catalog: dict[str, Product], price: str, said: str
+) -> None:
+    product = catalog["stage"]
+    url = reverse("admin:products_product_change", args=[product.pk])
+    response = editor_client.post(url, _change_form(product, price=price))
+    assert response.status_code == 200  # the form again, not a redirect
+    errors = response.context["adminform"].form.errors["price"]
+    assert errors == [f"{said}; leave it empty when the price is unknown."]
+    product.refresh_from_db()
+    assert product.price is None and not product.locked_fields  # nothing saved or locked
+    response = editor_client.post(url, _change_form(product, price="4990"))
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert product.price == Decimal("4990")
 
 
 def test_an_admin_delete_bumps_the_catalog_version(

@@ -61,7 +61,7 @@ def test_a_shouted_id_is_not_kept_as_a_brand_name() -> None:
         ("call us", None, "price 'call us' is not a number"),
         (True, None, "price True is not a number"),
         (float("nan"), None, "price nan is not a number"),
-        (526445.0, None, "price 526445.0 is above the plausible ceiling of 200000"),
+        (526445.0, None, "price 526445.0 is above the plausible ceiling of 200,000"),
     ],
 )
 def test_price_plausibility(raw: object, price: Decimal | None, reason: str | None) -> None:

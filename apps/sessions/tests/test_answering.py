@@ -138,7 +138,7 @@ async def test_a_reply_naming_the_product_answers_the_question_that_asked_which(
 
 
 async def test_a_reply_naming_the_product_is_answered_in_the_waiting_question_s_language() -> None:
-    session, product = await database_sync_to_async(_setup)()  # an English chat
+    session, _ = await database_sync_to_async(_setup)()  # an English chat
     await database_sync_to_async(renew_prediction_index)()
     sent = await _ask(session, text="איך מחזירים להגדרות יצרן?")
     assert sent[-2]["state"] == "no_product" and sent[-2]["lang"] == "he"

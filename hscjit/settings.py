@@ -294,7 +294,8 @@ if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
     raise ConfigError(f"LANGUAGE_CODE must be one of he, en; got {LANGUAGE_CODE!r}")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-TIME_ZONE = "UTC"
+# Stored times are UTC (USE_TZ); the admin and the staff pages show them in the shop's zone.
+TIME_ZONE = SUPPORT_TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 

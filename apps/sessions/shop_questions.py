@@ -32,15 +32,17 @@ _ASKS_STOCK = re.compile(
     r"\bin\s+stock\b|\bstock\b|(?<![\u05d0-\u05ea])[בה]?מלאי(?![\u05d0-\u05ea])", re.IGNORECASE
 )
 
-# Buying the product, delivery, pick-up, a shop or branch. Buying only with the product as
-# its object or a "where": "do I need to buy a cable?" is the manual's. Not "store" (a
-# manual's "store a preset"), "order" ("in order to") or "deliver" ("delivers 5 V").
+# Buying the product, delivery, pick-up, a shop or branch. Not buying what the product needs
+# ("do I need to buy a cable?": the manual's), "proof of purchase" (a warranty's), "store"
+# (a manual's "store a preset"), "order" alone ("in order to") or "deliver" ("delivers 5 V").
 _ASKS_WHERE_TO_BUY = re.compile(
-    r"\b(?:(?:buy|purchase|order)\s+(?:it|one|this|them)|where\b.*\b(?:buy|purchase|get\s+(?:it|one))"
-    r"|shipping|ships?\s+to|deliver(?:y|ies)|pick\s+(?:it\s+)?up"
+    r"(?<!need to )(?<!needs to )(?<!have to )(?<!must )(?<!of )\b(?:buy|purchase)\b"
+    r"|\b(?:you\s+sell|sell\s+(?:it|one|this|them)|order\s+(?:it|one|this|them)|place\s+an\s+order"
+    r"|shipping|ships?\s+to|deliver(?:y|ies)|pick\s+(?:it\s+)?up|in\s+store"
     r"|(?:your|a|the)\s+(?:shop|showroom|branch(?:es)?))\b"
-    r"|(?:לקנות|לרכוש|להזמין)\s+(?:אות|את\s+ה)|איפה\b.*(?:לקנות|קונים|לרכוש)"
-    r"|(?<![\u05d0-\u05ea])[הבולמש]{0,2}(?:משלוח|משלוחים|חנות|סניף|סניפים|איסוף)(?![\u05d0-\u05ea])",
+    r"|(?<!צריך )(?<!צריכה )(?<!צריכים )(?<!חייב )(?:לקנות|לרכוש|להזמין)"
+    r"|(?<![\u05d0-\u05ea])[הבולמש]{0,2}(?:קונים|רוכשים|מוכרים|משלוח|משלוחים|חנות|סניף|סניפים|איסוף)"
+    r"(?![\u05d0-\u05ea])",
     re.IGNORECASE,
 )
 

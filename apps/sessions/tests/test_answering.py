@@ -403,12 +403,17 @@ async def test_without_a_listed_price_for_stock_or_buying_the_staff_are_offered(
         ("למה הווליום עולה ויורד?", False),  # "goes up and down"
         ("how do I reset it?", False),
         ("can i buy it in tel aviv", True),
+        ("can i buy the marbles in tel aviv?", True),
+        ("do you sell the n32b?", True),
+        ("איפה קונים את הביידס?", True),
+        ("צריך לקנות כבל?", False),
         ("do you ship to eilat?", True),
         ("אפשר לקנות אותו בחנות בתל אביב?", True),
         ("יש משלוח לחיפה?", True),
         ("איפה הסניף שלכם?", True),
         ("do I need to buy a cable?", False),  # an accessory: the manual's
         ("i bought it and it wont turn on", False),
+        ("do i need proof of purchase for the warranty?", False),
         ("how do I store a preset?", False),
         ("does the supply deliver 12 V?", False),
     ],

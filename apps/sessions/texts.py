@@ -59,6 +59,7 @@ SCRIPT_SENTENCES = (
     _("Not this one? Other matches:"),
     _("Or did you mean:"),
     _("Did you mean:"),
+    _("about {product}"),
     _("One moment: the current answer is still coming in."),
     _("This conversation is not available here."),
     _("Connection lost. The answer will appear here when we are back."),

@@ -26,6 +26,9 @@
   // While keys keep coming, at most one prediction request per interval (the newest text),
   // and always one with the text as the last key left it.
   var TYPING_INTERVAL_MS = 150;
+  // "Did you mean" chips wait for a pause in typing: offered at every key, they came and went
+  // with each letter ("m" offered a Roland KC-M) and moved everything below them.
+  var CHIP_PAUSE_MS = 600;
   var BACKOFF_BASE_MS = 500;
   var BACKOFF_CAP_MS = 15000;
   var PING_EVERY_MS = 25000;
@@ -56,6 +59,7 @@
   function byId(id) { return document.getElementById(id); }
   var ui = {
     form: byId("ask-form"),
+    askAbout: byId("ask-about"),
     input: byId("question"),
     productId: byId("ask-product-id"),
     list: byId("messages"),
@@ -89,6 +93,8 @@
   var refCounter = 0;
   var typingTimer = null;
   var typingSentAt = 0;
+  var typedAt = 0;               // when a key last changed the question box
+  var chipTimer = null;
   var latestTypingRef = null;
   var latestFindRef = null;
   var focus = null;              // the protocol's product object in focus
@@ -307,11 +313,24 @@
     });
   }
 
-  // A finished answer grew its sources and feedback buttons: scroll them out from under the
-  // question form, which stays at the bottom of the screen (and is taller on a phone).
-  function keepClearOfForm(item) {
-    var hidden = item.getBoundingClientRect().bottom - ui.form.getBoundingClientRect().top;
-    if (hidden > 0) window.scrollBy(0, hidden + 8);
+  // The question form stays at the bottom of the screen (fixed on a phone, chat.css); the
+  // page keeps room below the conversation as tall as the form is.
+  function keepRoomForForm() {
+    document.documentElement.style.setProperty("--ask-height", ui.form.offsetHeight + "px");
+  }
+  if (window.ResizeObserver) new ResizeObserver(keepRoomForForm).observe(ui.form);
+  keepRoomForForm();
+
+  function inView(item) {
+    return item.getBoundingClientRect().bottom <= ui.form.getBoundingClientRect().top + 24;
+  }
+
+  // Scroll a growing answer out from under the question form, but never its start off the
+  // top of the screen: a long answer is read from its first line.
+  function followAnswer(item) {
+    var rect = item.getBoundingClientRect();
+    var hidden = rect.bottom - ui.form.getBoundingClientRect().top;
+    if (hidden > 0) window.scrollBy(0, Math.max(0, Math.min(hidden + 8, rect.top - 8)));
   }
 
   function appendMessage(item) {
@@ -430,10 +449,17 @@
     renderDocuments(product.documents);
     ui.card.hidden = false;
     ui.focusEmpty.hidden = true;
+    // The card may be a screen away on a phone; the form says the product too.
+    var brand = brandToSay(product);
+    ui.askAbout.textContent = t("about {product}",
+      { product: brand ? brand + " " + product.name : product.name });
+    ui.askAbout.hidden = false;
     if (changed) hideChips();
   }
 
   function hideChips() {
+    clearTimeout(chipTimer);
+    chipTimer = null;
     ui.chips.hidden = true;
     ui.chips.classList.remove("is-question", "is-sure");
     ui.chipList.textContent = "";
@@ -444,7 +470,19 @@
     return (text || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
   }
 
+  // Most catalog names say the brand; say it once. Catalog brands are often longer than the
+  // name says them (a maker's name plus its trade): their first word is enough.
+  // (chat_format.chip_brand says it the same way on the server.)
+  function brandToSay(product) {
+    var brand = product.brand || "";
+    var brandWords = words(brand);
+    var named = brandWords.length > 0 && words(product.name).indexOf(brandWords[0]) >= 0;
+    return named ? "" : brand;
+  }
+
   function showChips(candidates, label, asQuestion, sure) {
+    clearTimeout(chipTimer);
+    chipTimer = null;
     ui.chipList.textContent = "";
     candidates.forEach(function (candidate) {
       var product = candidate.product;
@@ -452,12 +490,7 @@
       var item = cloneTemplate(ui.chipTemplate);
       var button = item.querySelector("button");
       setText(button, ".chip-name", product.name);
-      // Most catalog names say the brand; say it once. Catalog brands are often
-      // longer than the name says them (a maker's name plus its trade): their first word is enough.
-      var brand = product.brand || "";
-      var brandWords = words(brand);
-      var named = brandWords.length > 0 && words(product.name).indexOf(brandWords[0]) >= 0;
-      setText(button, ".chip-brand", named ? "" : brand);
+      setText(button, ".chip-brand", brandToSay(product));
       button.addEventListener("click", function () { choose(product); });
       ui.chipList.appendChild(item);
     });
@@ -487,6 +520,8 @@
   // ----- Asking and answers --------------------------------------------------------------
 
   function ask(text, productId) {
+    clearTimeout(chipTimer);  // chips still due for the text just sent would be stale
+    chipTimer = null;
     var ref = nextRef("q");
     var message = { type: "ask", ref: ref, text: text };
     if (productId) message.product_id = productId;
@@ -527,8 +562,10 @@
       pending.answer.classList.add("is-streaming");
       pending.answer.querySelector(".msg-text").textContent = "";
     }
+    // Followed only while it is in view: a customer who scrolled up to read stays there.
+    var following = inView(pending.answer);
     pending.answer.querySelector(".msg-text").appendChild(document.createTextNode(msg.text || ""));
-    pending.answer.scrollIntoView({ block: "nearest" });
+    if (following) followAnswer(pending.answer);
   }
 
   function onAnswerEnd(msg, ref, pending) {
@@ -540,8 +577,9 @@
       return;
     }
     // answer_end does not repeat the product; the saved message (and so a reload) has it.
+    var following = inView(pending.answer);
     fillAnswer(pending.answer, Object.assign({ product: pending.product }, msg));
-    keepClearOfForm(pending.answer);
+    if (following) followAnswer(pending.answer);
     if (msg.state === "no_product") retryQuestion = pending.text;
     // A `prediction` with the same ref may follow a no_product answer; keep the ref until then.
     if (msg.state !== "no_product") delete asks[ref];
@@ -682,14 +720,17 @@
 
   function onPrediction(candidates) {
     var top = candidates[0];
-    if (top && top.confident) {
-      setFocus(top.product);
-      showChips(candidates.slice(1), t("Not this one? Other matches:"), false, true);
-    } else if (candidates.length) {
-      showChips(candidates, focus ? t("Or did you mean:") : t("Did you mean:"), false);
-    } else {
-      hideChips();
-    }
+    var confident = !!(top && top.confident);
+    if (confident) setFocus(top.product);
+    var offer = function () {
+      if (confident) showChips(candidates.slice(1), t("Not this one? Other matches:"), false, true);
+      else if (candidates.length) showChips(candidates, focus ? t("Or did you mean:") : t("Did you mean:"), false);
+      else hideChips();
+    };
+    clearTimeout(chipTimer);
+    var wait = typedAt + CHIP_PAUSE_MS - Date.now();
+    chipTimer = wait > 0 ? setTimeout(offer, wait) : null;
+    if (wait <= 0) offer();
   }
 
   function onError(msg, pending) {
@@ -733,6 +774,7 @@
   }
 
   ui.input.addEventListener("input", function () {
+    typedAt = Date.now();
     ui.input.dir = textDir(ui.input.value);
     onTyped(ui.input);
   });

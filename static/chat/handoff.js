@@ -40,12 +40,20 @@
 
   ui.box.hidden = false;
 
+  // The answer to a typed request for a person already says where it stands, just above.
+  function saidAbove(text) {
+    var last = ui.list.lastElementChild;
+    return !!text && !!last && last.dataset.state === "handed_off" &&
+      last.querySelector(".msg-text").textContent.trim() === text.trim();
+  }
+
   function show(message) {
     state = message;
     var open = OPEN.indexOf(message.state) >= 0;
     ui.offer.hidden = true;
     ui.panel.hidden = !open && !message.text;
     ui.text.textContent = message.text || "";
+    ui.text.hidden = saidAbove(message.text);
     ui.button.hidden = open;
     ui.form.hidden = !(message.state === "follow_up" || message.state === "waiting") || message.contact_saved;
     ui.cancel.hidden = !(message.state === "waiting" || (message.state === "follow_up" && !message.contact_saved));
@@ -99,6 +107,10 @@
       case "answer_end":
         // An offer made after an unanswered question is stale once a later one is answered.
         if (message.state === "answered") ui.offer.hidden = true;
+        // The state may come before the answer that repeats it; chat.js fills that in next.
+        if (message.state === "handed_off" && state) {
+          setTimeout(function () { ui.text.hidden = saidAbove(state.text); }, 0);
+        }
         break;
       case "agent_message":
         hideTyping();

@@ -239,5 +239,15 @@ def chip_brand(card: object) -> str:
     return "" if named else brand
 
 
+@register.filter
+def spoken_name(card: object) -> str:
+    """A product as a sentence names it: its name, after the brand unless the name says it."""
+    if not isinstance(card, Mapping):
+        return ""
+    brand = chip_brand(card)
+    name = str(card.get("name") or "")
+    return f"{brand} {name}" if brand else name
+
+
 def _words(text: str) -> list[str]:
     return [word for word in re.split(r"[\W_]+", text.casefold()) if word]

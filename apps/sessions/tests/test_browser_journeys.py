@@ -6,6 +6,7 @@ data, chromium headless.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -63,6 +64,45 @@ def test_the_card_appears_while_the_customer_is_still_typing_at_a_steady_pace(
     page.wait_for_timeout(400)
     typing = [frame["text"] for _at, frame in sent if frame["type"] == "typing"]
     assert typing[-1] == typed, "the text as the last key left it is predicted"
+    page.close()
+
+
+def test_on_a_phone_the_question_box_stays_put_while_guesses_come_and_go(
+    server: str, browser: object
+):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 390, "height": 640}, is_mobile=True, has_touch=True)
+    page.goto(f"{server}/chat/")
+    expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
+    box = page.get_by_label("Your question", exact=True)
+    box.click()
+    read = """() => ({top: document.getElementById('question').getBoundingClientRect().top,
+        chips: document.getElementById('candidates').hidden ? '' :
+            document.getElementById('candidate-list').textContent})"""
+    seen = []
+    for key in "lumenvale lx-88 split":
+        page.keyboard.type(key)
+        page.wait_for_timeout(110)  # a steady pace, under the pause that offers guesses
+        seen.append(page.evaluate(read))
+    # The form is fixed to the bottom of the screen: nothing shown above it moves it...
+    assert {round(state["top"]) for state in seen} == {round(seen[0]["top"])}
+    assert seen[0]["top"] > 640 - 200
+    # ...and "did you mean" guesses wait for a pause instead of changing at every key.
+    changes = sum(a["chips"] != b["chips"] for a, b in itertools.pairwise(seen))
+    assert changes <= 1, [state["chips"] for state in seen]
+    # The product in focus is named beside the box, since the card is a screen away.
+    expect(page.locator("#ask-about")).to_have_text(f"about {PRODUCT}", timeout=WAIT_MS)
+    box.press("Enter")
+    answer = page.locator(".msg-answer[data-message-id]").last
+    expect(answer).to_have_attribute("data-state", "answered", timeout=WAIT_MS)
+    # The answer is read from its start, above the form, not from under it.
+    edges = answer.evaluate("a => a.getBoundingClientRect().top")
+    assert (
+        0
+        <= edges
+        < page.evaluate("document.getElementById('ask-form').getBoundingClientRect().top")
+    )
     page.close()
 
 

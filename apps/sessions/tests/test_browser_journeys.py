@@ -228,6 +228,27 @@ def test_the_offer_of_a_person_goes_once_a_later_question_is_answered(server: st
     page.close()
 
 
+def test_a_typed_request_for_a_person_is_answered_once_not_again_in_the_panel(
+    server: str, browser: object
+):
+    from playwright.sync_api import expect
+
+    page = _open_chat(browser, server)
+    answer = _sent(page, "can i talk to a real person please", "handed_off")
+    said = answer.locator(".msg-text").inner_text()
+    assert said, "the answer says where the request stands"
+    panel, text = page.locator("#handoff-panel"), page.locator("#handoff-text")
+    for _ in range(2):  # live, then after a reload
+        expect(panel).to_be_visible(timeout=WAIT_MS)
+        expect(text).to_have_text(said, timeout=WAIT_MS)
+        expect(text).to_be_hidden()
+        expect(answer.locator(".msg-state")).to_be_hidden()  # no empty label above it
+        page.reload()
+        expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
+        answer = page.locator(".msg-answer[data-message-id]").last
+    page.close()
+
+
 def test_a_brand_only_question_offers_the_brands_products_and_a_search_by_name(
     server: str, browser: object
 ):

@@ -176,7 +176,9 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    product = forms.CharField(required=False, help_text="Catalog id of the product.")
+    product = forms.CharField(
+        required=False, help_text="The product's catalog id (mutable-beads) or its exact name."
+    )
     family = forms.CharField(required=False, help_text="Or the slug of the family.")
     kind = forms.ChoiceField(
         choices=[("", "Tell from each file's name"), *Manual.DocumentKind.choices],
@@ -194,14 +196,27 @@ class UploadForm(forms.Form):
             raise ValidationError("Give the catalog id of a product or the slug of a family.")
         data["product"] = data["family"] = None
         if product_id:
-            data["product"] = Product.objects.filter(catalog_id=product_id).first()
-            if data["product"] is None:
-                self.add_error("product", f"No product has the catalog id {product_id!r}.")
+            data["product"] = self._product(product_id)
         else:
             data["family"] = Family.objects.filter(slug=slug).first()
             if data["family"] is None:
                 self.add_error("family", f"No family has the slug {slug!r}.")
         return data
+
+    def _product(self, given: str) -> Product | None:
+        """The product of that catalog id, else the one product of that name."""
+        found = Product.objects.filter(catalog_id=given).first()
+        if found is not None:
+            return found
+        named = list(Product.objects.filter(name__iexact=given).order_by("catalog_id")[:6])
+        if len(named) == 1:
+            return named[0]
+        if named:
+            ids = ", ".join(product.catalog_id for product in named[:5])
+            self.add_error("product", f"Several products are named {given!r}: {ids}. Give one id.")
+        else:
+            self.add_error("product", f"No product has the catalog id or name {given!r}.")
+        return None
 
 
 class StaffDocumentTools(admin.ModelAdmin):

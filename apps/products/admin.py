@@ -12,6 +12,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
@@ -177,13 +178,19 @@ class ProductAdmin(BumpsCatalogVersion):
     @admin.display(description="own documents", ordering="own_documents")
     @admin.display(description="documents")
     def documents(self, obj: Product) -> str:
-        """Its own documents and its family's, each with its status, linking to its page."""
+        """Its own documents and its family's, each with its status, linking to its page, and
+        a link that uploads another for this product."""
         links = list(obj.document_links.select_related("manual"))
         if obj.family_id is not None:
             links += list(obj.family.document_links.select_related("manual"))
+        upload = format_html(
+            '<a href="{}?{}">Upload PDFs for this product</a>',
+            reverse("admin:manuals_manual_upload"),
+            urlencode({"product": obj.catalog_id}),
+        )
         if not links:
-            return "none (attach one from Manuals: Upload PDFs, or Attach from a CSV)"
-        return format_html_join(
+            return format_html("none · {}", upload)
+        listed = format_html_join(
             mark_safe("<br>"),
             '<a href="{}">{}</a> ({}, {}{})',
             (
@@ -197,6 +204,7 @@ class ProductAdmin(BumpsCatalogVersion):
                 for link in links
             ),
         )
+        return format_html("{}<br>{}", listed, upload)
 
     def document_count(self, obj: Product) -> int:
         return obj.own_documents  # type: ignore[attr-defined]

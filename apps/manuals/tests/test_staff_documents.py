@@ -170,8 +170,35 @@ def test_the_upload_form_needs_a_known_product_or_family(admin_client, catalog):
         {"product": "nope", "kind": "other", "language": "en",
          "files": [SimpleUploadedFile("a.pdf", make_pdf(["x"]))]},
     )  # fmt: skip
-    assert "No product has the catalog id" in response.content.decode()
+    assert "No product has the catalog id or name" in response.content.decode()
     assert not Manual.objects.exists()
+
+
+def test_the_upload_form_takes_a_product_by_its_name_unless_several_share_it(admin_client, catalog):
+    def upload(product: str) -> str:
+        response = admin_client.post(
+            reverse("admin:manuals_manual_upload"),
+            {"product": product, "kind": "other", "language": "en",
+             "files": [SimpleUploadedFile("a.pdf", make_pdf(["Hold WRITE to save."]))]},
+        )  # fmt: skip
+        return response.content.decode()
+
+    Product.objects.create(catalog_id="boss-rc-505-mkii", name="rc-505", brand=catalog["rc"].brand)
+    assert "Several products are named &#x27;RC-505&#x27;: boss-rc-505, boss-rc-505-mkii" in (
+        upload("RC-505")
+    )
+    assert not Manual.objects.exists()
+    upload("katana-50 mkii")  # the name, in any case
+    assert Manual.objects.get().links.get().product == catalog["katana"]
+
+
+def test_a_product_page_links_to_uploading_a_document_for_it(admin_client, catalog):
+    product = catalog["rc"]
+    page = admin_client.get(reverse("admin:products_product_change", args=[product.pk]))
+    upload = reverse("admin:manuals_manual_upload")
+    assert f'<a href="{upload}?product=boss-rc-505">Upload PDFs for this product</a>' in (
+        page.content.decode()
+    )
 
 
 def test_most_asked_without_a_ready_document_counts_questions_and_skips_ready_products(

@@ -139,7 +139,7 @@ def test_bundled_manual_files_are_copied_into_storage_once(load_demo: LoadDemo) 
     assert Manual.objects.filter(uploaded_file="").count() == Manual.objects.count() - 1
 
 
-def test_the_demo_user_is_a_staff_editor_with_a_password_made_once(
+def test_the_demo_user_is_a_staff_editor_and_agent_with_a_password_made_once(
     load_demo: LoadDemo, tmp_path: Path
 ) -> None:
     username, password = load_demo.ensure_demo_user()
@@ -147,7 +147,8 @@ def test_the_demo_user_is_a_staff_editor_with_a_password_made_once(
     user = User.objects.get(username=username)
     assert user.is_staff and not user.is_superuser
     assert user.check_password(password)
-    assert list(user.groups.values_list("name", flat=True)) == ["Catalog editors"]
+    groups = set(user.groups.values_list("name", flat=True))
+    assert groups == {"Catalog editors", "Support agents"}
 
     user.set_password("changed-by-someone")
     user.save()

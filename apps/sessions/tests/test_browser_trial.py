@@ -1,7 +1,8 @@
 """What a trial in chromium tripped over, as a customer and as the demo staff member.
 
-The demo staff user is a catalog editor (not a superuser); the catalog adds a brand whose
-catalog name is not how its product names say it ("Allen Heath" for "Allen & Heath ...").
+The demo staff user is a catalog editor and support agent (not a superuser); the catalog adds
+a brand whose catalog name is not how its product names say it ("Allen Heath" for "Allen &
+Heath ...").
 """
 
 from __future__ import annotations

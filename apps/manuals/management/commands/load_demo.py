@@ -25,6 +25,8 @@ from apps.products.models import Product
 DEMO_CATALOG = Path(settings.BASE_DIR) / "apps" / "products" / "demo"
 DEMO_MANUALS = Path(settings.BASE_DIR) / "apps" / "manuals" / "demo"
 EDITORS_GROUP = "Catalog editors"
+# The staff who try the demo try the live console too (apps/sessions/handoff).
+AGENTS_GROUP = "Support agents"
 DEMO_USERNAME = "demo"
 
 
@@ -103,7 +105,8 @@ class Command(BaseCommand):
         return Path(settings.BASE_DIR) / "var" / "demo-credentials.txt"
 
     def ensure_demo_user(self) -> tuple[str, str]:
-        """A staff user in Catalog editors, not a superuser, with a password made once."""
+        """A staff user in Catalog editors and Support agents, not a superuser, with a password
+        made once."""
         path = self.credentials_path()
         password = ""
         if path.is_file():
@@ -121,5 +124,5 @@ class Command(BaseCommand):
             changed = True
         if changed:
             user.save()
-        user.groups.add(Group.objects.get(name=EDITORS_GROUP))
+        user.groups.add(*Group.objects.filter(name__in=[EDITORS_GROUP, AGENTS_GROUP]))
         return DEMO_USERNAME, password

@@ -42,7 +42,10 @@ class Manual(models.Model):
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.MISSING, db_index=True
     )
-    error = models.TextField(blank=True, help_text="A sentence a customer can read.")
+    error = models.TextField(
+        blank=True,
+        help_text="Why the document could not be read, in words the chat shows customers.",
+    )
     progress = models.FloatField(default=0.0)
     etag = models.CharField(max_length=300, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)

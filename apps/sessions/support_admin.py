@@ -53,6 +53,7 @@ class HandoffAdmin(admin.ModelAdmin):
     readonly_fields = (
         "conversation",
         "status",
+        "where_to_answer",
         "reason",
         "live",
         "product",
@@ -83,6 +84,16 @@ class HandoffAdmin(admin.ModelAdmin):
     def conversation(self, obj: Handoff) -> str:
         url = reverse("admin:chat_chatsession_change", args=[obj.session_id])
         return format_html('<a href="{}">{}</a>', url, str(obj.session_id)[:8])
+
+    @admin.display(description="answer it")
+    def where_to_answer(self, obj: Handoff) -> str:
+        """This page only shows a request; agents claim, reply to and close it in the console."""
+        if not obj.is_open:
+            return "Closed: nothing left to do."
+        return format_html(
+            '<a href="{}">Reply or close it in the live support console</a> (support agents)',
+            reverse("support:console"),
+        )
 
 
 @admin.register(OpeningHours)

@@ -350,3 +350,15 @@ def test_staff_see_which_follow_ups_have_contact_details_and_can_filter_on_it(
     assert "not left yet" in waiting and "dana@example.com" not in waiting
     reachable = admin_client.get(url, {"contact_left": "yes"}).content.decode()
     assert "dana@example.com" in reachable and "not left yet" not in reachable
+
+
+@pytest.mark.django_db
+def test_a_request_s_admin_page_says_it_is_answered_in_the_console(admin_client: Any) -> None:
+    chat = ChatSession.objects.create(owner_key="a")
+    open_one = Handoff.objects.create(session=chat, status=Handoff.Status.FOLLOW_UP)
+    page = admin_client.get(f"/admin/chat/handoff/{open_one.pk}/change/").content.decode()
+    assert '<a href="/support/">Reply or close it in the live support console</a>' in page
+    open_one.status = Handoff.Status.RESOLVED
+    open_one.save()
+    page = admin_client.get(f"/admin/chat/handoff/{open_one.pk}/change/").content.decode()
+    assert "Closed: nothing left to do." in page and 'href="/support/">Reply' not in page

@@ -175,16 +175,19 @@ def no_manual(product: Product, reason: str, *, documents: bool) -> Answer:
         first = gettext(
             "What you can do: open its product page for its details and downloads (%(url)s); "
         ) % {"url": product.product_url}
+    elif product.brand.website:
+        first = gettext("What you can do: look for the manual on %(brand)s's website (%(url)s); ")
+        first %= {"brand": product.brand.name, "url": product.brand.website}
     else:
         first = gettext("What you can do: look for the manual on %(brand)s's website; ") % {
             "brand": product.brand.name
         }
     pieces.append(first)
-    # The card beside the chat lists the product's documents, when it has any.
+    # The chat's product card lists the product's documents, when it has any.
     if documents:
         pieces.append(
             gettext(
-                "open a document listed on the product card beside this chat, if there is one; "
+                "open a document listed on the product card, if there is one; "
                 "or ask our staff, who can find the manual or answer you themselves."
             )
         )

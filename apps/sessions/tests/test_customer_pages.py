@@ -195,7 +195,12 @@ def test_no_manual_says_what_the_customer_can_do():
     assert "ask our staff" in text and "product card" not in text
     product.product_url = ""
     failed = no_manual(product, "it failed", documents=True).text
-    assert "Lumenvale Audio's website" in failed and "document listed on the product card" in failed
+    assert "Lumenvale Audio's website;" in failed
+    assert "document listed on the product card" in failed
+    # The brand's website, when the catalog has it, is given to open.
+    product.brand.website = "https://lumenvale.example"
+    linked = no_manual(product, "it failed", documents=False).text
+    assert "Lumenvale Audio's website (https://lumenvale.example);" in linked
 
 
 def test_favicon_ico_is_served_on_every_page(client: Client):

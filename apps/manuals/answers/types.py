@@ -46,11 +46,12 @@ class ManualInfo:
 
 def shortened(text: str) -> str:
     """`text` as a citation quotes it: at most SNIPPET_CHARS, cut at a word's end ("will be
-    r…" reads as a typo)."""
+    r…" reads as a typo), the mark apart from a sentence's end ("display. …")."""
     if len(text) <= SNIPPET_CHARS:
         return text
-    cut = text[: SNIPPET_CHARS - 1]
-    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip() + "…"
+    cut = text[: SNIPPET_CHARS - 2]
+    kept = (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip()
+    return kept + (" …" if kept.endswith((".", "!", "?", ":", ";")) else "…")
 
 
 @dataclass

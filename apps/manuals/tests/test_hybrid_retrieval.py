@@ -275,6 +275,9 @@ def test_a_citation_quotes_up_to_a_words_end() -> None:
     assert len(quoted) <= SNIPPET_CHARS and quoted.endswith("…")
     assert quoted[:-1].split()[-1] in ("Beads", "records", "continuously")
     assert shortened("short") == "short"
+    # Cut just after a sentence: the mark stands apart from its full stop.
+    sentence = shortened("x" * (SNIPPET_CHARS - 10) + " done. " + "y" * 30)
+    assert sentence.endswith(" done. …") and len(sentence) <= SNIPPET_CHARS
 
 
 def test_a_long_sections_sentence_is_quoted_alone() -> None:

@@ -24,6 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from rapidfuzz import process
@@ -31,7 +32,14 @@ from rapidfuzz.distance import OSA
 
 from apps.manuals.retrieval import stored
 from apps.manuals.retrieval.structure import HEADING, ROW, Unit, split_units
-from apps.manuals.retrieval.text import STOPWORDS, allowed_edits, surface_words, tokens
+from apps.manuals.retrieval.text import (
+    STOPWORDS,
+    allowed_edits,
+    is_everyday_hebrew,
+    surface_words,
+    tokens,
+)
+from apps.products.prediction.sounds import SoundMap
 
 _K1 = 1.2
 _B = 0.75
@@ -339,6 +347,21 @@ class ManualIndex:
                 ]
             )
         return found
+
+    @cached_property
+    def _sounds(self) -> tuple[SoundMap, dict[str, str]]:
+        words = self.bridge_words[: self.bridge_terms.index(STOP_TERM)] if self.bridge_terms else []
+        return SoundMap(words), dict(zip(words, self.bridge_terms, strict=False))
+
+    def sounded(self, hebrew: str) -> str | None:
+        """The term of the manual word a Hebrew word spells by its sound, a loanword as Hebrew
+        writes it ("סיקוונס" for sequence, "טריגר" for trigger); None when none. An everyday
+        Hebrew word ("חדש", new, is not "head") is Hebrew, whatever it sounds like."""
+        if is_everyday_hebrew(hebrew):
+            return None
+        sounds, terms = self._sounds
+        word = sounds.word_for(hebrew)
+        return terms.get(word) if word is not None else None
 
     def spelled(self, word: str) -> str | None:
         """The term of the manual word that `word` (plain, lower-case, not in the manual)

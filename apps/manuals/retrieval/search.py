@@ -150,6 +150,10 @@ def bridged_terms(index: ManualIndex, query: Query) -> tuple[dict[str, float], f
     for word, found in zip(query.foreign, index.bridge(query.foreign_vectors), strict=True):
         forms = term_forms(word.lower())
         own = query.weights.get(forms[0], 0.0) if forms else 0.0
+        # A loanword in Hebrew letters is the manual's word by its sound, at full trust.
+        sounded = index.sounded(word)
+        if sounded is not None:
+            found = [(sounded, 1.0), *(pair for pair in found if pair[0] != sounded)]
         if found and (found[0][0] == STOP_TERM or any(t in query.naming for t, _ in found)):
             continue  # a function word, or the product's name in Hebrew ("בביידס")
         total += own

@@ -444,6 +444,25 @@ def test_a_follow_up_whose_own_words_the_manual_lacks_is_not_answered_from_the_l
     assert uses_context("and can I undo that?", {"undo": 1.0}, (), index.knows)
 
 
+def test_a_loanword_in_hebrew_letters_is_the_manuals_word_by_its_sound() -> None:
+    pages = [(7, "Sequence\nThe sequence repeats when DEJA VU is at 12 o'clock, with reverb.")]
+    index = ManualIndex(manual_id=1, version=1, pages=pages)
+    assert index.sounded("סיקוונס") == "sequenc"  # sequence
+    assert index.sounded("לריוורב") == "reverb"  # "to the reverb": its prefix off
+    # An everyday Hebrew word is Hebrew whatever it sounds like: "בארץ" (in Israel) is not
+    # "ratio", and a word no manual word sounds like is none.
+    assert index.sounded("בארץ") is None and index.sounded("חוזר") is None
+    # No embeddings are needed: a Hebrew question finds the passage through its loanword.
+    query = build_query(
+        question="איך גורמים לסיקוונס לחזור?",
+        query_vector=np.zeros(64, dtype=np.float32),
+        foreign=["גורמים", "לסיקוונס", "לחזור"],
+        foreign_vectors=np.zeros((3, 64), dtype=np.float32),
+    )
+    terms, _share = bridged_terms(index, query)
+    assert "sequenc" in terms
+
+
 def _bridged_index() -> tuple[ManualIndex, dict[str, np.ndarray]]:
     """An index whose bridge words have random vectors; returns it and the word vectors."""
     index = ManualIndex(manual_id=1, version=1, pages=RESET_PAGES)

@@ -26,8 +26,8 @@
   // While keys keep coming, at most one prediction request per interval (the newest text),
   // and always one with the text as the last key left it.
   var TYPING_INTERVAL_MS = 150;
-  // "Did you mean" chips wait for a pause in typing: offered at every key, they came and went
-  // with each letter ("m" offered a Roland KC-M) and moved everything below them.
+  // Guesses ("did you mean") wait for a pause in typing: offered at every key, they came
+  // and went with each letter ("m" offered a Roland KC-M) and moved everything below them.
   var CHIP_PAUSE_MS = 600;
   var BACKOFF_BASE_MS = 500;
   var BACKOFF_CAP_MS = 15000;

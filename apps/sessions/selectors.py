@@ -165,6 +165,14 @@ def transcript(*, session: ChatSession) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
 
 
+def shown_name(user: Any) -> str | None:
+    """The name customers see of a staff member: their first name. A login name ("demo",
+    "dcohen") is not for customers; without a first name they are "our support team"."""
+    if user is None:
+        return None
+    return user.get_short_name() or None
+
+
 def message_payload(message: Message) -> dict[str, Any]:
     """One saved message as the page, `/messages` and the staff console show it."""
     feedback = getattr(message, "feedback", None)
@@ -185,5 +193,5 @@ def message_payload(message: Message) -> dict[str, Any]:
         "comment": feedback.comment if feedback else "",
         "created_at": message.created_at.isoformat(),
         # An agent reply names its author as the customer sees them (protocol 1.1).
-        "author": (author.get_short_name() or author.get_username()) if author else None,
+        "author": shown_name(author),
     }

@@ -73,6 +73,8 @@
     if (message.id && document.querySelector('[data-message-id="' + message.id + '"]')) return;
     var item = ui.template.content.firstElementChild.cloneNode(true);
     item.querySelector(".msg-agent-name").textContent = message.author || "";
+    var team = item.querySelector(".msg-agent-team");
+    if (message.author) team.textContent = team.dataset.named;
     item.querySelector(".msg-text").textContent = message.text || "";
     if (message.id) {
       item.id = "message-" + message.id;
@@ -84,7 +86,9 @@
   function showTyping(message) {
     clearTimeout(typingTimer);
     if (!message.typing) { hideTyping(); return; }
-    ui.typing.textContent = (ui.typing.dataset.label || "{name}").replace("{name}", message.agent || "");
+    ui.typing.textContent = message.agent
+      ? (ui.typing.dataset.label || "{name}").replace("{name}", message.agent)
+      : ui.typing.dataset.unnamed;
     ui.typing.hidden = false;
     // A lost "stopped typing" must not leave the indicator on for good.
     typingTimer = setTimeout(hideTyping, TYPING_SHOWN_MS);

@@ -17,7 +17,7 @@ from django.utils.translation import gettext, ngettext
 from apps.sessions import protocol
 from apps.sessions.handoff.hours import current_week
 from apps.sessions.models import AgentPresence, Handoff, Message
-from apps.sessions.selectors import message_payload
+from apps.sessions.selectors import message_payload, shown_name
 
 # Wait estimates look at this many recent live handoffs, claimed within this many days.
 _RECENT_WAITS = 20
@@ -80,9 +80,7 @@ def estimated_wait_minutes(*, position: int, agents: int, typical: float) -> int
 
 
 def _agent_name(handoff: Handoff) -> str | None:
-    if handoff.agent is None:
-        return None
-    return handoff.agent.get_short_name() or handoff.agent.get_username()
+    return shown_name(handoff.agent)
 
 
 def customer_state(*, handoff: Handoff, now: datetime | None = None) -> dict[str, Any]:
@@ -106,10 +104,12 @@ def _customer_state(handoff: Handoff, moment: datetime) -> dict[str, Any]:
             "A person will answer here shortly (about %(minutes)d minutes).",
             wait_minutes,
         ) % {"minutes": wait_minutes}
-    elif state == Handoff.Status.ACTIVE:
+    elif state == Handoff.Status.ACTIVE and _agent_name(handoff):
         text = gettext("%(name)s from our support team is here to help.") % {
             "name": _agent_name(handoff)
         }
+    elif state == Handoff.Status.ACTIVE:
+        text = gettext("A member of our support team is here to help.")
     elif state == Handoff.Status.FOLLOW_UP and handoff.contact:
         text = gettext(
             "Thank you. We will reply to %(contact)s as soon as we can; the reply will also "

@@ -25,7 +25,7 @@ from apps.sessions.handoff import selectors
 from apps.sessions.handoff.events import QUEUE_GROUP, Event, chat_group, conversation_group
 from apps.sessions.handoff.phrases import asks_for_person
 from apps.sessions.models import AgentPresence, ChatSession, Handoff, Message
-from apps.sessions.selectors import message_payload
+from apps.sessions.selectors import message_payload, shown_name
 
 MAX_REPLY = 4000
 MAX_NOTE = 4000
@@ -322,7 +322,7 @@ def reply(*, handoff_id: int, agent: AbstractBaseUser, text: str, client_key: st
 
 
 def typing(*, session_id: uuid.UUID, agent: AbstractBaseUser, active: bool) -> list[Event]:
-    name = getattr(agent, "get_short_name", lambda: "")() or agent.get_username()
+    name = shown_name(agent)
     return [
         Event(chat_group(session_id), {"type": "agent.typing", "typing": active, "agent": name})
     ]

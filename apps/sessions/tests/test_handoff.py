@@ -152,6 +152,24 @@ def test_a_claim_is_exclusive_and_only_the_claimer_replies() -> None:
 
 
 @pytest.mark.django_db
+def test_customers_see_an_agent_s_first_name_never_their_login_name() -> None:
+    _always_open()
+    agent = User.objects.create_user("dcohen", password="x", is_staff=True)  # no first name
+    chat = ChatSession.objects.create(owner_key="k")
+    handoff = services.request(session=chat, reason="asked").handoff
+    claimed = services.claim(handoff_id=handoff.pk, agent=agent).handoff
+    state = selectors.customer_state(handoff=claimed)
+    assert state["text"] == "A member of our support team is here to help."
+    assert state["agent"] is None
+    reply = services.reply(handoff_id=handoff.pk, agent=agent, text="Hello!", client_key="c1")
+    sent = [e.message for e in reply.events if e.message["type"] == "agent.message"]
+    assert sent[0]["message"]["author"] is None
+    (typing,) = services.typing(session_id=chat.pk, agent=agent, active=True)
+    assert typing.message["agent"] is None
+    assert "dcohen" not in str(state) + str(sent)
+
+
+@pytest.mark.django_db
 def test_a_resent_reply_is_stored_once() -> None:
     _always_open()
     agent = _agent()

@@ -47,7 +47,14 @@
       last.querySelector(".msg-text").textContent.trim() === text.trim();
   }
 
+  // What changes here, below the conversation, is scrolled into view: on a phone the question
+  // form, fixed to the bottom of the screen, would cover it.
+  function bringIntoView(element) {
+    element.scrollIntoView({ block: "nearest" });
+  }
+
   function show(message) {
+    var changed = state !== null && state.state !== message.state;
     state = message;
     var open = OPEN.indexOf(message.state) >= 0;
     ui.offer.hidden = true;
@@ -59,6 +66,7 @@
     ui.cancel.hidden = !(message.state === "waiting" || (message.state === "follow_up" && !message.contact_saved));
     if (message.state !== "active") hideTyping();
     if (message.needs_contact) ui.contact.focus();
+    else if ((changed || message.ref) && !ui.panel.hidden) bringIntoView(ui.panel);
   }
 
   function offer(message) {
@@ -67,6 +75,7 @@
     ui.offer.dataset.reason = message.reason || "asked";
     ui.offer.hidden = !message.text;
     ui.button.hidden = false;
+    if (!ui.offer.hidden) bringIntoView(ui.button);
   }
 
   function renderAgent(message) {

@@ -106,6 +106,24 @@ def test_on_a_phone_the_question_box_stays_put_while_guesses_come_and_go(
     page.close()
 
 
+def test_on_a_phone_the_offer_of_a_person_is_scrolled_out_from_under_the_form(
+    server: str, browser: object
+):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 390, "height": 640}, is_mobile=True, has_touch=True)
+    page.goto(f"{server}/chat/")
+    expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
+    _sent(page, "Does my Lumenvale LX-88 have bluetooth?", "not_in_manual")
+    button = page.get_by_role("button", name="Talk to a person")
+    expect(page.locator("#handoff-offer")).to_be_visible(timeout=WAIT_MS)
+    page.wait_for_timeout(300)  # the scroll after the offer
+    bottom = button.evaluate("b => b.getBoundingClientRect().bottom")
+    form_top = page.evaluate("document.getElementById('ask-form').getBoundingClientRect().top")
+    assert bottom <= form_top, (bottom, form_top)
+    page.close()
+
+
 def _sent(page: object, text: str, state: str) -> object:
     """Ask `text` and return the saved answer's element, once it is in `state`."""
     from playwright.sync_api import expect

@@ -20,6 +20,8 @@
     answered: "From the manual", not_in_manual: "Not in the manual", no_manual: "No manual",
     no_product: "Product unknown", handed_off: "Handed to a person",
   };
+  var OPEN = ["waiting", "active", "follow_up"];
+  var ENDED = { resolved: "closed", returned: "handed back to the bot", cancelled: "cancelled by the customer" };
   var REASONS = {
     asked: "asked for a person", not_in_manual: "not in the manual", no_manual: "no manual",
     thumbs_down: "thumbs down", unanswered: "two unanswered questions",
@@ -119,7 +121,7 @@
   }
 
   function upsert(item) {
-    var open = ["waiting", "active", "follow_up"].indexOf(item.status) >= 0;
+    var open = OPEN.indexOf(item.status) >= 0;
     var isNew = open && item.status === "waiting" && !items[item.id];
     if (open) items[item.id] = item; else delete items[item.id];
     if (isNew && greeted) announce(item);
@@ -182,13 +184,16 @@
       REASONS[item.reason] || item.reason,
     ];
     if (item.contact) parts.push(item.contact_kind + ": " + item.contact);
-    if (item.agent) parts.push("with " + item.agent.name);
+    var open = OPEN.indexOf(item.status) >= 0;
+    // An ended conversation stays on screen to read, with nothing left to do on it.
+    if (!open) parts.push(ENDED[item.status] || item.status);
+    else if (item.agent) parts.push("with " + item.agent.name);
     ui.meta.textContent = parts.join(" · ");
-    var mine = item.agent && me && item.agent.id === me.id;
-    ui.claim.hidden = item.status === "active";
+    var mine = open && item.agent && me && item.agent.id === me.id;
+    ui.claim.hidden = !open || item.status === "active";
     ui.release.hidden = !mine;
     ui.requeue.hidden = !mine;
-    ui.close.hidden = item.status === "active" && !mine;
+    ui.close.hidden = !open || (item.status === "active" && !mine);
     ui.replyForm.hidden = !mine;
     ui.noteBox.hidden = !item.product;
   }

@@ -92,5 +92,13 @@ def test_a_customer_asks_for_a_person_and_an_agent_answers_from_the_console(serv
         ARTIFACTS.mkdir(exist_ok=True)
         console.screenshot(path=str(ARTIFACTS / "support-console.png"), full_page=True)
         customer.screenshot(path=str(ARTIFACTS / "chat-with-agent.png"), full_page=True)
+
+        # Closed, the conversation stays to read, with nothing left to do on it.
+        console.get_by_role("button", name="Close").click()
+        expect(console.locator("#conversation-meta")).to_contain_text("closed", timeout=WAIT_MS)
+        for name in ("Claim", "Hand back to the bot", "Back to the queue", "Close"):
+            expect(console.get_by_role("button", name=name)).to_be_hidden()
+        expect(console.locator("#reply-form")).to_be_hidden()
+        expect(customer.locator("#handoff-text")).to_contain_text("closed", timeout=WAIT_MS)
         browser.close()
     assert errors == []

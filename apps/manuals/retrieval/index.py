@@ -32,13 +32,8 @@ from rapidfuzz.distance import OSA
 
 from apps.manuals.retrieval import stored
 from apps.manuals.retrieval.structure import HEADING, ROW, Unit, split_units
-from apps.manuals.retrieval.text import (
-    STOPWORDS,
-    allowed_edits,
-    is_everyday_hebrew,
-    surface_words,
-    tokens,
-)
+from apps.manuals.retrieval.text import STOPWORDS, allowed_edits, surface_words, tokens
+from apps.products.prediction.hebrew import is_everyday_hebrew
 from apps.products.prediction.sounds import SoundMap
 
 _K1 = 1.2

@@ -16,7 +16,7 @@ import Stemmer
 from rapidfuzz.distance import OSA
 
 from apps.products.prediction.sounds import SoundMap
-from apps.products.prediction.words import EVERYDAY_ZIPF, is_common_word
+from apps.products.prediction.words import is_common_word
 
 _STEMMER = Stemmer.Stemmer("english")
 # Slips a typed word may hold and still be read as another word.
@@ -73,11 +73,6 @@ def _hebrew_forms(word: str) -> list[str]:
 
 def _is_hebrew(word: str) -> bool:
     return bool(_HEBREW_WORD.search(word))
-
-
-def is_everyday_hebrew(word: str) -> bool:
-    """The word, or the word behind its prefix letters ("בארץ"), is an everyday Hebrew word."""
-    return any(is_common_word(form, "he", EVERYDAY_ZIPF) for form in _hebrew_forms(word))
 
 
 def term_forms(raw: str) -> list[str]:

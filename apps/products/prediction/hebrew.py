@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Container, Iterable
 
-from apps.products.prediction.words import is_common_word
+from apps.products.prediction.words import EVERYDAY_ZIPF, is_common_word
 
 # Final forms fold to the ordinary letter, on both sides (normalize.fold does the same).
 FINAL_LETTERS = str.maketrans({"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"})
@@ -162,3 +162,15 @@ def _forms(word: str) -> list[str]:
         elif len(form) > 4 and form.endswith("ות"):
             forms.extend((form[:-2] + "ה", form[:-2] + "ת", form[:-2]))
     return forms
+
+
+def is_everyday_hebrew(word: str) -> bool:
+    """The word as written, or behind one or two prefix letters ("בארץ", in the land), is an
+    everyday Hebrew word: Hebrew, whatever catalog or manual word it sounds like ("מכשיר",
+    a device, sounds like "mixer")."""
+    forms = [word, *(word[cut:] for cut in (1, 2) if len(word) - cut >= 2)]
+    return any(
+        is_common_word(form, "he", EVERYDAY_ZIPF)
+        for cut, form in enumerate(forms)
+        if all(letter in PREFIXES for letter in word[:cut])
+    )

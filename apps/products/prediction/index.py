@@ -29,7 +29,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from apps.products.prediction.bound import considered_text
-from apps.products.prediction.hebrew import HebrewLexicon, has_hebrew
+from apps.products.prediction.hebrew import HebrewLexicon, has_hebrew, is_everyday_hebrew
 from apps.products.prediction.normalize import (
     content_coded_tokens,
     content_tokens,
@@ -369,7 +369,7 @@ class PredictionIndex:
             brands.update(self._brand_by_token.get(token, ()))
             if token in self._postings:
                 note(token, 1.0, word)
-            elif has_hebrew(token):
+            elif has_hebrew(token) and not is_everyday_hebrew(word):
                 sounded = self._sounds.word_for(token)
                 if sounded is not None:
                     note(sounded, SOUND_STRENGTH, word)

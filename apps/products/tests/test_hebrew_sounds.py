@@ -67,6 +67,15 @@ def test_a_name_with_a_geresh_is_found_through_the_index():
     assert found and found[0].product_id == "jx"
 
 
+def test_an_everyday_hebrew_word_is_not_a_name_by_its_sound():
+    # "המכשיר לא נדלק" (the device won't turn on): "מכשיר" sounds like "mixer".
+    mixer = CatalogRecord(pk=1, product_id="mx", name="Compact Mixer 8", brand="Mackie")
+    index = PredictionIndex([mixer])
+    assert index.predict("המכשיר לא נדלק") == []
+    found = index.predict("המיקסר לא נדלק")  # the loanword still names it
+    assert found and found[0].product_id == "mx"
+
+
 RECORDS = [
     CatalogRecord(pk=1, product_id="plaits", name="Mutable Instruments Plaits", brand="Mutable"),
     CatalogRecord(pk=2, product_id="marbles", name="Mutable Instruments Marbles", brand="Mutable"),

@@ -19,7 +19,7 @@ PHRASES = {
     "searched": pgettext_lazy(
         "answer framing",
         "I searched %(documents)s and found no passage that answers it, so I will not guess; "
-        "try other words, or contact support.",
+        "try other words, or ask our staff.",
     ),
     "the_manual": pgettext_lazy("answer framing", "the manual"),
     # Hebrew joins "and" to the next word, with a hyphen before a Latin title.

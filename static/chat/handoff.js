@@ -155,7 +155,12 @@
   ui.form.addEventListener("submit", function (event) {
     event.preventDefault();
     var contact = ui.contact.value.trim();
-    if (!contact) { ui.contact.focus(); return; }
+    if (!contact) {
+      ui.error.textContent = ui.form.dataset.empty || "";
+      ui.error.hidden = !ui.error.textContent;
+      ui.contact.focus();
+      return;
+    }
     ui.error.hidden = true;
     contactRef = chat.nextRef("c");
     // What the customer typed stays in the form until the server confirms it.

@@ -264,6 +264,11 @@ def test_a_typed_request_for_a_person_is_answered_once_not_again_in_the_panel(
         page.reload()
         expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
         answer = page.locator(".msg-answer[data-message-id]").last
+    # No agent is online: the contact form; sent empty, it says what it needs.
+    page.get_by_role("button", name="Send to our team").click()
+    expect(page.locator("#handoff-contact-error")).to_have_text(
+        "Please give an email address or a phone number (digits, optionally +)."
+    )
     page.close()
 
 

@@ -427,7 +427,9 @@
     focus = product;
     ui.productId.value = product.id;
     ui.card.dataset.productId = product.id;
-    setText(ui.card, ".card-brand", product.brand);
+    // The brand once: not above a name that already says it ("Boss Katana-50 MkII").
+    var brand = brandToSay(product);
+    setText(ui.card, ".card-brand", brand).hidden = !brand;
     setText(ui.card, ".card-name", product.name);
     setText(ui.card, ".card-category", product.category);
     var price = setText(ui.card, ".card-price", formatPrice(product.price, product.currency));
@@ -450,7 +452,6 @@
     ui.card.hidden = false;
     ui.focusEmpty.hidden = true;
     // The card may be a screen away on a phone; the form says the product too.
-    var brand = brandToSay(product);
     ui.askAbout.textContent = t("about {product}",
       { product: brand ? brand + " " + product.name : product.name });
     ui.askAbout.hidden = false;

@@ -227,10 +227,10 @@ def source_snippet(citation: object, text: object) -> str:
 
 @register.filter
 def chip_brand(card: object) -> str:
-    """The brand beside a product's name on a chip, unless the name already says the brand's
-    first word: catalog brands are often longer than the name says them ("Paiste Cymbals",
-    "Allen Heath" for "Allen & Heath ..."), and some names put the brand last ("FA-06
-    Roland"). chat.js words chips the same way."""
+    """The brand beside a product's name on a chip or above it on the card, unless the name
+    already says the brand's first word: catalog brands are often longer than the name says
+    them ("Paiste Cymbals", "Allen Heath" for "Allen & Heath ..."), and some names put the
+    brand last ("FA-06 Roland"). chat.js `brandToSay` is the same."""
     if not isinstance(card, Mapping):
         return ""
     brand = str(card.get("brand") or "")

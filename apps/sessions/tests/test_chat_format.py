@@ -7,6 +7,7 @@ from apps.sessions.templatetags.chat_format import (
     card_price,
     citation_links,
     manual_label,
+    spoken_name,
     text_dir,
 )
 
@@ -103,3 +104,18 @@ def test_a_hebrew_question_reads_right_to_left_even_when_it_opens_with_a_model_n
     # English, with or without a Hebrew word, and text with no letters: the browser decides.
     assert text_dir("how do I reset the n32b? תודה") == "auto"
     assert text_dir("RC-600?") == "auto"
+
+
+def test_the_card_says_the_brand_once():
+    from django.template.loader import render_to_string
+
+    def brand_line(name: str, brand: str) -> str:
+        html = render_to_string(
+            "chat/_product_card.html", {"product": {"name": name, "brand": brand}}
+        )
+        return html.split('class="card-brand"', 1)[1].split("</p>", 1)[0]
+
+    assert brand_line("Boss Katana-50 MkII", "Boss") == ' dir="auto" hidden>'
+    assert brand_line("N32B", "Shik") == ' dir="auto">Shik'
+    assert spoken_name({"name": "N32B", "brand": "Shik"}) == "Shik N32B"
+    assert spoken_name({"name": "Boss Katana-50 MkII", "brand": "Boss"}) == "Boss Katana-50 MkII"

@@ -427,7 +427,7 @@
     focus = product;
     ui.productId.value = product.id;
     ui.card.dataset.productId = product.id;
-    // The brand once: not above a name that already says it ("Boss Katana-50 MkII").
+    // The brand once: not above a name that already says it (a Katana named with its Boss).
     var brand = brandToSay(product);
     setText(ui.card, ".card-brand", brand).hidden = !brand;
     setText(ui.card, ".card-name", product.name);

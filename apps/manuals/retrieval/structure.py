@@ -189,7 +189,8 @@ def _blocks(pages: Sequence[tuple[int, str]]) -> list[tuple[str, list[int]]]:
                     and (len(previous) >= 60 or (_starts_item(previous) and len(previous) >= 40))
                 )
             )
-            if (open_sentence or previous.endswith(",")) and continues:
+            # A semicolon ends no sentence: "...(t enabled, X disabled);" / "or cycle ...".
+            if (open_sentence or previous.endswith((",", ";"))) and continues:
                 joined = f"{previous}{line}" if line[0] in _GOES_ON else f"{previous} {line}"
                 blocks[-1] = (joined, [*numbers, number])
                 continue

@@ -160,6 +160,20 @@ def test_a_callout_keeps_its_label_and_rotated_scraps_are_dropped() -> None:
     assert all(len(unit.text) > 4 for unit in units)
 
 
+def test_a_sentence_goes_on_after_a_semicolon_at_a_line_s_end() -> None:
+    # Marbles, page 7: the second half of item E. F. had been quoted alone, "or cycle ...".
+    page = (
+        "Controls\nE. F. These buttons apply DEJA VU to t or X. For example, a looping\n"
+        "rhythm (t enabled, X disabled);\nor cycle through the same voltages (t disabled).\n"
+    )
+    texts = [unit.text for unit in split_units([(7, page)])]
+    assert any(
+        text.endswith("(t enabled, X disabled); or cycle through the same voltages (t disabled).")
+        for text in texts
+    )
+    assert not any(text.startswith("or cycle") for text in texts)
+
+
 def test_a_panel_drawing_s_callout_markers_are_no_text() -> None:
     # The Marbles manual's page 10 is a drawing whose only text is its callouts, N, 6, 5,
     # 7 and M, which pdfium gives as "N" and "657M".

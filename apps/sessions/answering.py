@@ -185,6 +185,9 @@ async def _answer(
     *,
     suggested: bool,
 ) -> Answer:
+    shop = shop_answer(product, text)
+    if shop is not None:
+        return await _say(out, shop)
     if product is None:
         # "Pick it from the suggestions" only when there are suggestions to pick from.
         sentences = NO_PRODUCT_PIECES if suggested else NO_PRODUCT_UNMATCHED_PIECES
@@ -192,10 +195,6 @@ async def _answer(
         for piece in pieces:
             await out.delta(piece)
         return Answer(state=NO_PRODUCT, pieces=pieces)
-
-    shop = shop_answer(product, text)
-    if shop is not None:
-        return await _say(out, shop)
 
     async def push_status(status: dict[str, Any]) -> None:
         pushed = protocol.manual_status(status, product_id=status["product_id"])

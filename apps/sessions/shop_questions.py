@@ -47,9 +47,17 @@ _ASKS_WHERE_TO_BUY = re.compile(
 )
 
 
-def shop_answer(product: Product, text: str) -> Answer | None:
-    """The answer to a price or stock question about `product`, in the active language;
-    None for any other question."""
+def shop_answer(product: Product | None, text: str) -> Answer | None:
+    """The answer to a price, stock or buying question about `product`, in the active
+    language; None for any other question. Without a product only buying and delivery are
+    answered ("do you ship to Eilat?" is the same for every product); the price of what is
+    for the customer to say first."""
+    if product is None:
+        if _ASKS_WHERE_TO_BUY.search(text):
+            return _ask_the_staff(
+                gettext("Our manuals and catalog do not cover buying, delivery or pick-up.")
+            )
+        return None
     if _ASKS_PRICE.search(text):
         if product.price is None:
             said = gettext("Our catalog lists no price for %(product)s.")

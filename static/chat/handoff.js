@@ -31,6 +31,7 @@
     typing: byId("agent-typing"),
     template: byId("agent-template"),
     list: byId("messages"),
+    askForm: byId("ask-form"),
   };
   if (!ui.box || !ui.template) return;
 
@@ -48,9 +49,12 @@
   }
 
   // What changes here, below the conversation, is scrolled into view: on a phone the question
-  // form, fixed to the bottom of the screen, would cover it.
+  // form, fixed to the bottom of the screen, would cover it. Not while the customer reads
+  // further up: only when the conversation's last message is in view.
   function bringIntoView(element) {
-    element.scrollIntoView({ block: "nearest" });
+    var last = ui.list.lastElementChild;
+    var reading = last && last.getBoundingClientRect().bottom > ui.askForm.getBoundingClientRect().top + 24;
+    if (!reading) element.scrollIntoView({ block: "nearest" });
   }
 
   function show(message) {

@@ -150,6 +150,18 @@ async def test_a_reply_naming_the_product_is_answered_in_the_waiting_question_s_
     assert sent[-1]["lang"] == "en" and sent[-1]["text"].startswith("What would you like")
 
 
+async def test_a_delivery_question_naming_no_product_goes_to_the_staff() -> None:
+    session, _ = await database_sync_to_async(_setup)()
+    sent = await _ask(session, text="do you ship to eilat?")
+    end = sent[-1]
+    assert end["type"] == "answer_end" and end["engine"] == "catalog"
+    assert end["state"] == "not_in_manual"  # a person is offered, no product asked for
+    assert end["text"].startswith("Our manuals and catalog do not cover buying, delivery")
+    # A price needs its product: that is still asked back.
+    sent = await _ask(session, text="how much is it?")
+    assert sent[-2]["state"] == "no_product"
+
+
 async def test_a_question_matching_no_product_is_not_told_to_pick_a_suggestion() -> None:
     session, _ = await database_sync_to_async(_setup)()
     sent = await _ask(session, text="hello there")

@@ -121,6 +121,15 @@ def test_on_a_phone_the_offer_of_a_person_is_scrolled_out_from_under_the_form(
     bottom = button.evaluate("b => b.getBoundingClientRect().bottom")
     form_top = page.evaluate("document.getElementById('ask-form').getBoundingClientRect().top")
     assert bottom <= form_top, (bottom, form_top)
+    # A customer who scrolls up to read while the next answer comes is left there.
+    box = page.get_by_label("Your question", exact=True)
+    box.fill("Does my Lumenvale LX-88 have wifi?")
+    box.press("Enter")
+    page.evaluate("window.scrollTo(0, 0)")
+    answers = page.locator(".msg-answer[data-message-id]")
+    expect(answers).to_have_count(2, timeout=WAIT_MS)
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.scrollY") < 50
     page.close()
 
 

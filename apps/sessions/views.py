@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_GET, require_POST
@@ -214,8 +215,18 @@ def _render_page_in_language(
         # chat.js reads its sentences from an attribute: the page carries no inline script.
         "browser_strings": json.dumps(texts.browser_strings(), ensure_ascii=False),
         "languages": settings.LANGUAGES,
+        "new_chat_url": _new_chat_url(session),
     }
     return render(request, "chat/page.html", context, status=status)
+
+
+def _new_chat_url(session: ChatSession) -> str:
+    """Where "New chat" starts one: a chat of a shop's widget starts its next one through the
+    widget, in the shop's frame (a chat of /chat/ refuses to be framed) and in its language."""
+    if session.site is None or not session.site.is_active:
+        return reverse("chat:start")
+    query = urlencode({"site": session.site.key, "lang": session.language})
+    return f"{reverse('chat:embed_start')}?{query}"
 
 
 def _pick(request: HttpRequest, history: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -84,6 +84,17 @@ def test_the_browser_language_wins_over_the_site_default_and_the_catalog_id_over
     assert chat.language == "en" and chat.product is not None
 
 
+def test_new_chat_in_the_widget_starts_the_next_one_through_the_widget():
+    _site()
+    client = Client()
+    page = client.get(client.get("/embed/start", {"site": "shop", "lang": "en"})["Location"])
+    html = page.content.decode()
+    assert html.count('href="/embed/start?site=shop&amp;lang=en"') == 2  # nav, banner
+    # Outside a widget it is the plain start, which refuses to be framed.
+    plain = client.get(client.get("/chat/")["Location"]).content.decode()
+    assert 'href="/chat/">New chat' in plain
+
+
 def test_a_chat_that_is_not_embedded_may_not_be_framed():
     client = Client()
     page = client.get(client.get("/chat/")["Location"])

@@ -5,8 +5,8 @@ Customers ask a shop's support desk for the price as often as for a setting ("ho
 the katana 50?", "כמה עולה ה-n32b?"), and no manual says it. The catalog's price answers it,
 with the product's page. Without a listed price, and for stock, which the catalog does not
 hold, the answer says so and the customer is offered a person (the state of an answer the
-manual does not cover). So for buying, delivery and pick-up ("can I buy it in Tel Aviv?",
-"אפשר משלוח לחיפה?"): the product's page where the catalog has one, and a person.
+manual does not cover). Buying, delivery and pick-up ("can I buy it in Tel Aviv?", "אפשר
+משלוח לחיפה?") get the product's page where the catalog has one, and a person.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ _ASKS_WHERE_TO_BUY = re.compile(
 def shop_answer(product: Product | None, text: str) -> Answer | None:
     """The answer to a price, stock or buying question about `product`, in the active
     language; None for any other question. Without a product only buying and delivery are
-    answered ("do you ship to Eilat?" is the same for every product); the price of what is
-    for the customer to say first."""
+    answered ("do you ship to Eilat?" is the same for every product): a price needs its
+    product named first."""
     if product is None:
         if _ASKS_WHERE_TO_BUY.search(text):
             return _ask_the_staff(

@@ -208,11 +208,11 @@ class UploadForm(forms.Form):
         found = Product.objects.filter(catalog_id=given).first()
         if found is not None:
             return found
-        named = list(Product.objects.filter(name__iexact=given).order_by("catalog_id")[:6])
+        named = list(Product.objects.filter(name__iexact=given).order_by("catalog_id")[:5])
         if len(named) == 1:
             return named[0]
         if named:
-            ids = ", ".join(product.catalog_id for product in named[:5])
+            ids = ", ".join(product.catalog_id for product in named)
             self.add_error("product", f"Several products are named {given!r}: {ids}. Give one id.")
         else:
             self.add_error("product", f"No product has the catalog id or name {given!r}.")

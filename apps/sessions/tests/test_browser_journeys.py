@@ -35,10 +35,14 @@ def _sent_frames(page: object) -> list[tuple[float, dict]]:
     return frames
 
 
+# A phone held upright, with part of the screen taken by its keyboard.
+PHONE = {"viewport": {"width": 390, "height": 640}, "is_mobile": True, "has_touch": True}
+
+
 def _open_chat(browser: object, server: str, **options: object) -> object:
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, **options)
+    page = browser.new_page(**({"viewport": {"width": 1280, "height": 900}} | options))
     page.goto(f"{server}/chat/")
     expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
     return page
@@ -72,9 +76,7 @@ def test_on_a_phone_the_question_box_stays_put_while_guesses_come_and_go(
 ):
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 390, "height": 640}, is_mobile=True, has_touch=True)
-    page.goto(f"{server}/chat/")
-    expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
+    page = _open_chat(browser, server, **PHONE)
     box = page.get_by_label("Your question", exact=True)
     box.click()
     read = """() => ({top: document.getElementById('question').getBoundingClientRect().top,
@@ -97,12 +99,9 @@ def test_on_a_phone_the_question_box_stays_put_while_guesses_come_and_go(
     answer = page.locator(".msg-answer[data-message-id]").last
     expect(answer).to_have_attribute("data-state", "answered", timeout=WAIT_MS)
     # The answer is read from its start, above the form, not from under it.
-    edges = answer.evaluate("a => a.getBoundingClientRect().top")
-    assert (
-        0
-        <= edges
-        < page.evaluate("document.getElementById('ask-form').getBoundingClientRect().top")
-    )
+    top = answer.evaluate("a => a.getBoundingClientRect().top")
+    form_top = page.evaluate("document.getElementById('ask-form').getBoundingClientRect().top")
+    assert 0 <= top < form_top
     page.close()
 
 
@@ -111,9 +110,7 @@ def test_on_a_phone_the_offer_of_a_person_is_scrolled_out_from_under_the_form(
 ):
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 390, "height": 640}, is_mobile=True, has_touch=True)
-    page.goto(f"{server}/chat/")
-    expect(page.locator("body.is-connected")).to_have_count(1, timeout=WAIT_MS)
+    page = _open_chat(browser, server, **PHONE)
     _sent(page, "Does my Lumenvale LX-88 have bluetooth?", "not_in_manual")
     button = page.get_by_role("button", name="Talk to a person")
     expect(page.locator("#handoff-offer")).to_be_visible(timeout=WAIT_MS)

@@ -79,10 +79,6 @@ def estimated_wait_minutes(*, position: int, agents: int, typical: float) -> int
     return max(1, math.ceil(typical * max(1.0, position / max(agents, 1))))
 
 
-def _agent_name(handoff: Handoff) -> str | None:
-    return shown_name(handoff.agent)
-
-
 def customer_state(*, handoff: Handoff, now: datetime | None = None) -> dict[str, Any]:
     """The `handoff_state` message for the customer's socket (protocol 1.1), its sentence in
     the language the customer asked in."""
@@ -93,6 +89,7 @@ def customer_state(*, handoff: Handoff, now: datetime | None = None) -> dict[str
 def _customer_state(handoff: Handoff, moment: datetime) -> dict[str, Any]:
     is_open, live, opens_at = live_support_now(now=moment)
     state = handoff.status
+    agent_name = shown_name(handoff.agent)
     wait_minutes = position = None
     if state == Handoff.Status.WAITING:
         position = queue_position(handoff=handoff)
@@ -104,10 +101,8 @@ def _customer_state(handoff: Handoff, moment: datetime) -> dict[str, Any]:
             "A person will answer here shortly (about %(minutes)d minutes).",
             wait_minutes,
         ) % {"minutes": wait_minutes}
-    elif state == Handoff.Status.ACTIVE and _agent_name(handoff):
-        text = gettext("%(name)s from our support team is here to help.") % {
-            "name": _agent_name(handoff)
-        }
+    elif state == Handoff.Status.ACTIVE and agent_name:
+        text = gettext("%(name)s from our support team is here to help.") % {"name": agent_name}
     elif state == Handoff.Status.ACTIVE:
         text = gettext("A member of our support team is here to help.")
     elif state == Handoff.Status.FOLLOW_UP and handoff.contact:
@@ -141,7 +136,7 @@ def _customer_state(handoff: Handoff, moment: datetime) -> dict[str, Any]:
         text=text,
         wait_minutes=wait_minutes,
         position=position,
-        agent_name=_agent_name(handoff),
+        agent_name=agent_name,
         open_now=is_open,
         agents_available=live,
         opens_at=opens_at,
@@ -211,8 +206,11 @@ def queue_item(handoff: Handoff, *, now: datetime | None = None) -> dict[str, An
         "reason": handoff.reason,
         "language": handoff.language,
         "product": {"id": product.catalog_id, "name": product.name} if product else None,
+        # Staff see who has it by the name they know, the login when there is no first name.
         "agent": (
-            {"id": handoff.agent_id, "name": _agent_name(handoff)} if handoff.agent_id else None
+            {"id": agent.pk, "name": agent.get_short_name() or agent.get_username()}
+            if (agent := handoff.agent) is not None
+            else None
         ),
         "requested_at": handoff.requested_at.isoformat(),
         "claimed_at": handoff.claimed_at.isoformat() if handoff.claimed_at else None,

@@ -167,6 +167,8 @@ def test_customers_see_an_agent_s_first_name_never_their_login_name() -> None:
     (typing,) = services.typing(session_id=chat.pk, agent=agent, active=True)
     assert typing.message["agent"] is None
     assert "dcohen" not in str(state) + str(sent)
+    # Staff, in the console's queue, see who has it by the login.
+    assert selectors.queue_item_by_id(handoff_id=handoff.pk)["agent"]["name"] == "dcohen"
 
 
 @pytest.mark.django_db

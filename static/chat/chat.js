@@ -110,6 +110,7 @@
     nextRef: function (prefix) { return nextRef(prefix); },
     onMessage: function (hook) { hooks.push(hook); },
     appendMessage: function (item) { appendMessage(item); },
+    inView: function (item) { return inView(item); },
     renderAgent: null,         // set by handoff.js: shows a saved agent reply
   };
 

@@ -31,7 +31,6 @@
     typing: byId("agent-typing"),
     template: byId("agent-template"),
     list: byId("messages"),
-    askForm: byId("ask-form"),
   };
   if (!ui.box || !ui.template) return;
 
@@ -53,8 +52,7 @@
   // further up: only when the conversation's last message is in view.
   function bringIntoView(element) {
     var last = ui.list.lastElementChild;
-    var reading = last && last.getBoundingClientRect().bottom > ui.askForm.getBoundingClientRect().top + 24;
-    if (!reading) element.scrollIntoView({ block: "nearest" });
+    if (!last || chat.inView(last)) element.scrollIntoView({ block: "nearest" });
   }
 
   function show(message) {

@@ -344,9 +344,14 @@ class ManualIndex:
         return found
 
     @cached_property
+    def _own_words(self) -> list[str]:
+        """The bridge words the manual prints, without the stop words embedded as sinks."""
+        return self.bridge_words[: self.bridge_terms.index(STOP_TERM)] if self.bridge_terms else []
+
+    @cached_property
     def _sounds(self) -> tuple[SoundMap, dict[str, str]]:
-        words = self.bridge_words[: self.bridge_terms.index(STOP_TERM)] if self.bridge_terms else []
-        return SoundMap(words), dict(zip(words, self.bridge_terms, strict=False))
+        words = self._own_words
+        return SoundMap(words), dict(zip(words, self.bridge_terms[: len(words)], strict=True))
 
     def sounded(self, hebrew: str) -> str | None:
         """The term of the manual word a Hebrew word spells by its sound, a loanword as Hebrew
@@ -361,7 +366,7 @@ class ManualIndex:
     def spelled(self, word: str) -> str | None:
         """The term of the manual word that `word` (plain, lower-case, not in the manual)
         misspells or abbreviates; None when none does. The most widespread word wins a tie."""
-        words = self.bridge_words[: self.bridge_terms.index(STOP_TERM)] if self.bridge_terms else []
+        words = self._own_words
         if len(word) >= ABBREVIATION_LETTERS:
             for position, printed in enumerate(words):
                 if printed.startswith(word):

@@ -25,7 +25,7 @@ from apps.manuals.fetching import (
     parse_allowed_hosts,
     sniff_kind,
 )
-from apps.manuals.models import Manual, ManualPage
+from apps.manuals.models import Manual, ManualIndexData, ManualPage
 from apps.manuals.retrieval import store as index_store
 from apps.manuals.services.leases import (
     IN_FLIGHT,
@@ -276,6 +276,24 @@ def _store_pages(
     DOCUMENTS_INDEXED.inc()
     _embed(manual_id, manual.version)
     return manual
+
+
+def rebuild_index(*, manual_id: int) -> bool:
+    """Index a ready manual's stored pages again, as a new version (True: hybrid).
+
+    Its text read by today's extraction rules is new derived data: every process's passage
+    index and the cached answers key on the version, so they start afresh instead of keeping
+    the old units until they age out. Until the new index is stored, a web process answers
+    from the pages lexically, as for any version without one."""
+    with transaction.atomic():
+        bumped = Manual.objects.filter(pk=manual_id, status=Manual.Status.READY).update(
+            version=F("version") + 1
+        )
+        if not bumped:
+            return False
+        ManualIndexData.objects.filter(manual_id=manual_id).delete()
+        publish_status(manual=Manual.objects.get(pk=manual_id))
+    return index_store.index_manual(manual_id=manual_id)
 
 
 def _embed(manual_id: int, version: int) -> None:

@@ -1,8 +1,9 @@
 """`manage.py index_manuals [--all] [MANUAL_ID ...]`: build and embed stored passage indexes.
 
 Manuals ingested before indexes were stored have none; a web process answers them lexically
-from their pages meanwhile. This backfills them here (or re-embeds every manual with --all,
-after changing the embedding model).
+from their pages meanwhile. This backfills them here. `--all` rebuilds every ready manual as a
+new version (after a change of the extraction rules or of the embedding model), so no process
+or cached answer keeps the old index.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from apps.manuals.models import Manual, ManualIndexData
 from apps.manuals.retrieval.store import index_manual
 from apps.manuals.retrieval.stored import FORMAT
+from apps.manuals.services.pipeline import rebuild_index
 
 
 class Command(BaseCommand):
@@ -25,9 +27,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, manual_ids: list[int], all: bool, **options: Any) -> None:
         for manual_id in self.pending(manual_ids, rebuild=all):
-            if all:
-                ManualIndexData.objects.filter(manual_id=manual_id).delete()
-            hybrid = index_manual(manual_id=manual_id)
+            hybrid = (
+                rebuild_index(manual_id=manual_id) if all else index_manual(manual_id=manual_id)
+            )
             self.stdout.write(f"manual {manual_id}: {'hybrid' if hybrid else 'lexical only'}")
 
     def pending(self, manual_ids: list[int], *, rebuild: bool) -> list[int]:
